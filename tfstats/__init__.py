@@ -1,0 +1,50 @@
+"""tfstats: Bayesian models in plain Python, compiled to TensorFlow (or JAX).
+
+Write a model with arrays, operators, numpy functions and indexing; ``model()`` compiles
+it into one log-density function; fit it by MCMC (``mcmc``), optimisation (``opt``) or
+variational inference.
+
+Examples
+--------
+>>> import numpy as np, tfstats as ts
+>>> y = np.array([0.8, 1.3, 0.2, 1.9])
+>>> mu = ts.normal(0, 5)
+>>> sigma = ts.cauchy(0, 2, truncation=(0, None))
+>>> _ = ts.normal(mu, sigma, observed=y)
+>>> m = ts.model(mu, sigma)
+>>> fit = ts.opt(m, seed=1)
+>>> fit.converged
+True
+"""
+
+from tfstats.arrays import Array, ModelError, ShapeError
+from tfstats.backends import backend_name, set_backend
+from tfstats.data import as_data
+from tfstats.distributions import (
+    bernoulli, beta, beta_binomial, binomial, categorical, cauchy, chi_squared, dirichlet,
+    dirichlet_multinomial, exponential, f, gamma, hypergeometric, inverse_gamma, joint,
+    laplace, lkj_correlation, logistic, lognormal, mixture, multinomial, multivariate_normal,
+    negative_binomial, normal, pareto, poisson, student, uniform, weibull, wishart,
+)
+from tfstats.functions import (
+    cholesky, concatenate, diag, ilogit, imultilogit, inverse, iprobit, lgamma, log1pe,
+    logsumexp, ones, outer, scan, solve, stack, where, zeros,
+)
+from tfstats.inference.optimize import OptResult, opt
+from tfstats.model import Model, model
+from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array", "Model", "ModelError", "OptResult", "ShapeError", "as_data", "backend_name",
+    "bernoulli", "beta", "beta_binomial", "binomial", "categorical", "cauchy", "chi_squared",
+    "cholesky", "cholesky_variable", "concatenate", "diag", "dirichlet",
+    "dirichlet_multinomial", "exponential", "f", "gamma", "hypergeometric", "ilogit",
+    "imultilogit", "inverse", "inverse_gamma", "iprobit", "joint", "laplace", "lgamma",
+    "lkj_correlation", "log1pe", "logistic", "lognormal", "logsumexp", "mixture", "model",
+    "multinomial", "multivariate_normal", "negative_binomial", "normal", "ones", "opt",
+    "ordered_variable", "outer", "pareto", "poisson", "scan", "set_backend",
+    "simplex_variable", "solve", "stack", "student", "uniform", "variable", "weibull",
+    "where", "wishart", "zeros",
+]

@@ -1,0 +1,202 @@
+"""The TensorFlow backend: numpy-like primitives, TFP, compilation, loops and seeds."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from collections.abc import Callable, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow.experimental.numpy as np  # noqa: E402
+import tensorflow_probability as tfp  # noqa: E402
+
+__all__ = [
+    "name", "np", "tfp", "tfd", "tfb", "Tensor", "float_dtype", "int_dtype", "convert",
+    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "vectorize", "value_and_gradient",
+    "while_loop", "cond", "scan", "gather", "getitem", "special", "make_seed", "split_seed",
+    "linalg", "stop_gradient", "device_scope", "set_xla",
+]
+
+name = "tensorflow"
+tfd = tfp.distributions
+tfb = tfp.bijectors
+Tensor = tf.Tensor
+_XLA = os.environ.get("TFSTATS_XLA", "1") != "0"
+
+
+def set_xla(enabled: bool) -> None:
+    """Switch XLA compilation of compiled functions on or off (on by default)."""
+    global _XLA
+    _XLA = bool(enabled)
+
+
+def float_dtype(precision: str) -> Any:
+    return tf.float64 if precision == "double" else tf.float32
+
+
+def int_dtype() -> Any:
+    return tf.int32
+
+
+def convert(value: Any, dtype: Any = None) -> tf.Tensor:
+    if isinstance(value, tf.Tensor | tf.Variable):
+        return value if dtype is None or value.dtype == dtype else tf.cast(value, dtype)
+    return tf.convert_to_tensor(numpy.asarray(value), dtype=dtype)
+
+
+def to_numpy(value: Any) -> Any:
+    return tf.nest.map_structure(
+        lambda v: v.numpy() if hasattr(v, "numpy") else numpy.asarray(v), value
+    )
+
+
+def cast(value: Any, dtype: Any) -> tf.Tensor:
+    return tf.cast(value, dtype)
+
+
+def static_int(value: Any) -> int:
+    """A Python int from a constant tensor (known while tracing)."""
+    return int(tf.get_static_value(value))
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    return tuple(value.shape)
+
+
+def compile_function(fn: Callable, *, xla: bool | None = None) -> Callable:
+    """Compile ``fn`` into one graph (XLA unless switched off).
+
+    Arguments are traced as tensors: data must be passed as arguments so XLA
+    does not constant-fold it.
+    """
+    use_xla = _XLA if xla is None else xla
+    return tf.function(fn, jit_compile=use_xla, autograph=False, reduce_retracing=True)
+
+
+def vectorize(fn: Callable) -> Callable:
+    """Map ``fn`` over the leading axis of its first argument (a tensor or a structure)."""
+
+    def batched(batch: Any, *rest: Any) -> Any:
+        return tf.vectorized_map(lambda item: fn(item, *rest), batch, fallback_to_while_loop=True)
+
+    return batched
+
+
+def value_and_gradient(fn: Callable, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+    return value, tape.gradient(value, x)
+
+
+def stop_gradient(x: Any) -> Any:
+    return tf.stop_gradient(x)
+
+
+def while_loop(cond_fn: Callable, body_fn: Callable, state: Any) -> Any:
+    return tf.while_loop(cond_fn, body_fn, state)
+
+
+def cond(predicate: Any, true_fn: Callable, false_fn: Callable) -> Any:
+    return tf.cond(predicate, true_fn, false_fn)
+
+
+def scan(fn: Callable, xs: Any, initial: Any) -> Any:
+    """``out[t] = fn(out[t-1], xs[t])`` along the leading axis, ``out[-1] = initial``."""
+    return tf.scan(fn, xs, initializer=initial)
+
+
+def gather(x: tf.Tensor, indices: tf.Tensor, axis: int) -> tf.Tensor:
+    return tf.gather(x, indices, axis=axis)
+
+
+def getitem(x: tf.Tensor, basic: tuple, advanced: dict[int, tf.Tensor]) -> tf.Tensor:
+    """Index ``x``: ``basic`` is a tuple of ints/slices/None/Ellipsis applied first;
+    ``advanced`` maps result axes to integer index tensors applied with gather
+    (all must share one broadcast shape)."""
+    out = x[basic] if basic else x
+    if not advanced:
+        return out
+    if len(advanced) == 1:
+        ((axis, index),) = advanced.items()
+        return tf.gather(out, index, axis=axis)
+    axes = sorted(advanced)
+    moved = tf.experimental.numpy.moveaxis(out, axes, list(range(len(axes))))
+    index = tf.stack(_broadcast_all([advanced[a] for a in axes]), axis=-1)
+    gathered = tf.gather_nd(moved, index)
+    start = axes[0]
+    if axes == list(range(start, start + len(axes))) and start > 0:
+        ndim_index = len(index.shape) - 1
+        perm = list(range(ndim_index, ndim_index + start)) + list(range(ndim_index)) + list(
+            range(ndim_index + start, len(gathered.shape))
+        )
+        gathered = tf.transpose(gathered, perm)
+    return gathered
+
+
+def _broadcast_all(tensors: Sequence[tf.Tensor]) -> list[tf.Tensor]:
+    shape = tensors[0].shape
+    for t in tensors[1:]:
+        shape = tf.broadcast_static_shape(shape, t.shape)
+    return [tf.broadcast_to(t, shape) for t in tensors]
+
+
+class special:  # noqa: N801 - a namespace, like scipy.special
+    lgamma = staticmethod(tf.math.lgamma)
+    digamma = staticmethod(tf.math.digamma)
+    erf = staticmethod(tf.math.erf)
+    erfc = staticmethod(tf.math.erfc)
+    ndtr = staticmethod(lambda x: 0.5 * tf.math.erfc(-x * 0.7071067811865476))
+    log_ndtr = staticmethod(lambda x: tfd.Normal(tf.zeros([], x.dtype), 1.0).log_cdf(x))
+    ndtri = staticmethod(tf.math.ndtri)
+    sigmoid = staticmethod(tf.math.sigmoid)
+    log_sigmoid = staticmethod(tf.math.log_sigmoid)
+    softplus = staticmethod(tf.math.softplus)
+    logsumexp = staticmethod(tf.reduce_logsumexp)
+    softmax = staticmethod(tf.nn.softmax)
+    log_softmax = staticmethod(tf.nn.log_softmax)
+    lbeta = staticmethod(tfp.math.lbeta)
+    xlogy = staticmethod(tf.math.xlogy)
+
+
+class linalg:  # noqa: N801
+    cholesky = staticmethod(tf.linalg.cholesky)
+    solve = staticmethod(tf.linalg.solve)
+    triangular_solve = staticmethod(tf.linalg.triangular_solve)
+    inv = staticmethod(tf.linalg.inv)
+    det = staticmethod(tf.linalg.det)
+    slogdet = staticmethod(tf.linalg.slogdet)
+    logdet = staticmethod(tf.linalg.logdet)
+    diag_part = staticmethod(tf.linalg.diag_part)
+    diag = staticmethod(tf.linalg.diag)
+    matvec = staticmethod(tf.linalg.matvec)
+
+
+def make_seed(seed: int | None) -> tf.Tensor:
+    """A stateless seed (two int32 values) from a Python int or None."""
+    if seed is None:
+        seed = int(numpy.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+    return tf.constant([int(seed) % (2**31 - 1), 0], dtype=tf.int32)
+
+
+def split_seed(seed: tf.Tensor, n: int = 2) -> tf.Tensor:
+    return tfp.random.split_seed(seed, n=n)
+
+
+class device_scope:  # noqa: N801
+    """Context manager placing computations on ``device`` ("cpu", "gpu", or None)."""
+
+    def __init__(self, device: str | None) -> None:
+        self._scope = tf.device(f"/{device.upper()}:0") if device else None
+
+    def __enter__(self) -> None:
+        if self._scope is not None:
+            self._scope.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._scope is not None:
+            self._scope.__exit__(*exc)

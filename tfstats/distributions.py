@@ -1,0 +1,598 @@
+"""Distributions: each call makes an unknown with that prior, or, with ``observed=``, adds a
+likelihood term. Thin wrappers over TFP distributions, with greta's names and
+parameterisations, truncation for continuous univariates, ``mixture`` and ``joint``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tfstats.arrays import Array, Data, ModelError, Variable, as_array
+from tfstats.operations import ShapeError, broadcast_shapes
+from tfstats.variables import (
+    Constraint, CorrelationMatrix, CovarianceMatrix, Interval, Simplex, as_shape, make_variable,
+)
+
+__all__ = [
+    "Family", "Density", "normal", "lognormal", "student", "cauchy", "laplace", "logistic",
+    "uniform", "exponential", "gamma", "inverse_gamma", "weibull", "pareto", "beta",
+    "chi_squared", "f", "bernoulli", "binomial", "beta_binomial", "negative_binomial",
+    "poisson", "hypergeometric", "categorical", "multinomial", "dirichlet",
+    "dirichlet_multinomial", "multivariate_normal", "wishart", "lkj_correlation", "mixture",
+    "joint",
+]
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A distribution family: how TFP builds it, its support, and its checks."""
+
+    name: str
+    make: Callable[..., Any]  # (B, *params) -> TFP distribution
+    support: str = "real"  # real | positive | unit | bounded | simplex | correlation | ...
+    discrete: bool = False
+    event_ndims: int = 0
+    checks: tuple[str, ...] = ()  # one per parameter: positive, probability, count, ...
+    log_prob: Callable[..., Any] | None = None  # fast path: (B, x, *params) -> log density
+    observed_check: str | None = None
+
+
+@dataclass(eq=False)
+class Density:
+    """A density term: ``value ~ family(*params)``, optionally truncated."""
+
+    family: Family
+    params: tuple[Array, ...]
+    value: Array | None  # set once the term is placed (mixture / joint fill it in later)
+    truncation: tuple[Array | None, Array | None] | None = None
+    components: tuple[Density, ...] = field(default=())  # mixture / joint parts
+
+    def arrays(self) -> list[Array]:
+        arrays = [*self.params, self.value]
+        if self.truncation:
+            arrays += [b for b in self.truncation if b is not None]
+        for part in self.components:
+            arrays += part.params
+        return arrays
+
+
+# --- fast log densities ------------------------------------------------------------------------
+
+def _normal_lp(B: Any, x: Any, mean: Any, sd: Any) -> Any:
+    z = (x - mean) / sd
+    return -0.5 * z * z - B.np.log(sd) - _HALF_LOG_2PI
+
+
+def _bernoulli_logit_lp(B: Any, x: Any, logits: Any) -> Any:
+    return x * logits - B.special.softplus(logits)
+
+
+def _binomial_logit_lp(B: Any, x: Any, size: Any, logits: Any) -> Any:
+    lg = B.special.lgamma
+    return (x * logits - size * B.special.softplus(logits)
+            + lg(size + 1.0) - lg(x + 1.0) - lg(size - x + 1.0))
+
+
+def _poisson_log_lp(B: Any, x: Any, log_rate: Any) -> Any:
+    return x * log_rate - B.np.exp(log_rate) - B.special.lgamma(x + 1.0)
+
+
+def _hypergeometric_lp(B: Any, x: Any, m: Any, n: Any, k: Any) -> Any:
+    lg = B.special.lgamma
+
+    def lchoose(a: Any, b: Any) -> Any:
+        return lg(a + 1.0) - lg(b + 1.0) - lg(a - b + 1.0)
+
+    return lchoose(m, x) + lchoose(n, k - x) - lchoose(m + n, k)
+
+
+def _f_distribution(B: Any, df1: Any, df2: Any) -> Any:
+    tfb = B.tfb
+    odds = tfb.Chain([tfb.Exp(), tfb.Invert(tfb.Sigmoid())])
+    return B.tfd.TransformedDistribution(
+        B.tfd.Beta(df1 / 2.0, df2 / 2.0), tfb.Chain([tfb.Scale(df2 / df1), odds]))
+
+
+def _categorical_lp(B: Any, x: Any, prob: Any) -> Any:
+    return B.tfd.Categorical(probs=prob).log_prob(B.cast(x, B.int_dtype()))
+
+
+def _categorical_logit_lp(B: Any, x: Any, logits: Any) -> Any:
+    return B.tfd.Categorical(logits=logits).log_prob(B.cast(x, B.int_dtype()))
+
+
+def _cholesky(B: Any, matrix: Any) -> Any:
+    return B.linalg.cholesky(matrix)
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in [
+    Family("normal", lambda B, m, s: B.tfd.Normal(m, s), checks=("", "positive"),
+           log_prob=_normal_lp),
+    Family("lognormal", lambda B, m, s: B.tfd.LogNormal(m, s), "positive",
+           checks=("", "positive"), observed_check="positive"),
+    Family("student", lambda B, df, m, s: B.tfd.StudentT(df, m, s),
+           checks=("positive", "", "positive")),
+    Family("cauchy", lambda B, m, s: B.tfd.Cauchy(m, s), checks=("", "positive")),
+    Family("laplace", lambda B, m, s: B.tfd.Laplace(m, s), checks=("", "positive")),
+    Family("logistic", lambda B, m, s: B.tfd.Logistic(m, s), checks=("", "positive")),
+    Family("uniform", lambda B, lo, hi: B.tfd.Uniform(lo, hi), "bounded"),
+    Family("exponential", lambda B, r: B.tfd.Exponential(r), "positive", checks=("positive",),
+           observed_check="nonnegative"),
+    Family("gamma", lambda B, a, r: B.tfd.Gamma(a, r), "positive",
+           checks=("positive", "positive"), observed_check="positive"),
+    Family("inverse_gamma", lambda B, a, b: B.tfd.InverseGamma(a, b), "positive",
+           checks=("positive", "positive"), observed_check="positive"),
+    Family("weibull", lambda B, k, s: B.tfd.Weibull(k, s), "positive",
+           checks=("positive", "positive"), observed_check="nonnegative"),
+    Family("pareto", lambda B, a, b: B.tfd.Pareto(a, b), "pareto",
+           checks=("positive", "positive")),
+    Family("beta", lambda B, a, b: B.tfd.Beta(a, b), "unit", checks=("positive", "positive"),
+           observed_check="unit"),
+    Family("chi_squared", lambda B, df: B.tfd.Chi2(df), "positive", checks=("positive",),
+           observed_check="nonnegative"),
+    Family("f", _f_distribution, "positive", checks=("positive", "positive"),
+           observed_check="positive"),
+    Family("bernoulli", lambda B, p: B.tfd.Bernoulli(probs=p, dtype=p.dtype), discrete=True,
+           checks=("probability",), observed_check="binary"),
+    Family("bernoulli_logit", lambda B, l: B.tfd.Bernoulli(logits=l, dtype=l.dtype),
+           discrete=True, log_prob=_bernoulli_logit_lp, observed_check="binary"),
+    Family("binomial", lambda B, n, p: B.tfd.Binomial(n, probs=p), discrete=True,
+           checks=("count", "probability"), observed_check="count"),
+    Family("binomial_logit", lambda B, n, l: B.tfd.Binomial(n, logits=l), discrete=True,
+           checks=("count", ""), log_prob=_binomial_logit_lp, observed_check="count"),
+    Family("beta_binomial", lambda B, n, a, b: B.tfd.BetaBinomial(n, a, b), discrete=True,
+           checks=("count", "positive", "positive"), observed_check="count"),
+    Family("negative_binomial", lambda B, n, p: B.tfd.NegativeBinomial(n, probs=1.0 - p),
+           discrete=True, checks=("positive", "probability"), observed_check="count"),
+    Family("poisson", lambda B, r: B.tfd.Poisson(rate=r), discrete=True,
+           checks=("nonnegative",), observed_check="count"),
+    Family("poisson_log", lambda B, l: B.tfd.Poisson(log_rate=l), discrete=True,
+           log_prob=_poisson_log_lp, observed_check="count"),
+    Family("hypergeometric", lambda B, m, n, k: None, discrete=True,
+           checks=("count", "count", "count"), log_prob=_hypergeometric_lp,
+           observed_check="count"),
+    Family("categorical", lambda B, p: B.tfd.Categorical(probs=p), discrete=True,
+           checks=("simplex",), log_prob=_categorical_lp, observed_check="count"),
+    Family("categorical_logit", lambda B, l: B.tfd.Categorical(logits=l), discrete=True,
+           log_prob=_categorical_logit_lp, observed_check="count"),
+    Family("multinomial", lambda B, n, p: B.tfd.Multinomial(n, probs=p), discrete=True,
+           event_ndims=1, checks=("count", "simplex"), observed_check="count"),
+    Family("dirichlet", lambda B, a: B.tfd.Dirichlet(a), "simplex", event_ndims=1,
+           checks=("positive",), observed_check="simplex"),
+    Family("dirichlet_multinomial", lambda B, n, a: B.tfd.DirichletMultinomial(n, a),
+           discrete=True, event_ndims=1, checks=("count", "positive"), observed_check="count"),
+    Family("multivariate_normal", lambda B, m, S: B.tfd.MultivariateNormalTriL(
+        m, _cholesky(B, S)), event_ndims=1, checks=("", "covariance")),
+    Family("wishart", lambda B, df, S: B.tfd.WishartTriL(df, _cholesky(B, S)), "covariance",
+           event_ndims=2, checks=("positive", "covariance"), observed_check="covariance"),
+    Family("lkj_correlation", lambda B, eta, d: B.tfd.LKJ(B.static_int(d), eta), "correlation",
+           event_ndims=2, checks=("positive",), observed_check="covariance"),
+]}
+
+
+# --- checks --------------------------------------------------------------------------------
+
+def _constant(array: Array) -> np.ndarray | None:
+    return array.value if isinstance(array, Data) else None
+
+
+def _check_values(values: np.ndarray, check: str, what: str) -> None:
+    values = np.asarray(values, dtype=np.float64)
+    problems = {
+        "positive": (values <= 0).any(), "nonnegative": (values < 0).any(),
+        "probability": ((values < 0) | (values > 1)).any(),
+        "unit": ((values <= 0) | (values >= 1)).any(),
+        "count": ((values < 0) | (values != np.round(values))).any(),
+        "binary": ((values != 0) & (values != 1)).any(),
+        "simplex": (values < 0).any() or not np.allclose(values.sum(axis=-1), 1.0, atol=1e-6),
+    }
+    if check == "covariance":
+        try:
+            sym = np.allclose(values, np.swapaxes(values, -1, -2))
+            np.linalg.cholesky(values)
+        except (np.linalg.LinAlgError, ValueError):
+            sym = False
+        if not sym:
+            raise ModelError(f"{what} must be a symmetric positive definite matrix")
+        return
+    labels = {
+        "positive": "positive", "nonnegative": "non-negative",
+        "probability": "between 0 and 1", "unit": "strictly between 0 and 1",
+        "count": "non-negative integers", "binary": "0 or 1",
+        "simplex": "non-negative and sum to 1 along the last axis",
+    }
+    if problems.get(check, False):
+        shown = values.min() if check in ("positive", "nonnegative", "count") else values.ravel()[
+            :5]
+        raise ModelError(f"{what} must be {labels[check]}, got {shown}")
+
+
+def _validate(family: Family, names: tuple[str, ...], params: tuple[Array, ...]) -> None:
+    for name, param, check in zip(names, params, family.checks, strict=False):
+        values = _constant(param)
+        if check and values is not None:
+            _check_values(values, check, f"{family.name}: {name}")
+
+
+# --- making unknowns and likelihoods -------------------------------------------------------------
+
+def _support_constraint(family: Family, params: tuple[Array, ...],
+                        truncation: tuple[Array | None, Array | None] | None,
+                        shape: tuple[int, ...]) -> Variable:
+    lower: Any = None
+    upper: Any = None
+    if family.support == "positive":
+        lower = 0.0
+    elif family.support == "unit":
+        lower, upper = 0.0, 1.0
+    elif family.support == "bounded":
+        lower, upper = params
+    elif family.support == "pareto":
+        lower = params[1]
+    elif family.support == "simplex":
+        return Variable(Simplex(), shape)
+    elif family.support == "correlation":
+        return Variable(CorrelationMatrix(), shape)
+    elif family.support == "covariance":
+        return Variable(CovarianceMatrix(), shape)
+    if truncation is not None:
+        lower = truncation[0] if truncation[0] is not None else lower
+        upper = truncation[1] if truncation[1] is not None else upper
+    return make_variable(lower, upper, shape)
+
+
+def _distribution_shape(family: Family, params: tuple[Array, ...], dim: Any) -> tuple[int, ...]:
+    shape = as_shape(dim)
+    name = family.name.replace("_logit", "").replace("_log", "")
+    shapes = [p.shape for p in params]
+    if name in ("dirichlet", "multinomial", "dirichlet_multinomial", "categorical"):
+        event = params[-1].shape
+        if not event:
+            raise ShapeError(f"{name}: the last parameter must have a category axis")
+        batch = broadcast_shapes(event, *([(*s, 1) for s in shapes[:-1]]), what=name)
+        if name == "categorical":
+            batch = batch[:-1]
+        if shape is None:
+            return batch
+        if len(params[-1].shape) > 1:
+            raise ShapeError(f"{name}: dim= needs a 1-D parameter, got shape {event}")
+        return shape + (batch[-1:] if name != "categorical" else ())
+    if name == "multivariate_normal":
+        mean, sigma = shapes
+        if len(sigma) < 2 or sigma[-1] != sigma[-2] or (mean and mean[-1] != sigma[-1]):
+            raise ShapeError(f"multivariate_normal: mean of shape {mean} and Sigma of shape "
+                             f"{sigma} do not fit (Sigma must be K x K with K = len(mean))")
+        base = broadcast_shapes(mean if mean else sigma[-1:], sigma[:-1], what=name)
+        return shape + base[-1:] if shape is not None else base
+    if name == "wishart":
+        return shapes[1]
+    if name == "lkj_correlation":
+        d = int(_constant(params[1]))
+        return (d, d)
+    base = broadcast_shapes(*shapes, what=name)
+    if shape is None:
+        return base
+    try:
+        full = broadcast_shapes(base, shape, what=name)
+    except ShapeError:
+        raise ShapeError(f"{name}: parameters of shape {base} do not fit dim {shape}") from None
+    if full != shape:
+        raise ShapeError(f"{name}: parameters of shape {base} do not fit dim {shape}")
+    return shape
+
+
+def _truncation(family: Family, truncation: Any) -> tuple[Array | None, Array | None] | None:
+    if truncation is None:
+        return None
+    if family.discrete or family.event_ndims:
+        raise ModelError(f"truncation= is for continuous univariate distributions, "
+                         f"not {family.name}")
+    if family.name == "f":
+        raise ModelError("truncation= is not available for the f distribution")
+    try:
+        low, high = truncation
+    except (TypeError, ValueError):
+        raise ModelError(f"truncation must be a pair (lower, upper), got {truncation!r}") from None
+    bounds = []
+    for which, bound in (("lower", low), ("upper", high)):
+        if bound is None or (not isinstance(bound, Array) and np.all(np.isinf(bound))):
+            bounds.append(None)
+        else:
+            bounds.append(as_array(bound, name=f"truncation {which}"))
+    if all(b is None for b in bounds):
+        return None
+    lo, hi = bounds
+    if isinstance(lo, Data) and isinstance(hi, Data) and np.any(lo.value >= hi.value):
+        raise ModelError("truncation: the lower bound must be below the upper bound")
+    return lo, hi
+
+
+def _check_observed(family: Family, observed: Array, shape: tuple[int, ...]) -> None:
+    if family.event_ndims:
+        nd = family.event_ndims
+        if observed.shape[-nd:] != shape[-nd:]:
+            raise ShapeError(f"{family.name}: observed shape {observed.shape} does not match the "
+                             f"distribution's shape {shape} on the last {nd} axes")
+        broadcast_shapes(observed.shape[:-nd], shape[:-nd], what=f"{family.name} observed")
+    elif observed.shape != broadcast_shapes(observed.shape, shape,
+                                            what=f"{family.name} observed"):
+        raise ShapeError(f"{family.name}: parameters of shape {shape} do not fit observed data "
+                         f"of shape {observed.shape}")
+    values = _constant(observed)
+    if values is not None and family.observed_check:
+        _check_values(values, family.observed_check, f"{family.name}: observed data")
+
+
+def attach(density: Density) -> None:
+    """Register a density term on every unknown it involves, so ``model()`` finds it."""
+    found: set[Variable] = set()
+    for array in density.arrays():
+        found |= array.variables
+    for var in found:
+        if density not in var.terms:
+            var.terms.append(density)
+
+
+def _as_params(family: Family, names: tuple[str, ...], values: tuple[Any, ...]) -> tuple[Array,
+                                                                                       ...]:
+    params = tuple(as_array(v, name=f"{family.name} {n}") for v, n in zip(values, names,
+                                                                           strict=True))
+    for param in params:
+        if isinstance(param, Variable) and param.discrete:
+            raise ModelError(f"{param.discrete} is a discrete distribution: it cannot be a "
+                             f"parameter of {family.name}; discrete unknowns are not supported")
+    return params
+
+
+def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ...], *,
+                 dim: Any = None, truncation: Any = None, observed: Any = None) -> Array:
+    """Make an unknown with this prior, or (with ``observed``) a likelihood term."""
+    family = FAMILIES[family_name]
+    params = _as_params(family, names, values)
+    _validate(family, names, params)
+    trunc = _truncation(family, truncation)
+    if observed is not None:
+        data = as_array(observed, name="observed")
+        shape = _distribution_shape(family, params, None)
+        _check_observed(family, data, shape)
+        if not isinstance(data, Data) and family.discrete:
+            raise ModelError(f"{family.name}: a discrete likelihood needs data as observed=")
+        density = Density(family, params, data, trunc)
+        if data.density is not None or isinstance(data, Variable) and data.prior is not None:
+            data = _fresh_view(data)
+            density.value = data
+        data.density = density
+        attach(density)
+        return data
+    shape = _distribution_shape(family, params, dim)
+    if family.discrete:
+        unknown = Variable(Interval(), shape, discrete=family.name.split("_")[0])
+        unknown.prior = Density(family, params, unknown, trunc)
+        return unknown
+    unknown = _support_constraint(family, params, trunc, shape)
+    unknown.prior = Density(family, params, unknown, trunc)
+    attach(unknown.prior)
+    return unknown
+
+
+def _fresh_view(array: Array) -> Array:
+    """A second density on the same array gets its own node (so each keeps its own term)."""
+    if isinstance(array, Data):
+        return Data(array.value, name=array.name)
+    return Array("cast_float", (array,), {}, array.shape, "float")
+
+
+def _link_variant(family: str, prob: Any, link: str, variant: str) -> tuple[str, Any]:
+    if isinstance(prob, Array) and prob.op == link:
+        return variant, prob.parents[0]
+    return family, prob
+
+
+# --- the public distributions -------------------------------------------------------------------
+# Each takes its parameters, then dim=, truncation= (continuous univariates) and observed=.
+
+def normal(mean: Any, sd: Any, *, dim: Any = None, truncation: Any = None,
+           observed: Any = None) -> Array:
+    """Normal distribution with ``mean`` and standard deviation ``sd``.
+
+    Called without ``observed``, it returns a new unknown with this prior; with
+    ``observed=y`` it adds the likelihood of ``y`` (data, or an array of the model) and
+    returns ``y`` as an array.
+
+    Examples
+    --------
+    >>> import tfstats as ts
+    >>> mu = ts.normal(0, 5)
+    >>> z = ts.normal(0, 1, dim=8)
+    >>> half = ts.normal(0, 1, truncation=(0, None))
+    >>> y = ts.normal(mu, 1, observed=[0.3, -0.2, 1.1])
+    """
+    return distribution("normal", ("mean", "sd"), (mean, sd), dim=dim, truncation=truncation,
+                        observed=observed)
+
+
+def lognormal(meanlog: Any, sdlog: Any, *, dim: Any = None, truncation: Any = None,
+              observed: Any = None) -> Array:
+    """Log-normal distribution (``log(x)`` is normal with ``meanlog``, ``sdlog``)."""
+    return distribution("lognormal", ("meanlog", "sdlog"), (meanlog, sdlog), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def student(df: Any, mu: Any, sigma: Any, *, dim: Any = None, truncation: Any = None,
+            observed: Any = None) -> Array:
+    """Student's t distribution with ``df`` degrees of freedom, location and scale."""
+    return distribution("student", ("df", "mu", "sigma"), (df, mu, sigma), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def cauchy(location: Any, scale: Any, *, dim: Any = None, truncation: Any = None,
+           observed: Any = None) -> Array:
+    """Cauchy distribution; ``truncation=(0, None)`` gives the half-Cauchy."""
+    return distribution("cauchy", ("location", "scale"), (location, scale), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def laplace(mu: Any, sigma: Any, *, dim: Any = None, truncation: Any = None,
+            observed: Any = None) -> Array:
+    """Laplace (double exponential) distribution."""
+    return distribution("laplace", ("mu", "sigma"), (mu, sigma), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def logistic(location: Any, scale: Any, *, dim: Any = None, truncation: Any = None,
+             observed: Any = None) -> Array:
+    """Logistic distribution."""
+    return distribution("logistic", ("location", "scale"), (location, scale), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def uniform(lower: Any, upper: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Uniform distribution on ``(lower, upper)``; bounds may be arrays of the model."""
+    return distribution("uniform", ("lower", "upper"), (lower, upper), dim=dim,
+                        observed=observed)
+
+
+def exponential(rate: Any, *, dim: Any = None, truncation: Any = None,
+                observed: Any = None) -> Array:
+    """Exponential distribution with ``rate``."""
+    return distribution("exponential", ("rate",), (rate,), dim=dim, truncation=truncation,
+                        observed=observed)
+
+
+def gamma(shape: Any, rate: Any, *, dim: Any = None, truncation: Any = None,
+          observed: Any = None) -> Array:
+    """Gamma distribution with ``shape`` and ``rate``."""
+    return distribution("gamma", ("shape", "rate"), (shape, rate), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def inverse_gamma(alpha: Any, beta: Any, *, dim: Any = None, truncation: Any = None,
+                  observed: Any = None) -> Array:
+    """Inverse gamma distribution with shape ``alpha`` and scale ``beta``."""
+    return distribution("inverse_gamma", ("alpha", "beta"), (alpha, beta), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def weibull(shape: Any, scale: Any, *, dim: Any = None, truncation: Any = None,
+            observed: Any = None) -> Array:
+    """Weibull distribution with ``shape`` and ``scale``."""
+    return distribution("weibull", ("shape", "scale"), (shape, scale), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def pareto(a: Any, b: Any, *, dim: Any = None, truncation: Any = None,
+           observed: Any = None) -> Array:
+    """Pareto distribution with shape ``a`` and scale (minimum) ``b``."""
+    return distribution("pareto", ("a", "b"), (a, b), dim=dim, truncation=truncation,
+                        observed=observed)
+
+
+def beta(shape1: Any, shape2: Any, *, dim: Any = None, truncation: Any = None,
+         observed: Any = None) -> Array:
+    """Beta distribution with ``shape1`` and ``shape2``."""
+    return distribution("beta", ("shape1", "shape2"), (shape1, shape2), dim=dim,
+                        truncation=truncation, observed=observed)
+
+
+def chi_squared(df: Any, *, dim: Any = None, truncation: Any = None,
+                observed: Any = None) -> Array:
+    """Chi-squared distribution with ``df`` degrees of freedom."""
+    return distribution("chi_squared", ("df",), (df,), dim=dim, truncation=truncation,
+                        observed=observed)
+
+
+def f(df1: Any, df2: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """F distribution with ``df1`` and ``df2`` degrees of freedom."""
+    return distribution("f", ("df1", "df2"), (df1, df2), dim=dim, observed=observed)
+
+
+def bernoulli(prob: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Bernoulli distribution; ``bernoulli(ilogit(eta))`` is evaluated on the logit scale."""
+    name, param = _link_variant("bernoulli", prob, "sigmoid", "bernoulli_logit")
+    return distribution(name, ("prob",), (param,), dim=dim, observed=observed)
+
+
+def binomial(size: Any, prob: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Binomial distribution with ``size`` trials and success probability ``prob``."""
+    name, param = _link_variant("binomial", prob, "sigmoid", "binomial_logit")
+    return distribution(name, ("size", "prob"), (size, param), dim=dim, observed=observed)
+
+
+def beta_binomial(size: Any, alpha: Any, beta: Any, *, dim: Any = None,
+                  observed: Any = None) -> Array:
+    """Beta-binomial distribution."""
+    return distribution("beta_binomial", ("size", "alpha", "beta"), (size, alpha, beta), dim=dim,
+                        observed=observed)
+
+
+def negative_binomial(size: Any, prob: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Negative binomial: failures before ``size`` successes, success probability ``prob``."""
+    return distribution("negative_binomial", ("size", "prob"), (size, prob), dim=dim,
+                        observed=observed)
+
+
+def poisson(lambda_: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Poisson distribution; ``poisson(exp(eta))`` is evaluated on the log scale."""
+    name, param = _link_variant("poisson", lambda_, "exp", "poisson_log")
+    return distribution(name, ("lambda",), (param,), dim=dim, observed=observed)
+
+
+def hypergeometric(m: Any, n: Any, k: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Hypergeometric: white balls drawn in ``k`` draws from ``m`` white and ``n`` black."""
+    return distribution("hypergeometric", ("m", "n", "k"), (m, n, k), dim=dim, observed=observed)
+
+
+def categorical(prob: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Categorical distribution over the last axis of ``prob``; observed labels are
+    0-based integers. ``categorical(imultilogit(eta))`` is evaluated on the logit scale."""
+    name, param = _link_variant("categorical", prob, "softmax", "categorical_logit")
+    return distribution(name, ("prob",), (param,), dim=dim, observed=observed)
+
+
+def multinomial(size: Any, prob: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Multinomial counts over the last axis of ``prob``."""
+    return distribution("multinomial", ("size", "prob"), (size, prob), dim=dim,
+                        observed=observed)
+
+
+def dirichlet(alpha: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Dirichlet distribution on the simplex (last axis of ``alpha``)."""
+    return distribution("dirichlet", ("alpha",), (alpha,), dim=dim, observed=observed)
+
+
+def dirichlet_multinomial(size: Any, alpha: Any, *, dim: Any = None,
+                          observed: Any = None) -> Array:
+    """Dirichlet-multinomial counts."""
+    return distribution("dirichlet_multinomial", ("size", "alpha"), (size, alpha), dim=dim,
+                        observed=observed)
+
+
+def multivariate_normal(mean: Any, Sigma: Any, *, dim: Any = None,  # noqa: N803
+                        observed: Any = None) -> Array:
+    """Multivariate normal with ``mean`` (K,) and covariance ``Sigma`` (K, K); ``dim=n``
+    makes n independent rows."""
+    return distribution("multivariate_normal", ("mean", "Sigma"), (mean, Sigma), dim=dim,
+                        observed=observed)
+
+
+def wishart(df: Any, Sigma: Any, *, observed: Any = None) -> Array:  # noqa: N803
+    """Wishart distribution over positive definite matrices."""
+    return distribution("wishart", ("df", "Sigma"), (df, Sigma), observed=observed)
+
+
+def lkj_correlation(eta: Any, dimension: int, *, observed: Any = None) -> Array:
+    """LKJ distribution over ``dimension x dimension`` correlation matrices."""
+    if not isinstance(dimension, int | np.integer) or dimension < 2:
+        raise ModelError(f"lkj_correlation: dimension must be an int >= 2, got {dimension!r}")
+    return distribution("lkj_correlation", ("eta", "dimension"), (eta, int(dimension)),
+                        observed=observed)
+
+
+from tfstats.mixtures import joint, mixture  # noqa: E402

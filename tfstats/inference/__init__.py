@@ -1,0 +1,1 @@
+"""Inference: MCMC, optimisation, variational inference and predictive simulation."""

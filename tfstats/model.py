@@ -1,0 +1,278 @@
+"""Model: the graph connected to its target arrays, its unknowns, and its log density."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
+from tfstats.backends import backend_name, get_backend
+from tfstats.distributions import Density
+from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
+
+__all__ = ["Model", "model"]
+
+PRECISIONS = ("double", "single")
+
+
+def _caller_names(frame: Any, arrays: list[Any]) -> list[str | None]:
+    """Names that the caller's local variables give to ``arrays``."""
+    local = frame.f_locals if frame is not None else {}
+    names: list[str | None] = []
+    for array in arrays:
+        found = [k for k, v in local.items() if v is array and not k.startswith("_")]
+        names.append(found[0] if found else None)
+    return names
+
+
+class Model:
+    """A compiled-on-demand statistical model.
+
+    Made by :func:`model`. Holds the unknowns (``variable_names``), the density terms
+    connected to the targets, and the compiled functions (cached per backend and
+    settings).
+    """
+
+    def __init__(self, targets: dict[str, Array], precision: str = "double",
+                 local_names: dict[int, str] | None = None) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+        if not targets:
+            raise ModelError("model() needs at least one array")
+        for name, target in targets.items():
+            if not isinstance(target, Array):
+                raise ModelError(f"model(): {name!r} is not a tfstats array (got "
+                                 f"{type(target).__name__})")
+            _check_usable(target)
+        self.targets = dict(targets)
+        self.precision = precision
+        self.variables, self.terms = self._collect()
+        if not self.variables:
+            raise ModelError("the model has no unknowns: give model() arrays that depend on "
+                             "at least one unknown (a distribution called without observed=, "
+                             "or variable())")
+        self._name_variables(local_names or {})
+        self.layout: dict[Variable, tuple[int, tuple[int, ...]]] = {}
+        offset = 0
+        for var in self.variables:
+            free = var.constraint.free_shape(var.shape)
+            self.layout[var] = (offset, free)
+            offset += int(np.prod(free, dtype=np.int64))
+        self.n_free = offset
+        roots = list(self.targets.values()) + [a for t in self.terms for a in t.arrays()]
+        roots += [p for v in self.variables for p in v.parents]
+        self.data_nodes = [n for n in topological(roots)
+                           if isinstance(n, Data) and n.value.size > CONSTANT_SIZE]
+        self._cache: dict[Any, Any] = {}
+        self._data_tensors: dict[Any, tuple] = {}
+
+    # --- structure ---------------------------------------------------------------------------
+    def _collect(self) -> tuple[list[Variable], list[Density]]:
+        found: set[Variable] = set()
+        terms: list[Density] = []
+        frontier = [v for t in self.targets.values() for v in t.variables]
+        while frontier:
+            var = frontier.pop()
+            if var in found:
+                continue
+            _check_usable(var)
+            found.add(var)
+            for parent in var.parents:
+                frontier.extend(parent.variables)
+            for term in var.terms:
+                if term not in terms:
+                    terms.append(term)
+                    for array in term.arrays():
+                        frontier.extend(array.variables)
+        return sorted(found, key=lambda v: v.serial), terms
+
+    def _name_variables(self, local_names: dict[int, str]) -> None:
+        by_target = {id(t): n for n, t in self.targets.items() if isinstance(t, Variable)}
+        self.names: dict[Variable, str] = {}
+        used: set[str] = set()
+        for i, var in enumerate(self.variables):
+            name = by_target.get(id(var)) or local_names.get(id(var)) or var.name
+            if not name or name in used:
+                name = f"unknown_{i}"
+            used.add(name)
+            self.names[var] = name
+        self.variable_names = [self.names[v] for v in self.variables]
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{self.names[v]}{list(v.shape) if v.shape else ''}"
+                          for v in self.variables)
+        return f"<tfstats Model: {len(self.variables)} unknowns ({parts}), {self.n_free} free>"
+
+    # --- backend plumbing ----------------------------------------------------------------------
+    @property
+    def backend(self) -> Any:
+        return get_backend()
+
+    @property
+    def float_dtype(self) -> Any:
+        return self.backend.float_dtype(self.precision)
+
+    def data_tensors(self) -> tuple:
+        """The data arguments of compiled functions, converted once per backend."""
+        key = (backend_name(), self.precision)
+        if key not in self._data_tensors:
+            B = self.backend
+            ev = Evaluator(B, self.float_dtype, {})
+            self._data_tensors[key] = tuple(ev._constant(n.value) for n in self.data_nodes)
+        return self._data_tensors[key]
+
+    def evaluator(self, data: tuple, flat: Any = None,
+                  constrained: dict[Variable, Any] | None = None) -> Evaluator:
+        return Evaluator(self.backend, self.float_dtype,
+                         dict(zip(self.data_nodes, data, strict=True)),
+                         constrained=constrained, flat=flat, layout=self.layout)
+
+    def log_density(self, flat: Any, data: tuple, adjust: bool = True) -> Any:
+        """The log density at one unconstrained vector (backend tensors, not compiled)."""
+        ev = self.evaluator(data, flat=flat)
+        total = self._sum_terms(ev)
+        return total + ev.log_jacobian if adjust else total
+
+    def _sum_terms(self, ev: Evaluator) -> Any:
+        B = self.backend
+        total = B.convert(0.0, self.float_dtype)
+        for term in self.terms:
+            total = total + B.np.sum(ev.log_density(term))
+        return total
+
+    def compiled(self, key: Any, build: Callable[[], Callable]) -> Callable:
+        """A compiled function cached on this model per backend and ``key``."""
+        full_key = (backend_name(), self.precision, key)
+        if full_key not in self._cache:
+            self._cache[full_key] = build()
+        return self._cache[full_key]
+
+    # --- values --------------------------------------------------------------------------------
+    def _constrained_inputs(self, values: dict[str, Any]) -> dict[Variable, Any]:
+        unknown = set(values) - set(self.variable_names)
+        if unknown:
+            raise KeyError(f"unknown names {sorted(unknown)}; the model's unknowns are "
+                           f"{self.variable_names}")
+        missing = [n for n in self.variable_names if n not in values]
+        if missing:
+            raise KeyError(f"values are missing for {missing}")
+        out = {}
+        for var in self.variables:
+            value = np.asarray(values[self.names[var]], dtype=np.float64)
+            if value.shape != var.shape:
+                try:
+                    value = np.broadcast_to(value, var.shape)
+                except ValueError:
+                    raise ValueError(f"value for {self.names[var]!r} has shape {value.shape}, "
+                                     f"expected {var.shape}") from None
+            out[var] = value
+        return out
+
+    def log_prob(self, values: dict[str, Any]) -> float:
+        """The log density at constrained ``values`` (a dict by unknown name), without the
+        Jacobian of the transformations.
+
+        Examples
+        --------
+        >>> import tfstats as ts
+        >>> mu = ts.normal(0, 1)
+        >>> m = ts.model(mu)
+        >>> round(m.log_prob({"mu": 0.0}), 4)
+        -0.9189
+        """
+        B = self.backend
+        inputs = self._constrained_inputs(values)
+        ev = self.evaluator(self.data_tensors(), constrained=inputs)
+        return float(B.to_numpy(self._sum_terms(ev)))
+
+    def unconstrain(self, values: dict[str, Any]) -> np.ndarray:
+        """The unconstrained vector for constrained ``values`` of every unknown."""
+        B = self.backend
+        inputs = self._constrained_inputs(values)
+        ev = self.evaluator(self.data_tensors(), constrained=inputs)
+        flat = np.zeros(self.n_free)
+        for var in self.variables:
+            offset, free = self.layout[var]
+            bijector = var.constraint.bijector(B.tfb, [ev.to_float(ev(b)) for b in var.parents])
+            value = ev.to_float(inputs[var])
+            u = B.to_numpy(bijector.inverse(value))
+            size = int(np.prod(free, dtype=np.int64))
+            flat[offset:offset + size] = np.reshape(u, -1)
+        return flat
+
+    def constrain_function(self, arrays: dict[str, Array] | None = None) -> Callable:
+        """Compiled: a batch of unconstrained vectors -> dict of named arrays (by default
+        every unknown and every target)."""
+        wanted = self.output_arrays() if arrays is None else arrays
+        names = tuple(wanted)
+
+        def build() -> Callable:
+            B = self.backend
+
+            def one(flat: Any, *data: Any) -> dict:
+                ev = self.evaluator(data, flat=flat)
+                return {n: ev.to_float(ev(wanted[n])) for n in names}
+
+            batched = B.vectorize(one)
+            return B.compile_function(lambda flats, *data: batched(flats, *data))
+
+        return self.compiled(("constrain", names, tuple(id(a) for a in wanted.values())), build)
+
+    def output_arrays(self) -> dict[str, Array]:
+        out: dict[str, Array] = {self.names[v]: v for v in self.variables}
+        for name, target in self.targets.items():
+            out.setdefault(name, target)
+        return out
+
+
+def model(*arrays: Array, precision: str = "double", **named: Array) -> Model:
+    """Define a model from the arrays of interest.
+
+    The model holds every unknown and density connected to these arrays. Positional
+    arrays are named after the caller's variables holding them.
+
+    Parameters
+    ----------
+    *arrays : Array
+        Arrays to track, named from the caller's variable names.
+    precision : {"double", "single"}
+        Float precision of compiled functions (float64 by default, float32 if single).
+    **named : Array
+        Arrays to track, with their names.
+
+    Returns
+    -------
+    Model
+
+    Examples
+    --------
+    >>> import numpy as np, tfstats as ts
+    >>> mu = ts.normal(0, 5)
+    >>> sigma = ts.variable(lower=0)
+    >>> y = ts.normal(mu, sigma, observed=np.array([1.2, 0.4, 2.2]))
+    >>> m = ts.model(mu, sigma)
+    >>> m.variable_names
+    ['mu', 'sigma']
+    """
+    frame = inspect.currentframe()
+    caller = frame.f_back if frame is not None else None
+    try:
+        names = _caller_names(caller, list(arrays))
+        targets: dict[str, Array] = {}
+        for i, (array, name) in enumerate(zip(arrays, names, strict=True)):
+            targets[name or f"array_{i}"] = array
+        for name, array in named.items():
+            if name in targets:
+                raise ModelError(f"model(): the name {name!r} is given twice")
+            targets[name] = array
+        local_names: dict[int, str] = {}
+        if caller is not None:
+            for key, value in caller.f_locals.items():
+                if isinstance(value, Variable) and not key.startswith("_"):
+                    local_names.setdefault(id(value), key)
+    finally:
+        del frame, caller
+    return Model(targets, precision=precision, local_names=local_names)
