@@ -30,14 +30,18 @@ from tfstats.functions import (
     cholesky, concatenate, diag, ilogit, imultilogit, inverse, iprobit, lgamma, log1pe,
     logsumexp, ones, outer, scan, solve, stack, where, zeros,
 )
+from tfstats.draws import Draws
+from tfstats.inference.mcmc import extra_samples, mcmc
 from tfstats.inference.optimize import OptResult, opt
+from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
 from tfstats.model import Model, model
 from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Array", "Model", "ModelError", "OptResult", "ShapeError", "as_data", "backend_name",
+    "Array", "Draws", "Model", "ModelError", "OptResult", "Sampler", "ShapeError",
+    "extra_samples", "hmc", "mcmc", "nuts", "rwmh", "slice", "as_data", "backend_name",
     "bernoulli", "beta", "beta_binomial", "binomial", "categorical", "cauchy", "chi_squared",
     "cholesky", "cholesky_variable", "concatenate", "diag", "dirichlet",
     "dirichlet_multinomial", "exponential", "f", "gamma", "hypergeometric", "ilogit",

@@ -38,6 +38,7 @@ class Array:
     """
 
     __array_priority__ = 1000
+    __pandas_priority__ = 5000  # pandas defers to tfstats: series * x calls x.__rmul__
     __slots__ = ("op", "parents", "params", "shape", "kind", "name", "density", "_variables",
                  "__weakref__")
 
@@ -233,8 +234,9 @@ class Array:
     def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
         implementation = NUMPY_FUNCTIONS.get(func)
         if implementation is None:
-            module = getattr(func, "__module__", "numpy") or "numpy"
-            prefix = "np.linalg." if "linalg" in module else "np."
+            module = getattr(func, "__module__", None) or "numpy"
+            public = [p for p in module.split(".")[1:] if not p.startswith("_")]
+            prefix = ".".join(["np", *public]) + "."
             raise TypeError(
                 f"numpy function {prefix}{func.__name__} is not supported on tfstats arrays"
             )
@@ -362,12 +364,13 @@ def _index_ints_as_arrays(x: Array, key: tuple) -> Array:
 
 
 def _integer_index(item: Any, size: int, axis: int, shape: tuple[int, ...]) -> Array:
-    if isinstance(item, Array):
+    if isinstance(item, Array) and not isinstance(item, Data):
         if item.kind != "int":
             raise IndexError(f"index arrays must hold integers, got a {item.kind} array "
                              f"(use ts.where for conditions)")
         return item
-    values = np.asarray(item)
+    # data indices are known now: check their range and make negative ones positive
+    values = item.value if isinstance(item, Data) else np.asarray(item)
     if values.dtype == bool:
         if values.shape != (size,):
             raise IndexError(f"boolean index of shape {values.shape} does not match axis "
@@ -411,6 +414,17 @@ def _swapaxes(a: Any, axis1: int, axis2: int) -> Array:
     return apply("transpose", a, axes=tuple(axes))
 
 
+def _diag(v: Any, k: int = 0) -> Array:
+    if k:
+        raise TypeError("np.diag with k != 0 is not supported on tfstats arrays")
+    return apply("diag", v)
+
+
+def _cholesky(a: Any, upper: bool = False) -> Array:
+    lower = apply("cholesky", a)
+    return _swapaxes(lower, -1, -2) if upper else lower
+
+
 def _solve(a: Any, b: Any) -> Array:
     return apply("solve", a, b)
 
@@ -440,14 +454,14 @@ NUMPY_FUNCTIONS: dict[Callable, Callable] = {
     np.dot: _dot,
     np.matmul: _dot,
     np.outer: lambda a, b: apply("outer", a, b),
-    np.diag: lambda v, k=0: apply("diag", v),
+    np.diag: lambda v, k=0: _diag(v, k),
     np.trace: lambda a: apply("trace", a),
     np.round: _round,
     np.ravel: lambda a: as_array(a).reshape(-1),
     np.shape: lambda a: as_array(a).shape,
     np.ndim: lambda a: as_array(a).ndim,
     np.size: lambda a: as_array(a).size,
-    np.linalg.cholesky: lambda a, upper=False: apply("cholesky", a),
+    np.linalg.cholesky: lambda a, upper=False: _cholesky(a, upper),
     np.linalg.solve: _solve,
     np.linalg.inv: lambda a: apply("inverse", a),
     np.linalg.det: lambda a: apply("det", a),

@@ -36,6 +36,8 @@ def _numeric(values: np.ndarray, name: str | None) -> np.ndarray:
         if np.iscomplexobj(values):
             raise ModelError(f"{_describe(name)} is complex: tfstats data must be real")
         return values
+    if values.dtype != object:  # strings, dates and times are not numbers
+        raise ModelError(f"{_describe(name)} has dtype {values.dtype}, which is not numeric")
     try:
         return values.astype(np.float64)
     except (TypeError, ValueError):
@@ -89,7 +91,9 @@ def as_data(value: Any, name: str | None = None) -> Array:
         _check_finite(values, name, columns)
         return Data(values, name=name)
     if pd is not None and isinstance(value, pd.Series | pd.Index):
-        name = name or (str(value.name) if value.name is not None else None)
+        if value.name is not None:  # name the column, and the argument it was given as
+            name = f"{value.name} ({name})" if name and name != str(value.name) else str(
+                value.name)
         if value.isna().any():
             raise ModelError(f"{_describe(name)} has missing values: tfstats data must be finite")
         if isinstance(value.dtype, pd.CategoricalDtype):

@@ -12,10 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from tfstats.arrays import Array, Data, ModelError, Variable, as_array
+from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.variables import (
-    Constraint, CorrelationMatrix, CovarianceMatrix, Interval, Simplex, as_shape, make_variable,
+    CorrelationMatrix,
+    CovarianceMatrix,
+    Interval,
+    Simplex,
+    as_shape,
+    make_variable,
 )
 
 __all__ = [
@@ -56,10 +61,11 @@ class Density:
 
     def arrays(self) -> list[Array]:
         arrays = [*self.params, self.value]
-        if self.truncation:
-            arrays += [b for b in self.truncation if b is not None]
-        for part in self.components:
-            arrays += part.params
+        for term in (self, *self.components):
+            if term is not self:
+                arrays += term.params
+            if term.truncation:
+                arrays += [b for b in term.truncation if b is not None]
         return arrays
 
 
@@ -223,9 +229,10 @@ def _validate(family: Family, names: tuple[str, ...], params: tuple[Array, ...])
 
 # --- making unknowns and likelihoods -------------------------------------------------------------
 
-def _support_constraint(family: Family, params: tuple[Array, ...],
-                        truncation: tuple[Array | None, Array | None] | None,
-                        shape: tuple[int, ...]) -> Variable:
+def support_bounds(family: Family, params: tuple[Array, ...],
+                   truncation: tuple[Array | None, Array | None] | None) -> tuple[Any, Any]:
+    """The (lower, upper) bounds of a univariate family's support after truncation; None
+    where unbounded."""
     lower: Any = None
     upper: Any = None
     if family.support == "positive":
@@ -236,15 +243,22 @@ def _support_constraint(family: Family, params: tuple[Array, ...],
         lower, upper = params
     elif family.support == "pareto":
         lower = params[1]
-    elif family.support == "simplex":
-        return Variable(Simplex(), shape)
-    elif family.support == "correlation":
-        return Variable(CorrelationMatrix(), shape)
-    elif family.support == "covariance":
-        return Variable(CovarianceMatrix(), shape)
     if truncation is not None:
         lower = truncation[0] if truncation[0] is not None else lower
         upper = truncation[1] if truncation[1] is not None else upper
+    return lower, upper
+
+
+def _support_constraint(family: Family, params: tuple[Array, ...],
+                        truncation: tuple[Array | None, Array | None] | None,
+                        shape: tuple[int, ...]) -> Variable:
+    if family.support == "simplex":
+        return Variable(Simplex(), shape)
+    if family.support == "correlation":
+        return Variable(CorrelationMatrix(), shape)
+    if family.support == "covariance":
+        return Variable(CovarianceMatrix(), shape)
+    lower, upper = support_bounds(family, params, truncation)
     return make_variable(lower, upper, shape)
 
 
@@ -314,7 +328,8 @@ def _truncation(family: Family, truncation: Any) -> tuple[Array | None, Array | 
     return lo, hi
 
 
-def _check_observed(family: Family, observed: Array, shape: tuple[int, ...]) -> None:
+def _check_observed(family: Family, observed: Array, shape: tuple[int, ...],
+                    params: tuple[Array, ...]) -> None:
     if family.event_ndims:
         nd = family.event_ndims
         if observed.shape[-nd:] != shape[-nd:]:
@@ -328,6 +343,36 @@ def _check_observed(family: Family, observed: Array, shape: tuple[int, ...]) -> 
     values = _constant(observed)
     if values is not None and family.observed_check:
         _check_values(values, family.observed_check, f"{family.name}: observed data")
+    if values is not None and values.size:
+        _check_observed_range(family, values, params)
+
+
+def _check_observed_range(family: Family, values: np.ndarray,
+                          params: tuple[Array, ...]) -> None:
+    """Observed values that the parameters rule out (labels past the last category,
+    more successes than trials) are errors now, not a silent -inf or NaN later."""
+    name = family.name.replace("_logit", "")
+    if name == "categorical":
+        n_categories = params[0].shape[-1]
+        if values.max() >= n_categories:
+            raise ModelError(f"categorical: observed labels must be 0-based integers below "
+                             f"the number of categories ({n_categories}), got {values.max()}")
+    elif name in ("binomial", "beta_binomial"):
+        size = _constant(params[0])
+        if size is not None and np.any(values > size):
+            raise ModelError(f"{name}: observed counts must not exceed size (the number of "
+                             f"trials), got {values.max()} with size {size.max()}")
+    elif name in ("multinomial", "dirichlet_multinomial"):
+        size = _constant(params[0])
+        if size is not None and np.any(values.sum(axis=-1) != size):
+            raise ModelError(f"{name}: observed counts must sum to size along the last axis, "
+                             f"got sums {np.unique(values.sum(axis=-1))} for size {size}")
+    elif name == "hypergeometric":
+        m, n, k = (_constant(p) for p in params)
+        if (m is not None and np.any(values > m)) or (k is not None and np.any(values > k)) or (
+                n is not None and k is not None and np.any(k - values > n)):
+            raise ModelError("hypergeometric: observed counts must lie between max(0, k - n) "
+                             "and min(m, k)")
 
 
 def attach(density: Density) -> None:
@@ -361,7 +406,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
     if observed is not None:
         data = as_array(observed, name="observed")
         shape = _distribution_shape(family, params, None)
-        _check_observed(family, data, shape)
+        _check_observed(family, data, shape, params)
         if not isinstance(data, Data) and family.discrete:
             raise ModelError(f"{family.name}: a discrete likelihood needs data as observed=")
         density = Density(family, params, data, trunc)
@@ -372,6 +417,9 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
         attach(density)
         return data
     shape = _distribution_shape(family, params, dim)
+    if trunc is not None and dim is None:  # array truncation bounds shape the unknown too
+        bound_shapes = [b.shape for b in trunc if b is not None]
+        shape = broadcast_shapes(shape, *bound_shapes, what=f"{family.name} truncation")
     if family.discrete:
         unknown = Variable(Interval(), shape, discrete=family.name.split("_")[0])
         unknown.prior = Density(family, params, unknown, trunc)
@@ -552,6 +600,12 @@ def hypergeometric(m: Any, n: Any, k: Any, *, dim: Any = None, observed: Any = N
 def categorical(prob: Any, *, dim: Any = None, observed: Any = None) -> Array:
     """Categorical distribution over the last axis of ``prob``; observed labels are
     0-based integers. ``categorical(imultilogit(eta))`` is evaluated on the logit scale."""
+    if isinstance(prob, Array) and prob.op == "imultilogit":
+        eta = prob.parents[0]
+        zeros = Data(np.zeros(eta.shape[:-1] + (1,)), name="imultilogit zeros")
+        logits = apply("concatenate", eta, zeros, axis=-1)
+        return distribution("categorical_logit", ("prob",), (logits,), dim=dim,
+                            observed=observed)
     name, param = _link_variant("categorical", prob, "softmax", "categorical_logit")
     return distribution(name, ("prob",), (param,), dim=dim, observed=observed)
 

@@ -7,7 +7,7 @@ the log Jacobian) or from given constrained values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,9 @@ __all__ = ["topological", "Evaluator", "CONSTANT_SIZE"]
 CONSTANT_SIZE = 16  # data at most this big is embedded as a constant; larger is an argument
 
 
-def topological(roots: Iterable[Array]) -> list[Array]:
-    """The arrays that ``roots`` depend on, parents before children."""
+def topological(roots: Iterable[Array], known: Container[Array] = ()) -> list[Array]:
+    """The arrays that ``roots`` depend on, parents before children; the parents of arrays
+    in ``known`` (already computed) are not visited."""
     order: list[Array] = []
     seen: set[int] = set()
     stack: list[tuple[Array, bool]] = [(r, False) for r in roots]
@@ -35,7 +36,8 @@ def topological(roots: Iterable[Array]) -> list[Array]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
+        if node not in known:
+            stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
     return order
 
 
@@ -72,7 +74,8 @@ class Evaluator:
 
     # --- helpers used by the op catalogue ---------------------------------------------------
     def to_float(self, x: Any) -> Any:
-        if getattr(x, "dtype", None) == self.float:
+        # numpy values compare equal to the backend's dtype but are not tensors yet
+        if not isinstance(x, np.ndarray | np.generic) and getattr(x, "dtype", None) == self.float:
             return x
         return self.B.cast(self.B.convert(x), self.float)
 
@@ -81,7 +84,7 @@ class Evaluator:
 
     # --- arrays --------------------------------------------------------------------------------
     def __call__(self, array: Array) -> Any:
-        for node in topological([array]):
+        for node in topological([array], known=self.values):
             if node not in self.values:
                 self.values[node] = self._compute(node)
         return self.values[array]
@@ -98,6 +101,9 @@ class Evaluator:
         if value.dtype == bool:
             return self.B.convert(value)
         if np.issubdtype(value.dtype, np.integer):
+            info = np.iinfo(np.int32)
+            if value.size and (value.min() < info.min or value.max() > info.max):
+                return self.B.convert(value, self.float)  # too big for int32: not an index
             return self.B.convert(value.astype(np.int32))
         return self.B.convert(value, self.float)
 
@@ -112,7 +118,7 @@ class Evaluator:
         if type(bijector).__name__ == "Identity":
             return free
         value = bijector.forward(free)
-        jacobian = bijector.forward_log_det_jacobian(free, event_ndims=var.constraint.event_ndims)
+        jacobian = var.constraint.log_det_jacobian(self.B, bijector, free)
         self.log_jacobian = self.log_jacobian + self.B.np.sum(jacobian)
         return value
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfstats.arrays import Array, Data, ModelError, Variable, as_array
-from tfstats.distributions import (
-    Density, Family, _check_values, _support_constraint, attach,
-)
+import numpy as np
+
+from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
+from tfstats.distributions import Density, Family, _check_values, attach, support_bounds
 from tfstats.operations import ShapeError, broadcast_shapes
+from tfstats.variables import make_variable
 
 __all__ = ["mixture", "joint"]
 
@@ -54,15 +55,55 @@ def _finish(density: Density, observed: Any, shape: tuple[int, ...],
     if any(p.family.discrete for p in parts):
         raise ModelError(f"a {density.family.name} of discrete distributions can only be a "
                          f"likelihood (observed=)")
-    supports = {(p.family.support, p.truncation is None) for p in parts}
-    if len(supports) > 1:
-        raise ModelError(f"a {density.family.name} unknown needs components with one support")
-    first = parts[0]
-    unknown = _support_constraint(first.family, first.params, first.truncation, shape)
+    bounds = [support_bounds(p.family, p.params, p.truncation) for p in parts]
+    if density.family is JOINT:
+        lower, upper = (_columns([b[i] for b in bounds], shape, which)
+                        for i, which in enumerate(("lower", "upper")))
+    else:
+        lower, upper = (_union([b[i] for b in bounds], shape, which)
+                        for i, which in enumerate(("lower", "upper")))
+    unknown = make_variable(lower, upper, shape)
     density.value = unknown
     unknown.prior = density
     attach(density)
     return unknown
+
+
+def _same_presence(bounds: list[Any], which: str) -> bool:
+    present = [b is not None for b in bounds]
+    if any(present) and not all(present):
+        raise ModelError(f"a mixture or joint unknown needs components that all have a "
+                         f"{which} bound or none do (e.g. all positive, or all real)")
+    return all(present)
+
+
+def _union(bounds: list[Any], shape: tuple[int, ...], which: str) -> Any:
+    """A mixture's support is the union of its components' supports."""
+    if not _same_presence(bounds, which):
+        return None
+    if all(not isinstance(b, Array) or isinstance(b, Data) for b in bounds):
+        values = [b.value if isinstance(b, Data) else np.asarray(b, dtype=np.float64)
+                  for b in bounds]
+        return np.broadcast_to((np.minimum if which == "lower" else np.maximum).reduce(
+            np.broadcast_arrays(*values)), shape)
+    op = "minimum" if which == "lower" else "maximum"
+    out = bounds[0]
+    for bound in bounds[1:]:
+        out = apply(op, out, bound)
+    return apply("broadcast_to", out, shape=shape)
+
+
+def _columns(bounds: list[Any], shape: tuple[int, ...], which: str) -> Any:
+    """A joint's k-th column has the k-th component's support."""
+    if not _same_presence(bounds, which):
+        return None
+    column_shape = shape[:-1]
+    if all(not isinstance(b, Array) or isinstance(b, Data) for b in bounds):
+        values = [np.broadcast_to(b.value if isinstance(b, Data) else b, column_shape)
+                  for b in bounds]
+        return np.stack(values, axis=-1).astype(np.float64)
+    return apply("stack", *(apply("broadcast_to", b, shape=column_shape) for b in bounds),
+                 axis=-1)
 
 
 def mixture(*components: Any, weights: Any, observed: Any = None) -> Array:

@@ -25,7 +25,10 @@ def as_shape(dim: Any) -> tuple[int, ...] | None:
     """``dim`` (None, an int or a tuple of ints) as a shape tuple."""
     if dim is None:
         return None
-    shape = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
+    try:
+        shape = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
+    except TypeError:
+        raise ModelError(f"dim must be a positive int or a tuple of them, got {dim!r}") from None
     if not all(isinstance(n, int | np.integer) and n >= 1 for n in shape):
         raise ModelError(f"dim must be a positive int or a tuple of them, got {dim!r}")
     return tuple(int(n) for n in shape)
@@ -43,6 +46,11 @@ class Constraint:
     def bijector(self, tfb: Any, bounds: list[Any]) -> Any:
         return tfb.Identity()
 
+    def log_det_jacobian(self, B: Any, bijector: Any, free: Any) -> Any:
+        """log |det d(value)/d(free)|, per event, for the density of the value's free
+        coordinates (by default, the bijector's own)."""
+        return bijector.forward_log_det_jacobian(free, event_ndims=self.event_ndims)
+
 
 @dataclass(frozen=True)
 class Interval(Constraint):
@@ -57,7 +65,8 @@ class Interval(Constraint):
         if self.has_lower:
             return tfb.Chain([tfb.Shift(bounds[0]), tfb.Exp()])
         if self.has_upper:
-            return tfb.Chain([tfb.Shift(bounds[0]), tfb.Scale(-1.0), tfb.Exp()])
+            minus_one = bounds[0] * 0.0 - 1.0  # in the bound's dtype (a bare -1.0 is float32)
+            return tfb.Chain([tfb.Shift(bounds[0]), tfb.Scale(minus_one), tfb.Exp()])
         return tfb.Identity()
 
 
@@ -112,8 +121,22 @@ class CorrelationCholesky(Constraint):
 
 @dataclass(frozen=True)
 class CorrelationMatrix(CorrelationCholesky):
+    """A correlation matrix, reached through its Cholesky factor L."""
+
     def bijector(self, tfb: Any, bounds: list[Any]) -> Any:
         return tfb.Chain([tfb.CholeskyOuterProduct(), tfb.CorrelationCholesky()])
+
+    def log_det_jacobian(self, B: Any, bijector: Any, free: Any) -> Any:
+        # The chain's own Jacobian treats the diagonals of L and R as free, but they are
+        # fixed by the rest. From L's strictly lower triangle to R's, the Jacobian is
+        # prod_i L_ii^(K - 1 - i) (0-based i; Lewandowski, Kurowicka and Joe 2009).
+        to_cholesky = B.tfb.CorrelationCholesky()
+        factor = to_cholesky.forward(free)
+        n = int(factor.shape[-1])
+        powers = B.cast(B.convert(np.arange(n - 1, -1, -1, dtype=np.float64)), factor.dtype)
+        log_diagonal = B.np.log(B.linalg.diag_part(factor))
+        return (to_cholesky.forward_log_det_jacobian(free, event_ndims=1)
+                + B.np.sum(powers * log_diagonal, axis=-1))
 
 
 @dataclass(frozen=True)
@@ -149,12 +172,16 @@ def make_variable(lower: Any, upper: Any, shape: tuple[int, ...] | None,
     bounds = tuple(b for b in (low, high) if b is not None)
     bound_shapes = [b.shape for b in bounds]
     try:
-        full = broadcast_shapes(*(bound_shapes + ([shape] if shape is not None else [()])),
-                                what="variable bounds")
+        full = broadcast_shapes(*bound_shapes, what="variable bounds")
     except ValueError as error:
-        raise ModelError(f"{error}: the bounds must broadcast to dim {shape}") from None
-    if shape is not None and full != shape:
-        raise ModelError(f"bounds of shape {bound_shapes} do not fit dim {shape}")
+        raise ModelError(str(error)) from None
+    if shape is not None:
+        # the bounds must broadcast to dim (dim is not stretched to fit them)
+        if len(full) > len(shape) or any(
+                a not in (1, b) for a, b in zip(full[::-1], shape[::-1], strict=False)):
+            raise ModelError(f"bounds of shape {' and '.join(map(str, bound_shapes))} do not "
+                             f"fit dim {shape}")
+        full = shape
     if isinstance(low, Data) and isinstance(high, Data) and np.any(low.value >= high.value):
         raise ModelError("lower bound must be below the upper bound")
     constraint = Interval(has_lower=low is not None, has_upper=high is not None)

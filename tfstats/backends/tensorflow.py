@@ -16,8 +16,8 @@ import tensorflow_probability as tfp  # noqa: E402
 
 __all__ = [
     "name", "np", "tfp", "tfd", "tfb", "Tensor", "float_dtype", "int_dtype", "convert",
-    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "vectorize", "value_and_gradient",
-    "while_loop", "cond", "scan", "gather", "getitem", "special", "make_seed", "split_seed",
+    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "vectorize", "vectorize_density", "value_and_gradient",
+    "while_loop", "cond", "scan", "write", "gather", "getitem", "special", "make_seed", "split_seed",
     "linalg", "stop_gradient", "device_scope", "set_xla",
 ]
 
@@ -45,7 +45,10 @@ def int_dtype() -> Any:
 def convert(value: Any, dtype: Any = None) -> tf.Tensor:
     if isinstance(value, tf.Tensor | tf.Variable):
         return value if dtype is None or value.dtype == dtype else tf.cast(value, dtype)
-    return tf.convert_to_tensor(numpy.asarray(value), dtype=dtype)
+    array = numpy.asarray(value)
+    if dtype is None and array.dtype == numpy.int64:
+        array = array.astype(numpy.int32)
+    return tf.convert_to_tensor(array, dtype=dtype)
 
 
 def to_numpy(value: Any) -> Any:
@@ -86,6 +89,28 @@ def vectorize(fn: Callable) -> Callable:
     return batched
 
 
+def vectorize_density(fn: Callable) -> Callable:
+    """Map a scalar log density ``fn(flat, *data)`` over a batch of ``flats``, keeping it
+    differentiable: gradients are taken per item inside the vectorised map (a gradient
+    through ``tf.vectorized_map`` makes XLA recompile for every new input value)."""
+
+    def batched(flats: tf.Tensor, *data: Any) -> tf.Tensor:
+        @tf.custom_gradient
+        def inner(x: tf.Tensor) -> Any:
+            values, grads = tf.vectorized_map(
+                lambda v: value_and_gradient(lambda u: fn(u, *data), v), x,
+                fallback_to_while_loop=True)
+
+            def grad_fn(upstream: tf.Tensor) -> tf.Tensor:
+                return upstream[:, None] * grads
+
+            return values, grad_fn
+
+        return inner(flats)
+
+    return batched
+
+
 def value_and_gradient(fn: Callable, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -108,6 +133,11 @@ def cond(predicate: Any, true_fn: Callable, false_fn: Callable) -> Any:
 def scan(fn: Callable, xs: Any, initial: Any) -> Any:
     """``out[t] = fn(out[t-1], xs[t])`` along the leading axis, ``out[-1] = initial``."""
     return tf.scan(fn, xs, initializer=initial)
+
+
+def write(buffer: tf.Tensor, index: Any, value: tf.Tensor) -> tf.Tensor:
+    """``buffer`` with ``buffer[index] = value``."""
+    return tf.tensor_scatter_nd_update(buffer, [[index]], value[None])
 
 
 def gather(x: tf.Tensor, indices: tf.Tensor, axis: int) -> tf.Tensor:

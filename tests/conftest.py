@@ -1,0 +1,34 @@
+"""Shared fixtures: evaluate lazy arrays eagerly, and a fresh numpy random generator."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def evaluate_array(expr: Any, values: dict | None = None, precision: str = "double") -> np.ndarray:
+    """The value of a lazy array with its unknowns set to ``values`` ({Variable: value}),
+    computed eagerly on the current backend (no compilation)."""
+    from tfstats.backends import get_backend
+    from tfstats.graph import Evaluator
+
+    B = get_backend()
+    ev = Evaluator(B, B.float_dtype(precision), {}, constrained=values or {})
+    return np.asarray(B.to_numpy(ev(expr)))
+
+
+@pytest.fixture
+def evaluate() -> Callable[..., np.ndarray]:
+    return evaluate_array
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20240601)

@@ -1,0 +1,46 @@
+"""scikit-learn's estimator checks on the Keras-backed estimators (tiny, seeded settings)."""
+
+import keras
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from estimators.neural import DNNClassifier, DNNRegressor, KerasClassifier, KerasRegressor
+
+REASON_SW = (
+    "mini-batch SGD: a row of weight 2 is not the same update as the row twice (the batches "
+    "and Keras' per-batch loss normalisation differ), so predictions differ slightly"
+)
+
+
+def build_classifier(n_features_in_: int, n_classes_: int) -> keras.Model:
+    """Small MLP; one sigmoid unit for two classes, softmax otherwise."""
+    units, act = (1, "sigmoid") if n_classes_ == 2 else (n_classes_, "softmax")
+    return keras.Sequential([
+        keras.Input((n_features_in_,)),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(units, activation=act),
+    ])
+
+
+def build_regressor(n_features_in_: int, n_outputs_: int) -> keras.Model:
+    return keras.Sequential([
+        keras.Input((n_features_in_,)),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(n_outputs_),
+    ])
+
+
+FAST = dict(epochs=8, batch_size=16, learning_rate=0.03, random_state=0)
+
+ESTIMATORS = [
+    DNNClassifier(hidden_units=[8], **FAST),
+    DNNRegressor(hidden_units=[8], **FAST),
+    KerasClassifier(build_classifier, **FAST),
+    KerasRegressor(build_regressor, normalize_y=True, **FAST),
+]
+
+EXPECTED = {"check_sample_weight_equivalence_on_dense_data": REASON_SW}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

@@ -1,0 +1,169 @@
+"""opt(): MLE and MAP against closed forms, OLS and scikit-learn."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import tfstats as ts
+
+
+@pytest.fixture(scope="module")
+def regression() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    n, d = 200, 3
+    X = rng.normal(size=(n, d))
+    y = 1.0 + X @ np.array([0.5, -1.0, 2.0]) + rng.normal(scale=0.7, size=n)
+    return X, y
+
+
+def _linear_model(X: np.ndarray, y: np.ndarray, precision: str = "double") -> ts.Model:
+    alpha = ts.variable()
+    beta = ts.variable(dim=X.shape[1])
+    sigma = ts.variable(lower=0)
+    ts.normal(alpha + X @ beta, sigma, observed=y)
+    return ts.model(alpha, beta, sigma, precision=precision)
+
+
+@pytest.fixture(scope="module")
+def linear_model(regression: tuple) -> ts.Model:
+    """One model for several fits, so its compiled functions are reused."""
+    return _linear_model(*regression)
+
+
+def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    design = np.column_stack([np.ones(len(y)), X])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    rss = float(np.sum((y - design @ coef) ** 2))
+    return coef, np.sqrt(rss / len(y))
+
+
+def test_mle_of_linear_regression_is_ols(regression: tuple, linear_model: ts.Model) -> None:
+    X, y = regression
+    fit = ts.opt(linear_model, adjust=False, seed=1)
+    coef, sigma = _ols(X, y)
+    assert isinstance(fit, ts.OptResult)
+    assert fit.converged
+    assert fit.optimizer == "lbfgs"
+    assert fit.iterations > 0
+    np.testing.assert_allclose(fit.par["alpha"], coef[0], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fit.par["beta"], coef[1:], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fit.par["sigma"], sigma, rtol=1e-6)
+    # the value is the maximised log likelihood: -N/2 (log(2 pi sigma^2) + 1)
+    n = len(y)
+    np.testing.assert_allclose(fit.value, -n / 2 * (np.log(2 * np.pi * sigma**2) + 1),
+                               rtol=1e-8)
+    assert set(fit.par) == {"alpha", "beta", "sigma"}
+    assert fit.par["beta"].shape == (3,)
+
+
+@pytest.mark.parametrize("optimizer", ["bfgs", "adam"])
+def test_other_optimizers_find_the_ols_fit(regression: tuple, linear_model: ts.Model,
+                                           optimizer: str) -> None:
+    X, y = regression
+    coef, sigma = _ols(X, y)
+    start = {"alpha": 0.0, "beta": np.zeros(3), "sigma": 1.0}
+    kwargs = {"max_iterations": 5000, "learning_rate": 0.05, "tolerance": 1e-7} \
+        if optimizer == "adam" else {}
+    fit = ts.opt(linear_model, optimizer=optimizer, adjust=False, initial_values=start,
+                 **kwargs)
+    assert fit.converged
+    assert fit.optimizer == optimizer
+    tol = 1e-6 if optimizer == "bfgs" else 1e-4
+    np.testing.assert_allclose(fit.par["alpha"], coef[0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(fit.par["beta"], coef[1:], rtol=tol, atol=tol)
+    np.testing.assert_allclose(fit.par["sigma"], sigma, rtol=tol)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "L-BFGS stops after 3-5 iterations (line search failure, converged=False) from some "
+    "random starts, e.g. seeds 0, 6, 13, 19, when a first full step throws log(sigma) far "
+    "off; restarting from where it stopped converges: opt() should restart"))
+def test_lbfgs_finds_the_mle_from_any_random_start(regression: tuple,
+                                                   linear_model: ts.Model) -> None:
+    _, sigma = _ols(*regression)
+    fits = [ts.opt(linear_model, adjust=False, seed=seed) for seed in range(20)]
+    assert [f.converged for f in fits] == [True] * 20
+    np.testing.assert_allclose([f.par["sigma"] for f in fits], sigma, rtol=1e-6)
+
+
+def test_single_precision_mle(regression: tuple) -> None:
+    X, y = regression
+    m = _linear_model(X, y, precision="single")
+    fit = ts.opt(m, adjust=False, seed=2)
+    coef, sigma = _ols(X, y)
+    assert fit.par["beta"].dtype == np.float32
+    np.testing.assert_allclose(fit.par["alpha"], coef[0], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(fit.par["beta"], coef[1:], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(fit.par["sigma"], sigma, rtol=1e-3)
+
+
+def test_map_of_normal_normal_model_is_closed_form() -> None:
+    y = np.array([2.1, 1.4, 3.3, 2.8, 1.9, 2.6])
+    sigma, mu0, tau = 0.8, 0.0, 1.5
+    mu = ts.normal(mu0, tau)
+    ts.normal(mu, sigma, observed=y)
+    fit = ts.opt(ts.model(mu, exp_mu=np.exp(mu)), seed=3)
+    precision = 1 / tau**2 + len(y) / sigma**2
+    expected = (mu0 / tau**2 + y.sum() / sigma**2) / precision
+    assert fit.converged
+    np.testing.assert_allclose(fit.par["mu"], expected, rtol=1e-7)
+    # targets are reported at the optimum too
+    np.testing.assert_allclose(fit.par["exp_mu"], np.exp(expected), rtol=1e-7)
+    # the value is the log posterior density there (no Jacobian: mu is unconstrained)
+    log_post = (-0.5 * ((expected - mu0) / tau) ** 2 - np.log(tau)
+                - 0.5 * np.sum(((y - expected) / sigma) ** 2) - len(y) * np.log(sigma)
+                - (len(y) + 1) * 0.5 * np.log(2 * np.pi))
+    np.testing.assert_allclose(fit.value, log_post, rtol=1e-8)
+
+
+def test_map_uses_the_jacobian_and_mle_does_not() -> None:
+    # sigma ~ exponential(1), y ~ normal(0, sigma). On the unconstrained scale log(sigma)
+    # the adjusted density gains log(sigma), so the two modes differ, each in closed form.
+    y = np.array([0.5, -1.2, 0.8, 2.0, -0.3])
+    n, ss = len(y), float(np.sum(y**2))
+    sigma = ts.exponential(1.0)
+    ts.normal(0, sigma, observed=y)
+    m = ts.model(sigma)
+    start = {"sigma": 1.0}
+    unadjusted = ts.opt(m, adjust=False, initial_values=start)
+    adjusted = ts.opt(m, adjust=True, initial_values=start)
+
+    def positive_root(coefficients: list[float]) -> float:
+        roots = np.roots(coefficients)
+        return float(roots[(abs(roots.imag) < 1e-12) & (roots.real > 0)].real[0])
+
+    # d/ds [-n log s - ss / (2 s^2) - s] = 0  <=>  s^3 + n s^2 - ss = 0
+    mode = positive_root([1.0, n, 0.0, -ss])
+    # adding log s (the Jacobian): s^3 + (n - 1) s^2 - ss = 0
+    mode_adjusted = positive_root([1.0, n - 1, 0.0, -ss])
+    assert unadjusted.converged and adjusted.converged
+    np.testing.assert_allclose(unadjusted.par["sigma"], mode, rtol=1e-6)
+    np.testing.assert_allclose(adjusted.par["sigma"], mode_adjusted, rtol=1e-6)
+
+
+def test_logistic_regression_mle_matches_sklearn() -> None:
+    rng = np.random.default_rng(11)
+    n, d = 400, 3
+    X = rng.normal(size=(n, d))
+    truth = np.array([1.0, -2.0, 0.5])
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(0.3 + X @ truth)))).astype(int)
+    alpha = ts.variable()
+    beta = ts.variable(dim=d)
+    ts.bernoulli(ts.ilogit(alpha + X @ beta), observed=y)
+    fit = ts.opt(ts.model(alpha, beta), adjust=False, seed=4)
+    with warnings.catch_warnings():  # penalty=None is deprecated from scikit-learn 1.8
+        warnings.simplefilter("ignore", FutureWarning)
+        reference = LogisticRegression(penalty=None, tol=1e-10, max_iter=10_000).fit(X, y)
+    assert fit.converged
+    np.testing.assert_allclose(fit.par["beta"], reference.coef_[0], rtol=1e-3)
+    np.testing.assert_allclose(fit.par["alpha"], reference.intercept_[0], rtol=1e-3)
+
+
+def test_unknown_optimizer_is_rejected() -> None:
+    mu = ts.normal(0, 1)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        ts.opt(ts.model(mu), optimizer="sgd")

@@ -1,0 +1,88 @@
+"""Stan-style warmup: step size by dual averaging, a diagonal mass matrix estimated in
+widening windows. Pure functions on backend tensors, run inside the compiled loop."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["window_schedule", "initial_adaptation", "dual_averaging", "welford",
+           "MAX_WINDOWS"]
+
+MAX_WINDOWS = 24
+_GAMMA, _T0, _KAPPA = 0.05, 10.0, 0.75
+
+
+def window_schedule(warmup: int) -> dict[str, np.ndarray]:
+    """Where the mass matrix is estimated: Stan's buffers (75 / 25 doubling / 50),
+    shrunk to 15% / 75% / 10% of a short warmup. ``ends`` are the iterations after
+    which the metric is updated (padded with -1)."""
+    ends: list[int] = []
+    if warmup < 20:
+        init_buffer, term_start = warmup, warmup
+    else:
+        init_buffer, term_buffer, base = 75, 50, 25
+        if warmup < init_buffer + term_buffer + base:
+            init_buffer = int(0.15 * warmup)
+            term_buffer = int(0.1 * warmup)
+            base = warmup - init_buffer - term_buffer
+        term_start = warmup - term_buffer
+        start, size = init_buffer, base
+        while start < term_start:
+            end = start + size
+            if end + 2 * size > term_start:
+                end = term_start
+            ends.append(end)
+            start, size = end, 2 * size
+    padded = np.full(MAX_WINDOWS, -1, dtype=np.int32)
+    padded[: len(ends)] = ends[:MAX_WINDOWS]
+    return {"warmup": np.int32(warmup), "init_buffer": np.int32(init_buffer),
+            "term_start": np.int32(term_start), "ends": padded}
+
+
+def initial_adaptation(chains: int, n_free: int, step_size: float) -> dict[str, np.ndarray]:
+    """The adaptation state before warmup (numpy; per chain)."""
+    log_step = np.full(chains, math.log(step_size))
+    return {
+        "log_step": log_step, "log_step_bar": log_step.copy(), "hbar": np.zeros(chains),
+        "mu": log_step + math.log(10.0), "t": np.zeros(chains),
+        "count": np.zeros(chains), "mean": np.zeros((chains, n_free)),
+        "m2": np.zeros((chains, n_free)), "scale": np.ones((chains, n_free)),
+    }
+
+
+def dual_averaging(B: Any, state: dict, accept: Any, target: float, active: Any) -> dict:
+    """One dual-averaging update (Hoffman & Gelman 2014) where ``active``."""
+    t = state["t"] + 1.0
+    eta = 1.0 / (t + _T0)
+    hbar = (1.0 - eta) * state["hbar"] + eta * (target - accept)
+    log_step = state["mu"] - B.np.sqrt(t) / _GAMMA * hbar
+    weight = t ** (-_KAPPA)
+    log_step_bar = weight * log_step + (1.0 - weight) * state["log_step_bar"]
+    new = dict(state, t=t, hbar=hbar, log_step=log_step, log_step_bar=log_step_bar)
+    return {k: B.np.where(active, new[k], state[k]) for k in state}
+
+
+def welford(B: Any, state: dict, x: Any, active: Any) -> dict:
+    """Add ``x`` (chains, n) to the running per-chain mean and variance where ``active``."""
+    count = state["count"] + 1.0
+    delta = x - state["mean"]
+    mean = state["mean"] + delta / count[:, None]
+    m2 = state["m2"] + delta * (x - mean)
+    new = dict(state, count=count, mean=mean, m2=m2)
+    return {k: B.np.where(active, new[k], state[k]) for k in state}
+
+
+def end_window(B: Any, state: dict, active: Any) -> dict:
+    """Set the mass matrix from the window (Stan's regularised variance), restart the
+    variance estimate and the step-size averaging, where ``active``."""
+    n = state["count"][:, None]
+    variance = state["m2"] / B.np.maximum(n - 1.0, 1.0)
+    variance = (n / (n + 5.0)) * variance + 1e-3 * (5.0 / (n + 5.0))
+    zeros = state["mean"] * 0.0
+    new = dict(state, scale=B.np.sqrt(variance), count=state["count"] * 0.0, mean=zeros,
+               m2=zeros, mu=state["log_step"] + math.log(10.0), t=state["t"] * 0.0,
+               hbar=state["hbar"] * 0.0, log_step_bar=state["log_step_bar"] * 0.0)
+    return {k: B.np.where(active, new[k], state[k]) for k in state}

@@ -1,0 +1,256 @@
+"""mcmc(): vectorised chains in one compiled loop, run in chunks for the progress bar.
+
+Warmup and sampling share one compiled function (one compilation per model, sampler and
+chain count): each chunk runs up to ``CHUNK`` iterations of the TFP kernel, the
+dual-averaging step size and the windowed diagonal mass matrix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tfstats.draws import Draws
+from tfstats.inference import adaptation
+from tfstats.inference.initial import initial_state
+from tfstats.inference.kernels import make_kernel, statistics, target_log_prob, with_step_size
+from tfstats.inference.samplers import Sampler, nuts
+from tfstats.model import Model
+
+__all__ = ["mcmc", "extra_samples", "CHUNK"]
+
+CHUNK = 50
+_STATS = ("accept", "divergent", "n_steps", "energy", "step_size", "log_density")
+
+
+@dataclass
+class ChainState:
+    """Where the chains are: state, adaptation, seed and iterations done."""
+
+    x: np.ndarray
+    adaptation: dict[str, np.ndarray]
+    seed: Any
+    iteration: int
+    schedule: dict[str, np.ndarray]
+
+
+def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
+    B = model.backend
+    dtype = model.float_dtype
+
+    batched_density = B.vectorize_density(lambda flat, *d: model.log_density(flat, d))
+
+    def log_density(flats: Any, data: tuple) -> Any:
+        return batched_density(flats, *data)
+
+    def kernel_for(adapt: dict, use_final: Any, data: tuple) -> tuple[Any, Any]:
+        scale = adapt["scale"]
+        log_step = B.np.where(use_final, adapt["log_step_bar"], adapt["log_step"])
+        step = B.np.exp(log_step)[:, None]
+        kernel = make_kernel(B, spec, lambda z: log_density(z * scale, data), step)
+        return kernel, step
+
+    outputs = model.output_arrays()
+
+    def constrained(flat: Any, *d: Any) -> dict:
+        ev = model.evaluator(d, flat=flat)
+        return {n: ev.to_float(ev(a)) for n, a in outputs.items()}
+
+    def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, schedule: dict,
+              *data: Any) -> tuple:
+        warmup = schedule["warmup"]
+
+        def bootstrap(x_: Any, adapt_: dict, g: Any) -> Any:
+            kernel, step = kernel_for(adapt_, g >= warmup, data)
+            return with_step_size(spec, kernel.bootstrap_results(x_ / adapt_["scale"]), step)
+
+        buffers = {f"value:{n}": B.np.zeros((CHUNK, chains, *a.shape), dtype=dtype)
+                   for n, a in outputs.items()}
+        buffers.update({k: B.np.zeros((CHUNK, chains), dtype=dtype) for k in _STATS})
+
+        def body(i: Any, g: Any, x_: Any, results: Any, adapt_: dict, seed_: Any,
+                 bufs: dict) -> tuple:
+            adapting = g < warmup
+            kernel, step = kernel_for(adapt_, ~adapting, data)
+            step_seed, next_seed = B.split_seed(seed_, 2)
+            results = with_step_size(spec, results, step)
+            z, results = kernel.one_step(x_ / adapt_["scale"], results, seed=step_seed)
+            x_new = z * adapt_["scale"]
+            stats = statistics(B, spec, results, dtype)
+            if spec.adapts_step_size:
+                adapt_ = adaptation.dual_averaging(B, adapt_, stats["accept"],
+                                                   spec.target_accept, adapting)
+            in_window = (g >= schedule["init_buffer"]) & (g < schedule["term_start"])
+            adapt_ = adaptation.welford(B, adapt_, x_new, in_window)
+            ends_now = B.np.any(B.np.equal(schedule["ends"], g + 1))
+            adapt_ = adaptation.end_window(B, adapt_, ends_now)
+            results = B.cond(ends_now, lambda: bootstrap(x_new, adapt_, g + 1),
+                             lambda: results)
+            record = dict(stats, step_size=step[:, 0],
+                          log_density=target_log_prob(spec, results))
+            values = B.vectorize(constrained)(x_new, *data)
+            record.update({f"value:{n}": v for n, v in values.items()})
+            bufs = {k: B.write(bufs[k], i, B.cast(record[k], dtype)) for k in bufs}
+            return i + 1, g + 1, x_new, results, adapt_, next_seed, bufs
+
+        # the iteration count is a loop variable: captured, XLA would recompile per value
+        state = (B.convert(0), start, x, bootstrap(x, adapt, start), adapt, seed, buffers)
+        _, _, x, _, adapt, seed, buffers = B.while_loop(lambda i, *_: i < n_iter,
+                                                        lambda *s: body(*s), state)
+        return x, adapt, seed, buffers
+
+    return B.compile_function(chunk)
+
+
+def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
+         progress: bool, desc: str) -> tuple[ChainState, dict[str, np.ndarray], bool]:
+    """Run ``n_iterations`` more iterations in chunks; keep every ``thin``-th one after
+    warmup. Returns the new state, the kept draws and whether it was interrupted."""
+    B = model.backend
+    chains = state.x.shape[0]
+    runner = model.compiled(("mcmc", spec, chains, CHUNK),
+                            lambda: _build_chunk(model, spec, chains))
+    data = model.data_tensors()
+    names = [f"value:{n}" for n in model.output_arrays()]
+    kept: dict[str, list[np.ndarray]] = {k: [] for k in (*names, *_STATS)}
+    schedule = {k: B.convert(v) for k, v in state.schedule.items()}
+    warmup = int(state.schedule["warmup"])
+    bar = _progress_bar(progress, n_iterations, desc)
+    divergences = 0
+    x = B.convert(state.x, model.float_dtype)
+    adapt = {k: B.convert(v, model.float_dtype) for k, v in state.adaptation.items()}
+    seed = state.seed
+    done = 0
+    interrupted = False
+    try:
+        while done < n_iterations:
+            n = min(CHUNK, n_iterations - done)
+            start = state.iteration + done
+            x, adapt, seed, buffers = runner(x, adapt, seed, B.convert(start), B.convert(n),
+                                             schedule, *data)
+            buffers = B.to_numpy(buffers)
+            iterations = np.arange(start, start + n)
+            keep = (iterations >= warmup) & ((iterations - warmup) % thin == 0)
+            for k in kept:
+                kept[k].append(buffers[k][:n][keep])
+            divergences += int(buffers["divergent"][:n][iterations >= warmup].sum())
+            done += n
+            if bar is not None:
+                bar.update(n)
+                bar.set_postfix(divergences=divergences, refresh=False)
+    except KeyboardInterrupt:
+        interrupted = True
+        warnings.warn(f"sampling interrupted after {done} of {n_iterations} iterations: "
+                      f"returning the draws made so far", stacklevel=3)
+    finally:
+        if bar is not None:
+            bar.close()
+    new_state = ChainState(np.asarray(B.to_numpy(x)), {k: np.asarray(v) for k, v in
+                                                      B.to_numpy(adapt).items()},
+                           seed, state.iteration + done, state.schedule)
+    shapes = {f"value:{n}": a.shape for n, a in model.output_arrays().items()}
+    draws = {k: (np.concatenate(v) if v else np.zeros((0, chains, *shapes.get(k, ()))))
+             for k, v in kept.items()}
+    return new_state, draws, interrupted
+
+
+def _progress_bar(progress: bool, total: int, desc: str) -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="it", leave=True, dynamic_ncols=True)
+
+
+def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
+         sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
+         initial_values: Any = None, progress: bool = True) -> Draws:
+    """Draw from the posterior by MCMC, with all chains vectorised in one compiled loop.
+
+    Warmup tunes the step size by dual averaging toward the sampler's ``target_accept``
+    and a diagonal mass matrix in Stan's widening windows.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    n_samples : int
+        Draws kept per chain (before thinning).
+    warmup : int
+        Warmup (adaptation) iterations per chain, discarded.
+    chains : int
+        Chains, run together.
+    sampler : Sampler, optional
+        ``nuts()`` (default), ``hmc()``, ``rwmh()`` or ``slice()``.
+    thin : int
+        Keep every ``thin``-th draw.
+    seed : int, optional
+        Seed for reproducible draws.
+    initial_values : dict or list of dict, optional
+        Constrained starting values by unknown name: one dict for all chains or one per
+        chain. By default, random unconstrained values in (-2, 2), retried where the
+        density is not finite.
+    progress : bool
+        Show a progress bar with the divergences so far.
+
+    Returns
+    -------
+    Draws
+        The draws of every unknown and target. Ctrl-C returns the draws made so far.
+
+    Examples
+    --------
+    >>> import numpy as np, tfstats as ts
+    >>> mu = ts.normal(0, 10)
+    >>> y = ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
+    >>> draws = ts.mcmc(ts.model(mu), n_samples=200, warmup=200, chains=2, seed=1,
+    ...                 progress=False)
+    >>> draws["mu"].shape
+    (2, 200)
+    """
+    spec = sampler or nuts()
+    if not isinstance(spec, Sampler):
+        raise TypeError(f"sampler must be made by ts.nuts(), ts.hmc(), ts.rwmh() or "
+                        f"ts.slice(), got {spec!r}")
+    for name, value, low in (("n_samples", n_samples, 0), ("warmup", warmup, 0),
+                             ("chains", chains, 1), ("thin", thin, 1)):
+        if not isinstance(value, int | np.integer) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    B = model.backend
+    rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
+    x0 = initial_state(model, chains, initial_values, seed)
+    state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
+                                                         spec.initial_step_size),
+                       B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
+    state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin, progress,
+                                     "sampling")
+    result = Draws.from_chains(model, draws, state, spec, thin, interrupted)
+    if not interrupted:
+        result.warn_if_unhealthy()
+    return result
+
+
+def extra_samples(draws: Draws, n_samples: int, thin: int = 1, progress: bool = True) -> Draws:
+    """Continue the chains of ``draws`` for ``n_samples`` more draws, with the tuned step
+    size and mass matrix, and return all draws together.
+
+    Examples
+    --------
+    >>> import numpy as np, tfstats as ts
+    >>> mu = ts.normal(0, 10)
+    >>> y = ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
+    >>> draws = ts.mcmc(ts.model(mu), n_samples=100, warmup=100, chains=2, seed=1,
+    ...                 progress=False)
+    >>> more = ts.extra_samples(draws, 50, progress=False)
+    >>> more["mu"].shape
+    (2, 150)
+    """
+    if draws.chain_state is None:
+        raise ValueError("these draws carry no sampler state to continue from")
+    state, new, interrupted = _run(draws.model, draws.sampler, draws.chain_state, n_samples,
+                                   thin, progress, "sampling")
+    return draws.extended(new, state, interrupted)

@@ -1,0 +1,79 @@
+"""Sampler specs: plain data naming a sampler and its settings. The machinery that runs
+them lives in ``kernels.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Sampler", "nuts", "hmc", "rwmh", "slice"]
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A sampler and its settings.
+
+    Attributes
+    ----------
+    method : str
+        "nuts", "hmc", "rwmh" or "slice".
+    target_accept : float
+        Mean acceptance probability the warmup tunes the step size toward.
+    max_tree_depth : int
+        NUTS: the largest tree depth (2**depth leapfrog steps at most).
+    n_leapfrog : int
+        HMC: leapfrog steps per iteration.
+    max_doublings : int
+        Slice: doublings of the bracket.
+    initial_step_size : float
+        The step size warmup starts from (on the scale the mass matrix sets).
+    """
+
+    method: str
+    target_accept: float = 0.8
+    max_tree_depth: int = 10
+    n_leapfrog: int = 16
+    max_doublings: int = 5
+    initial_step_size: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.target_accept < 1.0:
+            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
+        if self.max_tree_depth < 1 or self.n_leapfrog < 1 or self.max_doublings < 1:
+            raise ValueError("max_tree_depth, n_leapfrog and max_doublings must be >= 1")
+        if self.initial_step_size <= 0:
+            raise ValueError("initial_step_size must be positive")
+
+    @property
+    def adapts_step_size(self) -> bool:
+        return self.method != "slice"
+
+
+def nuts(max_tree_depth: int = 10, target_accept: float = 0.8,
+         initial_step_size: float = 1.0) -> Sampler:
+    """The No-U-Turn sampler (the default).
+
+    Examples
+    --------
+    >>> import tfstats as ts
+    >>> ts.nuts(target_accept=0.9)
+    Sampler(method='nuts', target_accept=0.9, max_tree_depth=10, n_leapfrog=16, max_doublings=5, initial_step_size=1.0)
+    """  # noqa: E501
+    return Sampler("nuts", target_accept=target_accept, max_tree_depth=max_tree_depth,
+                   initial_step_size=initial_step_size)
+
+
+def hmc(n_leapfrog: int = 16, target_accept: float = 0.65,
+        initial_step_size: float = 1.0) -> Sampler:
+    """Hamiltonian Monte Carlo with a fixed number of leapfrog steps per iteration."""
+    return Sampler("hmc", target_accept=target_accept, n_leapfrog=n_leapfrog,
+                   initial_step_size=initial_step_size)
+
+
+def rwmh(target_accept: float = 0.234, initial_step_size: float = 1.0) -> Sampler:
+    """Random-walk Metropolis-Hastings with normal proposals (scale tuned in warmup)."""
+    return Sampler("rwmh", target_accept=target_accept, initial_step_size=initial_step_size)
+
+
+def slice(max_doublings: int = 5, initial_step_size: float = 1.0) -> Sampler:  # noqa: A001
+    """Slice sampling (per-coordinate, by doubling) on the scale the mass matrix sets."""
+    return Sampler("slice", max_doublings=max_doublings, initial_step_size=initial_step_size)
