@@ -21,18 +21,60 @@ from tfstats.arrays import Array, ModelError, ShapeError
 from tfstats.backends import backend_name, set_backend
 from tfstats.data import as_data
 from tfstats.distributions import (
-    bernoulli, beta, beta_binomial, binomial, categorical, cauchy, chi_squared, dirichlet,
-    dirichlet_multinomial, exponential, f, gamma, hypergeometric, inverse_gamma, joint,
-    laplace, lkj_correlation, logistic, lognormal, mixture, multinomial, multivariate_normal,
-    negative_binomial, normal, pareto, poisson, student, uniform, weibull, wishart,
-)
-from tfstats.functions import (
-    cholesky, concatenate, diag, ilogit, imultilogit, inverse, iprobit, lgamma, log1pe,
-    logsumexp, ones, outer, scan, solve, stack, where, zeros,
+    bernoulli,
+    beta,
+    beta_binomial,
+    binomial,
+    categorical,
+    cauchy,
+    chi_squared,
+    dirichlet,
+    dirichlet_multinomial,
+    exponential,
+    f,
+    gamma,
+    hypergeometric,
+    inverse_gamma,
+    joint,
+    laplace,
+    lkj_correlation,
+    logistic,
+    lognormal,
+    mixture,
+    multinomial,
+    multivariate_normal,
+    negative_binomial,
+    normal,
+    pareto,
+    poisson,
+    student,
+    uniform,
+    weibull,
+    wishart,
 )
 from tfstats.draws import Draws
+from tfstats.functions import (
+    cholesky,
+    concatenate,
+    diag,
+    ilogit,
+    imultilogit,
+    inverse,
+    iprobit,
+    lgamma,
+    log1pe,
+    logsumexp,
+    ones,
+    outer,
+    scan,
+    solve,
+    stack,
+    where,
+    zeros,
+)
 from tfstats.inference.mcmc import extra_samples, mcmc
 from tfstats.inference.optimize import OptResult, opt
+from tfstats.inference.predictive import calculate
 from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
 from tfstats.model import Model, model
 from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
@@ -42,7 +84,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Array", "Draws", "Model", "ModelError", "OptResult", "Sampler", "ShapeError",
     "extra_samples", "hmc", "mcmc", "nuts", "rwmh", "slice", "as_data", "backend_name",
-    "bernoulli", "beta", "beta_binomial", "binomial", "categorical", "cauchy", "chi_squared",
+    "bernoulli", "beta", "beta_binomial", "binomial", "calculate", "categorical", "cauchy", "chi_squared",
     "cholesky", "cholesky_variable", "concatenate", "diag", "dirichlet",
     "dirichlet_multinomial", "exponential", "f", "gamma", "hypergeometric", "ilogit",
     "imultilogit", "inverse", "inverse_gamma", "iprobit", "joint", "laplace", "lgamma",

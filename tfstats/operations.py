@@ -320,9 +320,35 @@ _register("cholesky", lambda ctx, x: ctx.B.linalg.cholesky(ctx.to_float(x)),
           _square_shape("cholesky"), _float_kind)
 _register("inverse", lambda ctx, x: ctx.B.linalg.inv(ctx.to_float(x)),
           _square_shape("inverse"), _float_kind)
-_register("det", lambda ctx, x: ctx.B.linalg.det(ctx.to_float(x)),
-          lambda s: _square_shape("det")(s)[:-2], _float_kind)
-_register("logdet", lambda ctx, x: ctx.B.linalg.slogdet(ctx.to_float(x))[1],
+
+
+def _det(ctx: Any, x: Any) -> Any:
+    """Gaussian elimination with partial pivoting, unrolled over the (static) size: XLA
+    has no kernel for TF's determinant (nor LU), so this keeps ``det`` compilable."""
+    B = ctx.B
+    u = ctx.to_float(x)
+    n = int(u.shape[-1])
+    sign = B.np.ones_like(u[..., 0, 0])
+    positions = B.np.arange(n)
+    for k in range(n - 1):
+        pivot_row = B.np.argmax(B.np.abs(u[..., k:, k]), axis=-1) + k
+        to_k = B.cast(B.np.equal(positions, k), u.dtype)
+        to_p = B.cast(B.np.equal(positions, pivot_row[..., None]), u.dtype)
+        row_k = u[..., k, :]
+        row_p = B.np.sum(u * to_p[..., :, None], axis=-2)
+        u = (u + to_k[..., :, None] * (row_p - row_k)[..., None, :]
+             + to_p[..., :, None] * (row_k - row_p)[..., None, :])  # swap rows k and p
+        sign = B.np.where(B.np.equal(pivot_row, k), sign, -sign)
+        pivot = u[..., k, k]
+        safe = B.np.where(B.np.equal(pivot, 0.0), B.np.ones_like(pivot), pivot)
+        factors = u[..., k + 1:, k] / safe[..., None]
+        below = u[..., k + 1:, :] - factors[..., :, None] * u[..., k:k + 1, :]
+        u = B.np.concatenate([u[..., :k + 1, :], below], axis=-2)
+    return sign * B.np.prod(B.linalg.diag_part(u), axis=-1)
+
+
+_register("det", _det, lambda s: _square_shape("det")(s)[:-2], _float_kind)
+_register("logdet", lambda ctx, x: ctx.B.np.log(ctx.B.np.abs(_det(ctx, x))),
           lambda s: _square_shape("logdet")(s)[:-2], _float_kind)
 
 

@@ -16,7 +16,7 @@ import tensorflow_probability as tfp  # noqa: E402
 
 __all__ = [
     "name", "np", "tfp", "tfd", "tfb", "Tensor", "float_dtype", "int_dtype", "convert",
-    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "vectorize", "vectorize_density", "value_and_gradient",
+    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "vectorize", "vectorize_random", "vectorize_density", "value_and_gradient",
     "while_loop", "cond", "scan", "write", "gather", "getitem", "special", "make_seed", "split_seed",
     "linalg", "stop_gradient", "device_scope", "set_xla",
 ]
@@ -87,6 +87,19 @@ def vectorize(fn: Callable) -> Callable:
         return tf.vectorized_map(lambda item: fn(item, *rest), batch, fallback_to_while_loop=True)
 
     return batched
+
+
+def vectorize_random(fn: Callable) -> Callable:
+    """Map ``fn`` over the leading axis where it draws random numbers from per-item
+    seeds (TF's vectorised map cannot batch stateless seeds, so this loops)."""
+
+    def mapped(batch: Any) -> Any:
+        first = tf.nest.map_structure(lambda t: t[0], batch)
+        signature = tf.nest.map_structure(
+            lambda t: tf.TensorSpec(t.shape, t.dtype), fn(first))
+        return tf.map_fn(fn, batch, fn_output_signature=signature)
+
+    return mapped
 
 
 def vectorize_density(fn: Callable) -> Callable:
@@ -214,7 +227,8 @@ def make_seed(seed: int | None) -> tf.Tensor:
 
 
 def split_seed(seed: tf.Tensor, n: int = 2) -> tf.Tensor:
-    return tfp.random.split_seed(seed, n=n)
+    """``n`` new seeds, stacked: shape (n, 2)."""
+    return tf.stack(tfp.random.split_seed(seed, n=n))
 
 
 class device_scope:  # noqa: N801

@@ -76,7 +76,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
                  bufs: dict) -> tuple:
             adapting = g < warmup
             kernel, step = kernel_for(adapt_, ~adapting, data)
-            step_seed, next_seed = B.split_seed(seed_, 2)
+            seeds = B.split_seed(seed_, 2)
+            step_seed, next_seed = seeds[0], seeds[1]
             results = with_step_size(spec, results, step)
             z, results = kernel.one_step(x_ / adapt_["scale"], results, seed=step_seed)
             x_new = z * adapt_["scale"]

@@ -40,6 +40,7 @@ class OptResult:
     iterations: int
     optimizer: str
     unconstrained: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    model: Model | None = field(repr=False, default=None)
 
 
 def _objective_scale(model: Model) -> float:
@@ -150,5 +151,5 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         par={k: np.asarray(v[0]) for k, v in par.items()},
         value=float(-value * _objective_scale(model)),
         converged=bool(converged), iterations=int(iterations), optimizer=optimizer,
-        unconstrained=np.asarray(position),
+        unconstrained=np.asarray(position), model=model,
     )
