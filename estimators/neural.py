@@ -40,7 +40,6 @@ from sklearn.utils.validation import validate_data
 from estimators.neural_base import (
     BACKEND,
     ClassifierTask,
-    MicroBatchModel,
     NeuralEstimator,
     RegressorTask,
 )
@@ -100,16 +99,13 @@ def build_network(
                                                                  name="linear_logits")(x)])
     out = layers.Activation(output_activation, name="output")(logits)
     model_inputs = inputs["inputs"] if schema.layout == "array" else inputs
-    return MicroBatchModel(inputs=model_inputs, outputs=out)
+    return keras.Model(inputs=model_inputs, outputs=out)
 
 
 class _DNNBase(NeuralEstimator):
     """Features (raw columns, preprocessing in the model) and network of the DNN family."""
 
     _wide = False
-
-    def _uses_micro_batches(self) -> bool:
-        return BACKEND == "tensorflow"
 
     def _check_features(self, X: Any, *, reset: bool) -> Any:
         if isinstance(X, dict) and not sp.issparse(X):

@@ -32,7 +32,8 @@ from estimators.preprocessing import keras
 
 __all__ = [
     "BACKEND",
-    "MicroBatchModel",
+    "supports_micro_batches",
+    "micro_batch_train_function",
     "NeuralEstimator",
     "ClassifierTask",
     "RegressorTask",
@@ -47,72 +48,62 @@ _AUTO_ROWS = 8_192
 _MIN_PREDICT_ROWS = 16
 
 
-@keras.saving.register_keras_serializable(package="estimators")
-class MicroBatchModel(keras.Model):
-    """Functional model whose train step runs several mini-batches in one graph call.
+def supports_micro_batches(model: Any) -> bool:
+    """Whether :func:`micro_batch_train_function` can drive ``model``.
 
-    Keras calls the compiled train step once per element of the data; when that element
-    holds ``k * micro_batch_size`` rows, this step applies ``k`` successive updates of
-    ``micro_batch_size`` rows inside one ``tf.while_loop`` (TensorFlow backend), which
-    removes most of the per-step Python and ``tf.data`` overhead for small networks. The
-    updates are exactly those of plain mini-batch training on the same shuffled rows.
-    On other backends, or with ``micro_batch_size=None``, it is a plain Keras model.
+    It needs the TensorFlow backend, graph execution, no distribution strategy and Keras'
+    own ``train_step`` (a custom ``train_step`` keeps Keras' ``steps_per_execution``).
+    """
+    if BACKEND != "tensorflow" or model.run_eagerly:
+        return False
+    import tensorflow as tf
+
+    return (not tf.distribute.has_strategy() and getattr(model, "steps_per_execution", 1) == 1
+            and type(model).train_step is keras.Model.train_step)
+
+
+def micro_batch_train_function(model: Any, size: int) -> Any:
+    """A Keras ``train_function`` running several mini-batches per call (TensorFlow).
+
+    Each element of the data holds up to ``k * size`` rows; one compiled call applies the
+    ``k`` updates of ``size`` rows in a ``tf.while_loop`` (``model.train_step`` on each
+    slice), so small networks no longer pay Keras' per-step Python and ``tf.data``
+    overhead. The updates are exactly those of plain mini-batch training on the same rows.
+    It also wraps the step in a single ``tf.function`` fed from Python, where Keras nests a
+    second one that pulls from the iterator in the graph (a second trace, ~0.1 s per fit).
 
     Examples
     --------
-    >>> import keras
-    >>> inp = keras.Input((2,))
-    >>> m = MicroBatchModel(inp, keras.layers.Dense(1)(inp))
-    >>> m.micro_batch_size = 8
+    >>> import keras, numpy as np
+    >>> inp = keras.Input((2,)); model = keras.Model(inp, keras.layers.Dense(1)(inp))
+    >>> model.compile("sgd", "mse")
+    >>> model.train_function = micro_batch_train_function(model, 8)
+    >>> _ = model.fit(np.ones((32, 2)), np.ones(32), batch_size=32, verbose=0)
     """
+    import tensorflow as tf
 
-    micro_batch_size: int | None = None
+    def steps(data: Any) -> Any:
+        x, y, sw = keras.utils.unpack_x_y_sample_weight(data)
+        n = tf.shape(keras.tree.flatten(x)[0])[0]
+        n_steps = (n + size - 1) // size
 
-    if BACKEND == "tensorflow":
+        def body(i: Any) -> tuple:
+            def cut(t: Any) -> Any:
+                return None if t is None else t[i * size : (i + 1) * size]
 
-        def train_step(self, data: Any) -> Any:
-            size = self.micro_batch_size
-            if not size:
-                return super().train_step(data)
-            import tensorflow as tf
+            model.train_step(keras.tree.map_structure(cut, (x, y, sw)))
+            return (i + 1,)
 
-            x, y, sw = keras.utils.unpack_x_y_sample_weight(data)
-            n = tf.shape(keras.tree.flatten(x)[0])[0]
-            n_steps = (n + size - 1) // size
-            parent = super()
+        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
+        return model.get_metrics_result()
 
-            def body(i: Any) -> tuple:
-                def cut(t: Any) -> Any:
-                    return None if t is None else t[i * size : (i + 1) * size]
+    step = tf.function(steps, reduce_retracing=True, jit_compile=bool(model.jit_compile))
 
-                parent.train_step(keras.tree.map_structure(cut, (x, y, sw)))
-                return (i + 1,)
+    def function(iterator: Any) -> Any:
+        return step(next(iterator))
 
-            tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
-            return self.get_metrics_result()
-
-        def make_train_function(self, force: bool = False) -> Any:
-            """One ``tf.function`` around ``train_step``, fed from the iterator in Python.
-
-            Keras nests the step in a second ``tf.function`` that pulls from the iterator in
-            the graph; with several mini-batches per step that buys nothing and costs a
-            second trace and graph instantiation (about 0.1 s per fit).
-            """
-            if self.train_function is not None and not force:
-                return self.train_function
-            import tensorflow as tf
-
-            if (not self.micro_batch_size or self.run_eagerly or tf.distribute.has_strategy()
-                    or self.steps_per_execution != 1):
-                return super().make_train_function(force)
-            step = tf.function(self.train_step, reduce_retracing=True,
-                               jit_compile=bool(self.jit_compile))
-
-            def function(iterator: Any) -> Any:
-                return step(next(iterator))
-
-            self.train_function = function
-            return function
+    function.micro_batch_size = size  # type: ignore[attr-defined]
+    return function
 
 
 def model_to_bytes(model: Any) -> bytes:
@@ -202,9 +193,6 @@ class NeuralEstimator(BaseEstimator):
 
     def _features_from_tf(self, x: Any) -> Any:
         return x
-
-    def _uses_micro_batches(self) -> bool:
-        return False
 
     # Common parameters ------------------------------------------------------------------
     def _steps_per_execution(self, n_rows: int | None) -> int:
@@ -314,12 +302,12 @@ class NeuralEstimator(BaseEstimator):
         if validation_data is not None:
             val = self._validation(validation_data)
         model = self.model_
-        k = self._steps_per_execution(n_rows)
+        micro = supports_micro_batches(model)
         bs = self._batch_size()
-        rows = bs * k if self._uses_micro_batches() else bs
-        if self._uses_micro_batches() and getattr(model, "micro_batch_size", None) != bs:
-            model.micro_batch_size = bs
-            model.train_function = None
+        rows = bs * self._steps_per_execution(n_rows) if micro else bs
+        fn = getattr(model, "train_function", None)
+        if micro and getattr(fn, "micro_batch_size", None) != bs:
+            model.train_function = micro_batch_train_function(model, bs)
         start = len(self.history_) if warm else 0
         kwargs: dict[str, Any] = dict(
             epochs=start + epochs, initial_epoch=start, verbose=self.verbose,
@@ -347,7 +335,7 @@ class NeuralEstimator(BaseEstimator):
     def _setup_model(self, n_rows: int | None) -> None:
         model = self._build_model()
         self._after_build(model)
-        spe = 1 if self._uses_micro_batches() else self._steps_per_execution(n_rows)
+        spe = 1 if supports_micro_batches(model) else self._steps_per_execution(n_rows)
         if n_rows is not None and spe > 1:
             # in-memory data cycles through an endless dataset, `steps` batches per epoch:
             # keep whole executions inside an epoch
@@ -485,7 +473,7 @@ class NeuralEstimator(BaseEstimator):
         if is_tf_dataset(stream):
             return self._map_tf_dataset(stream)
         bs = stream.batch_size or self._batch_size()
-        k = self._steps_per_execution(None) if self._uses_micro_batches() else 1
+        k = self._steps_per_execution(None) if supports_micro_batches(self.model_) else 1
         labels = stream.label_columns
 
         def encode(chunk: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -123,8 +123,20 @@ def _binary(name: str, fn: Callable, kind: Callable = _arith_kind) -> None:
 for _name in ["add", "subtract", "multiply", "maximum", "minimum", "mod", "floor_divide"]:
     _binary(_name, lambda B, a, b, _n=_name: getattr(B.np, _n)(a, b))
 _binary("power", lambda B, a, b: B.np.power(a, b))
-for _name in ["true_divide", "arctan2", "logaddexp", "hypot"]:
+for _name in ["true_divide", "arctan2", "hypot"]:
     _binary(_name, lambda B, a, b, _n=_name: getattr(B.np, _n)(a, b), _float_kind)
+
+
+def _logaddexp(B: Any, a: Any, b: Any) -> Any:
+    """``log(exp(a) + exp(b))`` with the right gradient (1/2, 1/2) where ``a == b``
+    (TF's numpy version gives (1, 0) there)."""
+    delta = a - b
+    sp = B.special.softplus
+    out = B.np.where(B.np.greater(delta, 0.0), a + sp(-delta), b + sp(delta))
+    return B.np.where(B.np.isnan(delta), a + b, out)  # infinities of the same sign
+
+
+_binary("logaddexp", _logaddexp, _float_kind)
 for _name in ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
               "logical_and", "logical_or", "logical_xor"]:
     _binary(_name, lambda B, a, b, _n=_name: getattr(B.np, _n)(a, b), _bool_kind)

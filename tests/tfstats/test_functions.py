@@ -88,8 +88,8 @@ def test_scan_uses_derived_arrays_and_data_of_the_model(evaluate: Callable) -> N
 @pytest.mark.xfail(strict=True, reason=(
     "backends/tensorflow.py vectorize() uses tf.vectorized_map: its conversion of the scan's "
     "while loop does not compile with XLA (TensorListReserve of DT_VARIANT, and gradient "
-    "accumulators without a fixed size), so batched compiled functions (constrain, initial "
-    "values, hence opt and mcmc) fail on models with ts.scan; tf.map_fn compiles"))
+    "accumulators without a fixed size), so XLA-compiled batched functions (constrain_function, "
+    "mcmc's chains) fail on models with ts.scan; tf.map_fn, or no XLA, works"))
 def test_scan_inside_compiled_functions() -> None:
     rho = ts.uniform(-1, 1)
     ar = ts.scan(lambda previous, e: rho * previous + e, E, 0.5)

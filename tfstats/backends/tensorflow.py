@@ -16,7 +16,7 @@ import tensorflow_probability as tfp  # noqa: E402
 
 __all__ = [
     "name", "np", "tfp", "tfd", "tfb", "Tensor", "float_dtype", "int_dtype", "convert",
-    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "vectorize", "vectorize_random", "vectorize_density", "value_and_gradient",
+    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once", "vectorize", "vectorize_random", "vectorize_density", "value_and_gradient",
     "while_loop", "cond", "scan", "write", "gather", "getitem", "special", "make_seed", "split_seed",
     "linalg", "stop_gradient", "device_scope", "set_xla",
 ]
@@ -78,6 +78,12 @@ def compile_function(fn: Callable, *, xla: bool | None = None) -> Callable:
     """
     use_xla = _XLA if xla is None else xla
     return tf.function(fn, jit_compile=use_xla, autograph=False, reduce_retracing=True)
+
+
+def compile_once(fn: Callable) -> Callable:
+    """Compile a function that runs a few times (starting points, optimisers): a graph
+    without XLA traces in a fraction of XLA's compile time and runs as fast on big data."""
+    return compile_function(fn, xla=False)
 
 
 def vectorize(fn: Callable) -> Callable:

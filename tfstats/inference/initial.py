@@ -27,7 +27,7 @@ def log_density_function(model: Model, adjust: bool = True) -> Callable:
             return B.value_and_gradient(lambda x: model.log_density(x, data, adjust), flat)
 
         batched = B.vectorize(one)
-        return B.compile_function(lambda flats, *data: batched(flats, *data))
+        return B.compile_once(lambda flats, *data: batched(flats, *data))
 
     return model.compiled(("log_density_and_gradient", adjust), build)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from tfstats.inference.samplers import Sampler
 
-__all__ = ["make_kernel", "with_step_size", "statistics", "target_log_prob"]
+__all__ = ["make_kernel", "with_step_size", "statistics", "target_log_prob", "rescale"]
 
 
 def make_kernel(B: Any, spec: Sampler, target: Callable, step: Any) -> Any:
@@ -31,6 +31,20 @@ def with_step_size(spec: Sampler, results: Any, step: Any) -> Any:
     """NUTS reads its step size from the results; the others from the kernel."""
     if spec.method == "nuts":
         return results._replace(step_size=[step])
+    return results
+
+
+def rescale(spec: Sampler, results: Any, ratio: Any) -> Any:
+    """Results after the mass-matrix scale changes by ``ratio`` (new / old): the state
+    ``z = x / scale`` is new but the density value is the same, and the gradient in ``z``
+    is ``grad_x * scale``, so no gradient needs recomputing."""
+    if spec.method == "nuts":
+        return results._replace(
+            grads_target_log_prob=[results.grads_target_log_prob[0] * ratio])
+    if spec.method == "hmc":
+        inner = results.accepted_results
+        return results._replace(accepted_results=inner._replace(
+            grads_target_log_prob=[inner.grads_target_log_prob[0] * ratio]))
     return results
 
 

@@ -17,7 +17,13 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
 from tfstats.inference.initial import initial_state
-from tfstats.inference.kernels import make_kernel, statistics, target_log_prob, with_step_size
+from tfstats.inference.kernels import (
+    make_kernel,
+    rescale,
+    statistics,
+    target_log_prob,
+    with_step_size,
+)
 from tfstats.inference.samplers import Sampler, nuts
 from tfstats.model import Model
 
@@ -88,9 +94,9 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             in_window = (g >= schedule["init_buffer"]) & (g < schedule["term_start"])
             adapt_ = adaptation.welford(B, adapt_, x_new, in_window)
             ends_now = B.np.any(B.np.equal(schedule["ends"], g + 1))
+            old_scale = adapt_["scale"]
             adapt_ = adaptation.end_window(B, adapt_, ends_now)
-            results = B.cond(ends_now, lambda: bootstrap(x_new, adapt_, g + 1),
-                             lambda: results)
+            results = rescale(spec, results, adapt_["scale"] / old_scale)
             record = dict(stats, step_size=step[:, 0],
                           log_density=target_log_prob(spec, results))
             values = B.vectorize(constrained)(x_new, *data)

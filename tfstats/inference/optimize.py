@@ -72,7 +72,7 @@ def _build(model: Model, optimizer: str, adjust: bool, max_iterations: int, tole
                     result.num_iterations)
         return _adam(B, value_and_grad, x0, max_iterations, tolerance, learning_rate)
 
-    return B.compile_function(run)
+    return B.compile_once(run)
 
 
 def _adam(B: Any, value_and_grad: Callable, x0: Any, iterations: int, tolerance: float,
@@ -144,11 +144,11 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
                                         learning_rate))
     position, value, converged, iterations = B.to_numpy(
         run(B.convert(x0, model.float_dtype), *model.data_tensors()))
-    constrain = model.constrain_function()
-    par = B.to_numpy(constrain(B.convert(position[None], model.float_dtype),
-                               *model.data_tensors()))
+    ev = model.evaluator(model.data_tensors(), flat=B.convert(position, model.float_dtype))
+    par = {k: np.asarray(B.to_numpy(ev.to_float(ev(a))))
+           for k, a in model.output_arrays().items()}
     return OptResult(
-        par={k: np.asarray(v[0]) for k, v in par.items()},
+        par=par,
         value=float(-value * _objective_scale(model)),
         converged=bool(converged), iterations=int(iterations), optimizer=optimizer,
         unconstrained=np.asarray(position), model=model,

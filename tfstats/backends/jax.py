@@ -1,0 +1,209 @@
+"""The JAX backend: jax.numpy primitives, TFP's JAX substrate, jit, vmap and PRNG keys.
+
+The same names as ``tensorflow.py``. Importing it enables 64-bit floats in JAX, so that
+``precision="double"`` models are float64 (``"single"`` gives float32 everywhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as np
+import numpy
+from jax import lax
+from jax.scipy import special as jsp_special
+
+jax.config.update("jax_enable_x64", True)
+
+from tensorflow_probability.substrates import jax as tfp  # noqa: E402
+
+__all__ = [
+    "name", "np", "tfp", "tfd", "tfb", "float_dtype", "int_dtype", "convert", "to_numpy",
+    "cast", "shape_of", "static_int", "compile_function", "compile_once", "vectorize", "vectorize_random",
+    "vectorize_density", "value_and_gradient", "while_loop", "cond", "scan", "write",
+    "gather", "getitem", "special", "linalg", "make_seed", "split_seed", "stop_gradient",
+    "device_scope", "set_xla",
+]
+
+name = "jax"
+tfd = tfp.distributions
+tfb = tfp.bijectors
+
+
+def set_xla(enabled: bool) -> None:
+    """JAX always compiles with XLA; kept for symmetry with the TensorFlow backend."""
+
+
+def float_dtype(precision: str) -> Any:
+    return np.float64 if precision == "double" else np.float32
+
+
+def int_dtype() -> Any:
+    return np.int32
+
+
+def convert(value: Any, dtype: Any = None) -> Any:
+    if isinstance(value, jax.Array) and (dtype is None or value.dtype == dtype):
+        return value
+    array = numpy.asarray(value)
+    if dtype is None and array.dtype == numpy.int64:
+        array = array.astype(numpy.int32)
+    return np.asarray(array, dtype=dtype)
+
+
+def to_numpy(value: Any) -> Any:
+    return jax.tree.map(numpy.asarray, value)
+
+
+def cast(value: Any, dtype: Any) -> Any:
+    return np.asarray(value).astype(dtype)
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    return tuple(value.shape)
+
+
+def static_int(value: Any) -> int:
+    """A Python int from a constant array (concrete while tracing)."""
+    return int(numpy.asarray(value))
+
+
+def compile_function(fn: Callable, *, xla: bool | None = None) -> Callable:
+    """Compile ``fn`` with ``jax.jit`` (``xla=False``: run it eagerly, for functions
+    called once, where compiling costs more than it saves); data must be arguments."""
+    return fn if xla is False else jax.jit(fn)
+
+
+def compile_once(fn: Callable) -> Callable:
+    """Compile a function that runs a few times (JAX has no cheaper mode than jit)."""
+    return jax.jit(fn)
+
+
+def vectorize(fn: Callable) -> Callable:
+    """Map ``fn`` over the leading axis of its first argument."""
+
+    def batched(batch: Any, *rest: Any) -> Any:
+        return jax.vmap(lambda item: fn(item, *rest))(batch)
+
+    return batched
+
+
+vectorize_random = vectorize
+vectorize_density = vectorize
+
+
+def value_and_gradient(fn: Callable, x: Any) -> tuple[Any, Any]:
+    return jax.value_and_grad(fn)(x)
+
+
+def stop_gradient(x: Any) -> Any:
+    return lax.stop_gradient(x)
+
+
+def while_loop(cond_fn: Callable, body_fn: Callable, state: Any) -> Any:
+    return lax.while_loop(lambda s: cond_fn(*s), lambda s: tuple(body_fn(*s)), tuple(state))
+
+
+def cond(predicate: Any, true_fn: Callable, false_fn: Callable) -> Any:
+    return lax.cond(predicate, true_fn, false_fn)
+
+
+def scan(fn: Callable, xs: Any, initial: Any) -> Any:
+    """``out[t] = fn(out[t-1], xs[t])`` along the leading axis, ``out[-1] = initial``."""
+
+    def step(carry: Any, x: Any) -> tuple[Any, Any]:
+        new = fn(carry, x)
+        return new, new
+
+    return lax.scan(step, initial, xs)[1]
+
+
+def write(buffer: Any, index: Any, value: Any) -> Any:
+    """``buffer`` with ``buffer[index] = value``."""
+    return buffer.at[index].set(value)
+
+
+def gather(x: Any, indices: Any, axis: int) -> Any:
+    return np.take(x, indices, axis=axis)
+
+
+def getitem(x: Any, basic: tuple, advanced: dict[int, Any]) -> Any:
+    """Index ``x`` with numpy semantics: ``basic`` first, then integer arrays at the
+    result axes in ``advanced``."""
+    out = x[basic] if basic else x
+    if not advanced:
+        return out
+    index: list[Any] = [slice(None)] * out.ndim
+    for axis, values in advanced.items():
+        index[axis] = values
+    return out[tuple(index)]
+
+
+class special:  # noqa: N801 - a namespace, like scipy.special
+    lgamma = staticmethod(jsp_special.gammaln)
+    digamma = staticmethod(jsp_special.digamma)
+    erf = staticmethod(jsp_special.erf)
+    erfc = staticmethod(jsp_special.erfc)
+    ndtr = staticmethod(jsp_special.ndtr)
+    log_ndtr = staticmethod(jsp_special.log_ndtr)
+    ndtri = staticmethod(jsp_special.ndtri)
+    sigmoid = staticmethod(jax.nn.sigmoid)
+    log_sigmoid = staticmethod(jax.nn.log_sigmoid)
+    softplus = staticmethod(jax.nn.softplus)
+    logsumexp = staticmethod(jsp_special.logsumexp)
+    softmax = staticmethod(jax.nn.softmax)
+    log_softmax = staticmethod(jax.nn.log_softmax)
+    lbeta = staticmethod(jsp_special.betaln)
+    xlogy = staticmethod(jsp_special.xlogy)
+
+
+def _diag(x: Any) -> Any:
+    return x[..., :, None] * np.eye(x.shape[-1], dtype=x.dtype)
+
+
+class linalg:  # noqa: N801
+    cholesky = staticmethod(np.linalg.cholesky)
+    solve = staticmethod(np.linalg.solve)
+    inv = staticmethod(np.linalg.inv)
+    det = staticmethod(np.linalg.det)
+    slogdet = staticmethod(np.linalg.slogdet)
+    diag_part = staticmethod(lambda x: np.diagonal(x, axis1=-2, axis2=-1))
+    diag = staticmethod(_diag)
+    matvec = staticmethod(lambda a, b: np.matmul(a, b[..., None])[..., 0])
+
+    @staticmethod
+    def triangular_solve(matrix: Any, rhs: Any, lower: bool = True) -> Any:
+        return jax.scipy.linalg.solve_triangular(matrix, rhs, lower=lower)
+
+    @staticmethod
+    def logdet(x: Any) -> Any:
+        return np.linalg.slogdet(x)[1]
+
+
+def make_seed(seed: int | None) -> Any:
+    """A PRNG key from a Python int or None."""
+    if seed is None:
+        seed = int(numpy.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+    return jax.random.PRNGKey(int(seed) % (2**31 - 1))
+
+
+def split_seed(seed: Any, n: int = 2) -> Any:
+    """``n`` new keys, stacked: shape (n, 2)."""
+    return jax.random.split(seed, n)
+
+
+class device_scope:  # noqa: N801
+    """Context manager placing computations on ``device`` ("cpu", "gpu", or None)."""
+
+    def __init__(self, device: str | None) -> None:
+        self._scope = jax.default_device(jax.devices(device)[0]) if device else None
+
+    def __enter__(self) -> None:
+        if self._scope is not None:
+            self._scope.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._scope is not None:
+            self._scope.__exit__(*exc)
