@@ -82,15 +82,14 @@ from tfstats.variables import cholesky_variable, ordered_variable, simplex_varia
 __version__ = "0.1.0"
 
 __all__ = [
-    "Array", "Draws", "Model", "ModelError", "OptResult", "Sampler", "ShapeError",
-    "extra_samples", "hmc", "mcmc", "nuts", "rwmh", "slice", "as_data", "backend_name",
-    "bernoulli", "beta", "beta_binomial", "binomial", "calculate", "categorical", "cauchy", "chi_squared",
-    "cholesky", "cholesky_variable", "concatenate", "diag", "dirichlet",
-    "dirichlet_multinomial", "exponential", "f", "gamma", "hypergeometric", "ilogit",
-    "imultilogit", "inverse", "inverse_gamma", "iprobit", "joint", "laplace", "lgamma",
-    "lkj_correlation", "log1pe", "logistic", "lognormal", "logsumexp", "mixture", "model",
-    "multinomial", "multivariate_normal", "negative_binomial", "normal", "ones", "opt",
-    "ordered_variable", "outer", "pareto", "poisson", "scan", "set_backend",
-    "simplex_variable", "solve", "stack", "student", "uniform", "variable", "weibull",
-    "where", "wishart", "zeros",
+    "Array", "as_data", "backend_name", "bernoulli", "beta", "beta_binomial", "binomial",
+    "calculate", "categorical", "cauchy", "chi_squared", "cholesky", "cholesky_variable",
+    "concatenate", "diag", "dirichlet", "dirichlet_multinomial", "Draws", "exponential",
+    "extra_samples", "f", "gamma", "hmc", "hypergeometric", "ilogit", "imultilogit", "inverse",
+    "inverse_gamma", "iprobit", "joint", "laplace", "lgamma", "lkj_correlation", "log1pe",
+    "logistic", "lognormal", "logsumexp", "mcmc", "mixture", "model", "Model", "ModelError",
+    "multinomial", "multivariate_normal", "negative_binomial", "normal", "nuts", "ones", "opt",
+    "OptResult", "ordered_variable", "outer", "pareto", "poisson", "rwmh", "Sampler", "scan",
+    "set_backend", "ShapeError", "simplex_variable", "slice", "solve", "stack", "student",
+    "uniform", "variable", "weibull", "where", "wishart", "zeros",
 ]

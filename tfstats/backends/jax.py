@@ -21,10 +21,10 @@ from tensorflow_probability.substrates import jax as tfp  # noqa: E402
 
 __all__ = [
     "name", "np", "tfp", "tfd", "tfb", "float_dtype", "int_dtype", "convert", "to_numpy",
-    "cast", "shape_of", "static_int", "compile_function", "compile_once", "vectorize", "vectorize_random",
-    "vectorize_density", "value_and_gradient", "while_loop", "cond", "scan", "write",
-    "gather", "getitem", "special", "linalg", "make_seed", "split_seed", "stop_gradient",
-    "device_scope", "set_xla",
+    "cast", "shape_of", "static_int", "compile_function", "compile_once", "vectorize",
+    "vectorize_random", "vectorize_density", "value_and_gradient", "while_loop", "cond", "scan",
+    "write", "gather", "getitem", "special", "linalg", "make_seed", "split_seed",
+    "stop_gradient", "device_scope", "set_xla",
 ]
 
 name = "jax"

@@ -16,8 +16,9 @@ import tensorflow_probability as tfp  # noqa: E402
 
 __all__ = [
     "name", "np", "tfp", "tfd", "tfb", "Tensor", "float_dtype", "int_dtype", "convert",
-    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once", "vectorize", "vectorize_random", "vectorize_density", "value_and_gradient",
-    "while_loop", "cond", "scan", "write", "gather", "getitem", "special", "make_seed", "split_seed",
+    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
+    "vectorize", "vectorize_random", "vectorize_density", "value_and_gradient", "while_loop",
+    "cond", "scan", "write", "gather", "getitem", "special", "make_seed", "split_seed",
     "linalg", "stop_gradient", "device_scope", "set_xla",
 ]
 
