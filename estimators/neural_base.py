@@ -314,7 +314,7 @@ class NeuralEstimator(BaseEstimator):
             callbacks=self._callbacks(val is not None), validation_data=val,
         )
         if isinstance(train, tuple) and BACKEND == "tensorflow":
-            data, steps = _epoch_dataset(train, rows)
+            data, steps = _epoch_dataset(train, rows, seed)
             hist = model.fit(data, steps_per_epoch=steps, shuffle=False,
                              validation_batch_size=max(rows, 1024), **kwargs)
         elif isinstance(train, tuple):
@@ -579,12 +579,13 @@ class NeuralEstimator(BaseEstimator):
         return tags
 
 
-def _epoch_dataset(train: tuple, rows: int) -> tuple[Any, int]:
+def _epoch_dataset(train: tuple, rows: int, seed: int | None) -> tuple[Any, int]:
     """An endless ``tf.data.Dataset`` of shuffled batches of in-memory data, and the number
     of batches per epoch.
 
-    Each epoch is one fresh permutation cut into ``ceil(n / rows)`` batches; the iterator
-    lives across epochs (Keras re-creates it per epoch for arrays, which costs tens of
+    Batch ``i`` is slice ``i % steps`` of permutation ``i // steps`` (a stateless shuffle
+    seeded by ``seed`` and the epoch), so each epoch sees every row once in a new order. One
+    iterator serves all epochs (Keras re-creates it per epoch for arrays, which costs tens of
     milliseconds each time).
     """
     import tensorflow as tf
@@ -594,11 +595,17 @@ def _epoch_dataset(train: tuple, rows: int) -> tuple[Any, int]:
     steps = -(-n // rows)
     data = (feats, targets) if weights is None else (feats, targets, weights)
     tensors = keras.tree.map_structure(tf.convert_to_tensor, _to_keras(data))
-    perms = tf.data.Dataset.range(1).repeat().map(lambda _: tf.random.shuffle(tf.range(n)))
-    index = perms.flat_map(lambda p: tf.data.Dataset.range(steps).map(
-        lambda i: p[i * rows : (i + 1) * rows]))
-    batches = index.map(lambda i: keras.tree.map_structure(lambda t: tf.gather(t, i), tensors))
-    return batches.prefetch(2), steps
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**31))
+
+    def batch(i: Any) -> Any:
+        perm = tf.random.experimental.stateless_shuffle(
+            tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), i // steps]))
+        start = (i % steps) * rows
+        index = perm[start : start + rows]
+        return keras.tree.map_structure(lambda t: tf.gather(t, index), tensors)
+
+    return tf.data.Dataset.range(2**62).map(batch).prefetch(2), steps
 
 
 def _n_rows_any(X: Any) -> int:

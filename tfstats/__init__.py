@@ -17,6 +17,7 @@ Examples
 True
 """
 
+from tfstats import datasets
 from tfstats.arrays import Array, ModelError, ShapeError
 from tfstats.backends import backend_name, set_backend
 from tfstats.data import as_data
@@ -84,7 +85,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Array", "as_data", "backend_name", "bernoulli", "beta", "beta_binomial", "binomial",
     "calculate", "categorical", "cauchy", "chi_squared", "cholesky", "cholesky_variable",
-    "concatenate", "diag", "dirichlet", "dirichlet_multinomial", "Draws", "exponential",
+    "concatenate", "datasets", "diag", "dirichlet", "dirichlet_multinomial", "Draws", "exponential",
     "extra_samples", "f", "gamma", "hmc", "hypergeometric", "ilogit", "imultilogit", "inverse",
     "inverse_gamma", "iprobit", "joint", "laplace", "lgamma", "lkj_correlation", "log1pe",
     "logistic", "lognormal", "logsumexp", "mcmc", "mixture", "model", "Model", "ModelError",

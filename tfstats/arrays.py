@@ -414,6 +414,16 @@ def _swapaxes(a: Any, axis1: int, axis2: int) -> Array:
     return apply("transpose", a, axes=tuple(axes))
 
 
+def _clip(a: Any, a_min: Any, a_max: Any) -> Array:
+    if a_min is None and a_max is None:
+        raise ValueError("np.clip needs a_min or a_max")
+    if a_min is None:
+        return apply("minimum", a, a_max)
+    if a_max is None:
+        return apply("maximum", a, a_min)
+    return apply("clip", a, a_min, a_max)
+
+
 def _diag(v: Any, k: int = 0) -> Array:
     if k:
         raise TypeError("np.diag with k != 0 is not supported on tfstats arrays")
@@ -450,7 +460,7 @@ NUMPY_FUNCTIONS: dict[Callable, Callable] = {
     np.concatenate: _joined("concatenate"),
     np.stack: _joined("stack"),
     np.where: lambda condition, x, y: apply("where", condition, x, y),
-    np.clip: lambda a, a_min, a_max: apply("clip", a, a_min, a_max),
+    np.clip: lambda a, a_min=None, a_max=None: _clip(a, a_min, a_max),
     np.dot: _dot,
     np.matmul: _dot,
     np.outer: lambda a, b: apply("outer", a, b),

@@ -36,8 +36,10 @@ class Model:
     settings).
     """
 
-    def __init__(self, targets: dict[str, Array], precision: str = "double",
+    def __init__(self, targets: dict[str, Array], precision: str | None = None,
                  local_names: dict[int, str] | None = None) -> None:
+        if precision is None:
+            precision = "single" if get_backend().has_gpu() else "double"
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
         if not targets:
@@ -228,7 +230,7 @@ class Model:
         return out
 
 
-def model(*arrays: Array, precision: str = "double", **named: Array) -> Model:
+def model(*arrays: Array, precision: str | None = None, **named: Array) -> Model:
     """Define a model from the arrays of interest.
 
     The model holds every unknown and density connected to these arrays. Positional
@@ -238,8 +240,9 @@ def model(*arrays: Array, precision: str = "double", **named: Array) -> Model:
     ----------
     *arrays : Array
         Arrays to track, named from the caller's variable names.
-    precision : {"double", "single"}
-        Float precision of compiled functions (float64 by default, float32 if single).
+    precision : {"double", "single"}, optional
+        Float precision of compiled functions: float64 ("double") or float32
+        ("single"). By default double on a CPU and single when the backend sees a GPU.
     **named : Array
         Arrays to track, with their names.
 

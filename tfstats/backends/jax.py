@@ -20,7 +20,7 @@ jax.config.update("jax_enable_x64", True)
 from tensorflow_probability.substrates import jax as tfp  # noqa: E402
 
 __all__ = [
-    "name", "np", "tfp", "tfd", "tfb", "float_dtype", "int_dtype", "convert", "to_numpy",
+    "name", "np", "tfp", "tfd", "tfb", "has_gpu", "float_dtype", "int_dtype", "convert", "to_numpy",
     "cast", "shape_of", "static_int", "compile_function", "compile_once", "vectorize",
     "vectorize_random", "vectorize_density", "value_and_gradient", "while_loop", "cond", "scan",
     "write", "gather", "getitem", "special", "linalg", "make_seed", "split_seed",
@@ -34,6 +34,11 @@ tfb = tfp.bijectors
 
 def set_xla(enabled: bool) -> None:
     """JAX always compiles with XLA; kept for symmetry with the TensorFlow backend."""
+
+
+def has_gpu() -> bool:
+    """Whether JAX's default device is a GPU."""
+    return jax.default_backend() == "gpu"
 
 
 def float_dtype(precision: str) -> Any:

@@ -15,7 +15,7 @@ import tensorflow.experimental.numpy as np  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
 
 __all__ = [
-    "name", "np", "tfp", "tfd", "tfb", "Tensor", "float_dtype", "int_dtype", "convert",
+    "name", "np", "tfp", "tfd", "tfb", "Tensor", "has_gpu", "float_dtype", "int_dtype", "convert",
     "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
     "vectorize", "vectorize_random", "vectorize_density", "value_and_gradient", "while_loop",
     "cond", "scan", "write", "gather", "getitem", "special", "make_seed", "split_seed",
@@ -33,6 +33,11 @@ def set_xla(enabled: bool) -> None:
     """Switch XLA compilation of compiled functions on or off (on by default)."""
     global _XLA
     _XLA = bool(enabled)
+
+
+def has_gpu() -> bool:
+    """Whether TensorFlow sees a GPU."""
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def float_dtype(precision: str) -> Any:

@@ -175,7 +175,7 @@ def _progress_bar(progress: bool, total: int, desc: str) -> Any:
 
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
          sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
-         initial_values: Any = None, progress: bool = True) -> Draws:
+         initial_values: Any = None, progress: bool = True, device: str | None = None) -> Draws:
     """Draw from the posterior by MCMC, with all chains vectorised in one compiled loop.
 
     Warmup tunes the step size by dual averaging toward the sampler's ``target_accept``
@@ -203,6 +203,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         density is not finite.
     progress : bool
         Show a progress bar with the divergences so far.
+    device : {"cpu", "gpu"}, optional
+        Where to run; by default the backend's choice (a GPU when one is visible).
 
     Returns
     -------
@@ -229,12 +231,13 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     B = model.backend
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
-    x0 = initial_state(model, chains, initial_values, seed)
-    state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
-                                                         spec.initial_step_size),
-                       B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
-    state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin, progress,
-                                     "sampling")
+    with B.device_scope(device):
+        x0 = initial_state(model, chains, initial_values, seed)
+        state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
+                                                             spec.initial_step_size),
+                           B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
+        state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
+                                         progress, "warmup + sampling")
     result = Draws.from_chains(model, draws, state, spec, thin, interrupted)
     if not interrupted:
         result.warn_if_unhealthy()

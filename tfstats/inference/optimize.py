@@ -99,7 +99,7 @@ def _adam(B: Any, value_and_grad: Callable, x0: Any, iterations: int, tolerance:
 def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         initial_values: dict[str, Any] | None = None, seed: int | None = None,
         max_iterations: int = 1000, tolerance: float = 1e-8,
-        learning_rate: float = 0.05) -> OptResult:
+        learning_rate: float = 0.05, device: str | None = None) -> OptResult:
     """Find the mode: MAP with the Jacobian-adjusted density, or MLE without it.
 
     Parameters
@@ -121,6 +121,8 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         number of observations).
     learning_rate : float
         Adam's step size.
+    device : {"cpu", "gpu"}, optional
+        Where to run; by default the backend's choice.
 
     Returns
     -------
@@ -137,6 +139,15 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    B = model.backend
+    with B.device_scope(device):
+        return _optimise(model, optimizer, adjust, initial_values, seed, max_iterations,
+                         tolerance, learning_rate)
+
+
+def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
+              seed: int | None, max_iterations: int, tolerance: float,
+              learning_rate: float) -> OptResult:
     B = model.backend
     x0 = initial_state(model, 1, initial_values, seed, adjust=adjust)[0]
     run = model.compiled(("opt", optimizer, adjust, max_iterations, tolerance, learning_rate),
