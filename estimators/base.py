@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
@@ -98,32 +99,20 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     return weights
 
 
-def class_sample_weight(class_weight: Any, classes: np.ndarray, codes: np.ndarray,
-                        weights: np.ndarray) -> np.ndarray:
+def class_sample_weight(class_weight: Any, classes: np.ndarray, y: np.ndarray,
+                        codes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``weights`` times the weight of each sample's class, as scikit-learn's
-    ``class_weight``: None, "balanced" (``n / (n_classes * count)``, with counts weighted
-    by ``weights``, as ``LogisticRegression``) or a dict {label: weight}."""
+    ``class_weight`` (None, "balanced" or a dict {label: weight}); computed by
+    scikit-learn's ``compute_class_weight``, with "balanced" counts weighted by
+    ``weights`` as ``LogisticRegression`` does."""
     if class_weight is None:
         return weights
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced', a dict or None, got "
-                             f"{class_weight!r}")
-        counts = np.bincount(codes, weights=weights, minlength=len(classes))
-        per_class = np.where(counts > 0, weights.sum() / (len(classes) * np.maximum(counts,
-                                                                                     1e-300)), 0)
-    elif isinstance(class_weight, dict):
-        unknown = [k for k in class_weight if k not in set(classes.tolist())]
-        if unknown:
-            raise ValueError(f"class_weight has labels {unknown} that are not classes of y "
-                             f"{classes.tolist()}")
-        per_class = np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()])
-        if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
-            raise ValueError("class_weight values must be finite and non-negative")
-    else:
+    if not (isinstance(class_weight, dict) or class_weight == "balanced"):
         raise ValueError(f"class_weight must be 'balanced', a dict or None, got "
                          f"{class_weight!r}")
-    return weights * per_class[codes]
+    per_class = compute_class_weight(class_weight, classes=classes, y=y,
+                                     sample_weight=weights)
+    return weights * np.asarray(per_class, dtype=np.float64)[codes]
 
 
 def seed_from(random_state: Any) -> int:

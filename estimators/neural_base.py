@@ -583,10 +583,10 @@ def _epoch_dataset(train: tuple, rows: int, seed: int | None) -> tuple[Any, int]
     """An endless ``tf.data.Dataset`` of shuffled batches of in-memory data, and the number
     of batches per epoch.
 
-    Batch ``i`` is slice ``i % steps`` of permutation ``i // steps`` (a stateless shuffle
-    seeded by ``seed`` and the epoch), so each epoch sees every row once in a new order. One
-    iterator serves all epochs (Keras re-creates it per epoch for arrays, which costs tens of
-    milliseconds each time).
+    Epoch ``e`` cuts a fresh permutation (a stateless shuffle seeded by ``seed`` and ``e``)
+    into ``steps`` batches, so each epoch sees every row once. One iterator serves all
+    epochs (Keras re-creates it per epoch for arrays, which costs tens of milliseconds each
+    time).
     """
     import tensorflow as tf
 
@@ -598,14 +598,19 @@ def _epoch_dataset(train: tuple, rows: int, seed: int | None) -> tuple[Any, int]
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
 
-    def batch(i: Any) -> Any:
-        perm = tf.random.experimental.stateless_shuffle(
-            tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), i // steps]))
-        start = (i % steps) * rows
-        index = perm[start : start + rows]
+    def permutation(epoch: Any) -> Any:
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        return tf.random.experimental.stateless_shuffle(tf.range(n), seed=key)
+
+    def gather(index: Any) -> Any:
         return keras.tree.map_structure(lambda t: tf.gather(t, index), tensors)
 
-    return tf.data.Dataset.range(2**62).map(batch).prefetch(2), steps
+    epochs = tf.data.Dataset.range(2**62)
+    if steps == 1:
+        return epochs.map(lambda e: gather(permutation(e))).prefetch(2), steps
+    index = epochs.map(permutation).flat_map(lambda p: tf.data.Dataset.range(steps).map(
+        lambda i: p[i * rows : (i + 1) * rows]))
+    return index.map(gather).prefetch(2), steps
 
 
 def _n_rows_any(X: Any) -> int:

@@ -50,26 +50,56 @@ def _objective_scale(model: Model) -> float:
     return float(max(n, 1))
 
 
-def _build(model: Model, optimizer: str, adjust: bool, max_iterations: int, tolerance: float,
-           learning_rate: float) -> Callable:
+def _objective(model: Model, adjust: bool) -> Callable:
+    """Compiled: unconstrained vector -> (objective, gradient), the objective being minus
+    the log density divided by the number of observations."""
     B = model.backend
-    tfp = B.tfp
     scale = _objective_scale(model)
 
-    def objective(x: Any, data: tuple) -> Any:
-        return -model.log_density(x, data, adjust) / scale
+    def build() -> Callable:
+        def value_and_grad(x: Any, *data: Any) -> Any:
+            return B.value_and_gradient(
+                lambda z: -model.log_density(z, data, adjust) / scale, x)
+
+        return B.compile_function(value_and_grad)
+
+    return model.compiled(("objective", adjust), build)
+
+
+def _quasi_newton(model: Model, optimizer: str, adjust: bool, x0: np.ndarray,
+                  max_iterations: int, tolerance: float) -> tuple:
+    """scipy's L-BFGS-B or BFGS, driving the compiled objective and gradient."""
+    from scipy.optimize import minimize
+
+    B = model.backend
+    objective = _objective(model, adjust)
+    data = model.data_tensors()
+
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = B.to_numpy(objective(B.convert(x, model.float_dtype), *data))
+        if not np.isfinite(value):  # a failed step: let the line search back off
+            return np.inf, np.zeros_like(x)
+        return float(value), np.asarray(grad, dtype=np.float64)
+
+    method = "L-BFGS-B" if optimizer == "lbfgs" else "BFGS"
+    options = {"maxiter": max_iterations, "gtol": tolerance}
+    if method == "L-BFGS-B":
+        options["ftol"] = tolerance * 1e-2
+    result = minimize(fun, x0, jac=True, method=method, options=options)
+    converged = bool(result.success) or np.max(np.abs(result.jac)) < max(tolerance, 1e-6)
+    return result.x, result.fun, converged, result.nit
+
+
+def _build_adam(model: Model, adjust: bool, max_iterations: int, tolerance: float,
+                learning_rate: float) -> Callable:
+    B = model.backend
+    scale = _objective_scale(model)
 
     def run(x0: Any, *data: Any) -> tuple:
         def value_and_grad(x: Any) -> Any:
-            return B.value_and_gradient(lambda z: objective(z, data), x)
+            return B.value_and_gradient(
+                lambda z: -model.log_density(z, data, adjust) / scale, x)
 
-        if optimizer in ("lbfgs", "bfgs"):
-            minimize = tfp.optimizer.lbfgs_minimize if optimizer == "lbfgs" else \
-                tfp.optimizer.bfgs_minimize
-            result = minimize(value_and_grad, x0, max_iterations=max_iterations,
-                              tolerance=tolerance, f_relative_tolerance=tolerance * 1e-2)
-            return (result.position, result.objective_value, result.converged,
-                    result.num_iterations)
         return _adam(B, value_and_grad, x0, max_iterations, tolerance, learning_rate)
 
     return B.compile_once(run)
@@ -107,7 +137,8 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
     model : Model
         The model.
     optimizer : {"lbfgs", "bfgs", "adam"}
-        TFP's L-BFGS (default) or BFGS, or Adam with ``learning_rate``.
+        L-BFGS (default) or BFGS (scipy's, driving the compiled density and gradient),
+        or Adam with ``learning_rate`` (one compiled loop).
     adjust : bool
         True: maximise the density of the unconstrained parameters, including the log
         Jacobian of their transformations (as greta does for MAP). False: the density
@@ -150,11 +181,15 @@ def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
               learning_rate: float) -> OptResult:
     B = model.backend
     x0 = initial_state(model, 1, initial_values, seed, adjust=adjust)[0]
-    run = model.compiled(("opt", optimizer, adjust, max_iterations, tolerance, learning_rate),
-                         lambda: _build(model, optimizer, adjust, max_iterations, tolerance,
-                                        learning_rate))
-    position, value, converged, iterations = B.to_numpy(
-        run(B.convert(x0, model.float_dtype), *model.data_tensors()))
+    if optimizer == "adam":
+        run = model.compiled(("adam", adjust, max_iterations, tolerance, learning_rate),
+                             lambda: _build_adam(model, adjust, max_iterations, tolerance,
+                                                 learning_rate))
+        position, value, converged, iterations = B.to_numpy(
+            run(B.convert(x0, model.float_dtype), *model.data_tensors()))
+    else:
+        position, value, converged, iterations = _quasi_newton(
+            model, optimizer, adjust, x0, max_iterations, tolerance)
     ev = model.evaluator(model.data_tensors(), flat=B.convert(position, model.float_dtype))
     par = {k: np.asarray(B.to_numpy(ev.to_float(ev(a))))
            for k, a in model.output_arrays().items()}

@@ -1,0 +1,269 @@
+"""MCMC benchmark: tfstats against raw TFP, NumPyro, PyMC and nutpie on the same data.
+
+Workloads: eight schools (non-centred; 4 chains x (1000 warmup + 1000 draws)), Bayesian
+logistic regression (N = 100,000, D = 20, simulated with a fixed seed; 4 x (500 + 500)) and
+the radon varying-intercept model (non-centred, 85 counties; 4 x (1000 + 1000)).
+
+Each system runs in its own subprocess (its imports and thread pools stay its own), all
+selected workloads one after another. Per system and workload it times a first call (model
+building and compilation included) and a second, warm call with another seed, and takes
+the minimum bulk ESS (arviz-stats, rank-normalised) of each call's draws over every sampled
+parameter. Results go to ``benchmarks/results/mcmc.json``; a markdown table to stdout.
+
+Usage::
+
+    python benchmarks/bench_mcmc.py                       # everything (tens of minutes)
+    python benchmarks/bench_mcmc.py --quick               # tiny settings: a smoke test
+    python benchmarks/bench_mcmc.py --systems tfstats,tfp,numpyro --workloads radon
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from mcmc_systems import SYSTEMS, WORKLOADS, run_system, settings  # noqa: E402
+
+__all__ = ["main"]
+
+RESULTS = HERE / "results" / "mcmc.json"
+REFERENCE = "tfstats"        # the system whose ESS/s the ratios are taken of
+PACKAGES = ("tensorflow", "tfp-nightly", "jax", "numpyro", "pymc", "pytensor", "nutpie",
+            "arviz-stats", "numpy")
+
+
+# --- worker ---------------------------------------------------------------------------------------
+
+
+def _worker(system: str, workloads: list[str], quick: bool, out: Path) -> int:
+    """Run ``system`` on each workload; rewrite ``out`` after each, so a crash or a
+    timeout keeps what was done."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    results = []
+    for workload in workloads:
+        load = os.getloadavg()
+        try:
+            result = run_system(system, workload, quick)
+        except Exception as error:  # noqa: BLE001 - report any failure of a peer, go on
+            result = {"system": system, "workload": workload, "ok": False,
+                      "error": f"{type(error).__name__}: {error}",
+                      "traceback": traceback.format_exc(limit=8)}
+        result["loadavg_before"] = load
+        result["loadavg_after"] = os.getloadavg()
+        results.append(result)
+        out.write_text(json.dumps(results, indent=1, default=float))
+    return 0
+
+
+# --- driver ---------------------------------------------------------------------------------------
+
+
+def _run_worker(system: str, workloads: list[str], quick: bool, timeout: float) -> list[dict]:
+    env = dict(os.environ)
+    env.pop("TFSTATS_BACKEND", None)
+    if system.startswith("tfstats-jax"):
+        env["TFSTATS_BACKEND"] = "jax"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", system,
+                   "--workloads", ",".join(workloads), "--out", str(out)]
+        if quick:
+            command.append("--quick")
+        start = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        try:
+            log, _ = process.communicate(timeout=timeout)
+            failure = f"worker exited with {process.returncode}" if process.returncode else ""
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the worker and its own children
+            log, _ = process.communicate()
+            failure = f"timed out after {timeout:.0f} s"
+        elapsed = time.perf_counter() - start
+        results = json.loads(out.read_text()) if out.exists() else []
+    done = {r["workload"] for r in results}
+    for workload in workloads:
+        if workload not in done:
+            results.append({"system": system, "workload": workload, "ok": False,
+                            "error": failure or "no result", "log_tail": log[-2000:]})
+    for r in results:
+        r["process_s"] = elapsed
+    return results
+
+
+def _versions() -> dict[str, str]:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                                capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    versions["tfstats"] = f"{metadata.version('tfstats')} ({commit or 'no git'})"
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(ours: dict | None, theirs: dict, key: str) -> str:
+    if not ours or not ours.get("ok") or not theirs.get("ok") or not theirs[key]:
+        return "-"
+    return f"{ours[key] / theirs[key]:.2f}"
+
+
+def table(results: list[dict]) -> str:
+    """The markdown table: one row per workload and system; the last columns are the
+    reference system's (``tfstats``) ESS/s divided by this row's."""
+    lines = [
+        "| workload | system | precision | first call (s) | warm call (s) | min bulk ESS "
+        "(first / warm) | ESS/s first | ESS/s warm | divergences | leapfrogs / draw "
+        f"| {REFERENCE} ESS/s ratio (first / warm) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    by_key = {(r["workload"], r["system"]): r for r in results}
+    for r in results:
+        if not r.get("ok"):
+            lines.append(f"| {r['workload']} | {r['system']} | | failed: "
+                         f"{r.get('error', '?')[:80]} | | | | | | | |")
+            continue
+        ref = by_key.get((r["workload"], REFERENCE))
+        stats = r["warm_stats"]
+        lines.append(
+            f"| {r['workload']} | {r['system']} | {r['precision']} | {_fmt(r['first_s'])} "
+            f"| {_fmt(r['warm_s'], 2)} | {r['ess_first']:.0f} / {r['ess_warm']:.0f} "
+            f"| {_fmt(r['ess_per_s_first'])} | {_fmt(r['ess_per_s_warm'])} "
+            f"| {r['first_stats']['divergences']} / {stats['divergences']} "
+            f"| {stats['leapfrogs_per_draw']:.1f} "
+            f"| {_ratio(ref, r, 'ess_per_s_first')} / {_ratio(ref, r, 'ess_per_s_warm')} |")
+    return "\n".join(lines)
+
+
+def targets(results: list[dict]) -> str:
+    """Each tfstats variant's ESS/s over raw TFP's (target >= 0.9) and NumPyro's
+    (target >= 1.0), first call / warm call."""
+    by_key = {(r["workload"], r["system"]): r for r in results}
+    variants = [s for s in SYSTEMS if s.startswith("tfstats")]
+    lines = ["| workload | tfstats variant | / raw TFP (first / warm; target 0.9) "
+             "| / NumPyro (first / warm; target 1.0) |", "|---|---|---|---|"]
+    for workload in WORKLOADS:
+        for variant in variants:
+            ours = by_key.get((workload, variant))
+            if not ours:
+                continue
+            cells = []
+            for peer, goal in (("tfp", 0.9), ("numpyro", 1.0)):
+                theirs = by_key.get((workload, peer))
+                if not theirs:
+                    cells.append("-")
+                    continue
+                pair = [_ratio(ours, theirs, k) for k in ("ess_per_s_first", "ess_per_s_warm")]
+                met = ["met" if p != "-" and float(p) >= goal else "missed" for p in pair]
+                cells.append(f"{pair[0]} / {pair[1]} ({met[0]} / {met[1]})")
+            lines.append(f"| {workload} | {variant} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True,
+                              check=False).stdout.strip()
+    except OSError:
+        load = os.getloadavg()
+        return f"load average: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny settings (2 chains x (50 + 50), N = 1,000): a smoke test")
+    parser.add_argument("--systems", default="all",
+                        help=f"comma-separated, from {', '.join(SYSTEMS)} (default: all)")
+    parser.add_argument("--workloads", default="all",
+                        help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds per system (default 3600; 600 with --quick)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    for option, known in (("systems", SYSTEMS), ("workloads", WORKLOADS)):
+        value = getattr(args, option)
+        chosen = list(known) if value == "all" else [v.strip() for v in value.split(",") if v]
+        unknown = [v for v in chosen if v not in known]
+        if unknown:
+            parser.error(f"unknown {option} {unknown}; choose from {', '.join(known)}")
+        setattr(args, option, chosen)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.worker:
+        return _worker(args.worker, args.workloads, args.quick, args.out)
+    timeout = args.timeout or (600.0 if args.quick else 3600.0)
+    command = " ".join(["python", "benchmarks/bench_mcmc.py", *(argv or sys.argv[1:])])
+    uptime_before = _uptime()
+    print(f"# MCMC benchmark ({'quick' if args.quick else 'full'}): {uptime_before}",
+          flush=True)
+    results: list[dict] = []
+    for system in args.systems:
+        start = time.perf_counter()
+        new = _run_worker(system, args.workloads, args.quick, timeout)
+        results.extend(new)
+        status = ", ".join(f"{r['workload']} {'ok' if r.get('ok') else 'FAILED'}" for r in new)
+        print(f"{system}: {status} ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
+              flush=True)
+    order = {w: i for i, w in enumerate(WORKLOADS)}
+    results.sort(key=lambda r: order[r["workload"]])
+    uptime_after = _uptime()
+    report = {
+        "command": command, "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "quick": args.quick, "uptime_before": uptime_before, "uptime_after": uptime_after,
+        "cpus": os.cpu_count(), "machine": platform.platform(), "versions": _versions(),
+        "settings": {w: settings(w, args.quick) for w in args.workloads},
+        "results": results,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=1, default=float))
+    print()
+    print(table(results))
+    print()
+    print(targets(results))
+    print()
+    print(f"uptime before: {uptime_before}\nuptime after:  {uptime_after}")
+    print(f"results: {args.output}")
+    failed = [f"{r['system']}/{r['workload']}" for r in results if not r.get("ok")]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

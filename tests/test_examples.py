@@ -1,0 +1,39 @@
+"""Every example runs with tiny settings."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quickstart_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
+    draws = _load("quickstart").main(n_samples=100, warmup=100, chains=2, progress=False)
+    out = capsys.readouterr().out
+    assert "posterior mode" in out and "r_hat" in out
+    # kidiq: kid_score ~ mom_iq slope is about 0.61 (posteriordb reference)
+    assert abs(draws["beta"].mean() - 0.61) < 0.05
+
+
+@pytest.mark.slow
+def test_make_demo_command_runs() -> None:
+    """What `make demo` runs, as a script (the venv is already installed by make test)."""
+    code = ("import runpy, sys; sys.argv = ['quickstart.py'];"
+            "m = runpy.run_path('examples/quickstart.py');"
+            "m['main'](n_samples=50, warmup=50, chains=2, progress=False)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "posterior mode" in result.stdout
