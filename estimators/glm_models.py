@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -108,12 +109,14 @@ class GLMFit:
 
 # --- shapes and the model cache ------------------------------------------------------------------
 
-def _bucket(n: int, d: int) -> tuple[int, int]:
+def _bucket(n: int, d: int, columns: bool = True) -> tuple[int, int]:
     """Padded (rows, columns): powers of two, at least ``MIN_ROWS`` x ``MIN_COLUMNS``, for
-    problems with fewer than ``PAD_BELOW`` rows; larger problems keep their shape."""
+    problems with fewer than ``PAD_BELOW`` rows; larger problems keep their shape. Columns
+    are padded only when ``columns`` (for MAP: NUTS would sample the padding too)."""
     if n >= PAD_BELOW:
         return n, d
-    return max(MIN_ROWS, 1 << (n - 1).bit_length()), max(MIN_COLUMNS, 1 << (d - 1).bit_length())
+    rows = max(MIN_ROWS, 1 << (n - 1).bit_length())
+    return rows, max(MIN_COLUMNS, 1 << (d - 1).bit_length()) if columns else d
 
 
 def _settings_size(d: int) -> int:
@@ -364,7 +367,7 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
         data = GLMData(**{**data.__dict__, "X": data.X[keep], "y": data.y[keep],
                           "weights": data.weights[keep]})
     n, d = data.X.shape
-    n_pad, d_pad = _bucket(n, d)
+    n_pad, d_pad = _bucket(n, d, columns=inference == "map")
     k = data.n_classes if data.family == "multinomial" else 1
     template = _template(data.family, n_pad, d_pad, k, data.fit_intercept)
     arrays, back = _arrays(data, n_pad, d_pad, tempered=inference == "map")
@@ -377,8 +380,10 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
             values = {name: np.asarray(v) for name, v in result.par.items()}
             coef, intercept, sigma = _original_scale(data, values, back, ())
             return GLMFit(coef, intercept, sigma, result.converged, result.iterations)
-        draws = ts.mcmc(model, n_samples=n_samples, warmup=warmup, chains=chains, seed=seed,
-                        progress=False)
+        with warnings.catch_warnings():  # diagnosed on the original scale by the caller
+            warnings.filterwarnings("ignore", message="MCMC diagnostics")
+            draws = ts.mcmc(model, n_samples=n_samples, warmup=warmup, chains=chains,
+                            seed=seed, progress=False)
     values = {name: draws[name] for name in draws.keys()}
     lead = values["beta"].shape[:2]
     coef, intercept, sigma = _original_scale(data, values, back, lead)

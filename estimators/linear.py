@@ -112,7 +112,9 @@ class _GLM(BaseEstimator):
         values = {"intercept": fit.intercept, "coef": fit.coef}
         if fit.sigma is not None:
             values["sigma"] = fit.sigma
-        return Draws(values, fit.stats, sampler=fit.sampler)
+        draws = Draws(values, fit.stats, sampler=fit.sampler)
+        draws.warn_if_unhealthy()
+        return draws
 
     # --- posterior helpers ---------------------------------------------------------------------
     def _draws(self) -> tuple[np.ndarray, np.ndarray]:
@@ -533,6 +535,7 @@ class LinearClassifier(ClassifierMixin, _GLM):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class (labels as in ``classes_``)."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def __sklearn_tags__(self) -> Any:

@@ -600,6 +600,7 @@ def plot_history(
     ['loss']
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     frame = history.history_ if hasattr(history, "history_") else history
     if not isinstance(frame, pd.DataFrame):
@@ -623,6 +624,7 @@ def plot_history(
             a.plot(epochs, frame[f"val_{name}"], marker="o", ms=3, label="validation")
         a.set_title(name)
         a.set_xlabel("epoch")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.legend()
     fig.tight_layout()
     return fig

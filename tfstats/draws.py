@@ -97,8 +97,8 @@ class Draws:
     def from_chains(cls, model: Any, draws: dict[str, np.ndarray], state: Any, sampler: Any,
                     thin: int, interrupted: bool) -> Draws:
         """From the driver's (draws, chains, ...) buffers."""
-        values = {k.split(":", 1)[1]: np.swapaxes(v, 0, 1) for k, v in draws.items()
-                  if k.startswith("value:")}
+        x = np.swapaxes(draws["x"], 0, 1)  # (chains, draws, n_free)
+        values = model.constrain_draws(x)
         stats = {k: np.swapaxes(draws[k], 0, 1) for k in _STAT_NAMES}
         return cls(values, stats, model, sampler, state, thin, interrupted,
                    targets=list(model.targets))

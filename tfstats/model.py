@@ -205,23 +205,40 @@ class Model:
             flat[offset:offset + size] = np.reshape(u, -1)
         return flat
 
-    def constrain_function(self, arrays: dict[str, Array] | None = None) -> Callable:
-        """Compiled: a batch of unconstrained vectors -> dict of named arrays (by default
-        every unknown and every target)."""
-        wanted = self.output_arrays() if arrays is None else arrays
-        names = tuple(wanted)
+    def constrain_function(self) -> Callable:
+        """A batch of unconstrained vectors -> dict of every unknown and target, by name.
+        Traced once (no XLA: it runs once per fit, so compiling would cost more)."""
 
         def build() -> Callable:
             B = self.backend
+            wanted = self.output_arrays()
 
             def one(flat: Any, *data: Any) -> dict:
                 ev = self.evaluator(data, flat=flat)
-                return {n: ev.to_float(ev(wanted[n])) for n in names}
+                return {n: ev.to_float(ev(a)) for n, a in wanted.items()}
 
             batched = B.vectorize(one)
-            return B.compile_function(lambda flats, *data: batched(flats, *data))
+            return B.compile_function(lambda flats, *data: batched(flats, *data), xla=False)
 
-        return self.compiled(("constrain", names, tuple(id(a) for a in wanted.values())), build)
+        return self.compiled("constrain", build)
+
+    def constrain_draws(self, x: np.ndarray, batch: int = 2000) -> dict[str, np.ndarray]:
+        """Constrained values of every unknown and target for unconstrained draws ``x`` of
+        shape (chains, draws, n_free): dict of (chains, draws, *shape) arrays."""
+        B = self.backend
+        chains, n = x.shape[:2]
+        flat = x.reshape(chains * n, self.n_free)
+        outputs = self.output_arrays()
+        if flat.shape[0] == 0:
+            return {k: np.zeros((chains, 0, *a.shape)) for k, a in outputs.items()}
+        fn = self.constrain_function()
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in outputs}
+        for start in range(0, flat.shape[0], batch):
+            chunk = B.convert(flat[start:start + batch], self.float_dtype)
+            for k, v in B.to_numpy(fn(chunk, *self.data_tensors())).items():
+                parts[k].append(np.asarray(v))
+        return {k: np.concatenate(v).reshape(chains, n, *outputs[k].shape)
+                for k, v in parts.items()}
 
     def output_arrays(self) -> dict[str, Array]:
         out: dict[str, Array] = {self.names[v]: v for v in self.variables}

@@ -60,12 +60,6 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         kernel = make_kernel(B, spec, lambda z: log_density(z * scale, data), step)
         return kernel, step
 
-    outputs = model.output_arrays()
-
-    def constrained(flat: Any, *d: Any) -> dict:
-        ev = model.evaluator(d, flat=flat)
-        return {n: ev.to_float(ev(a)) for n, a in outputs.items()}
-
     def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, schedule: dict,
               *data: Any) -> tuple:
         warmup = schedule["warmup"]
@@ -74,8 +68,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             kernel, step = kernel_for(adapt_, g >= warmup, data)
             return with_step_size(spec, kernel.bootstrap_results(x_ / adapt_["scale"]), step)
 
-        buffers = {f"value:{n}": B.np.zeros((CHUNK, chains, *a.shape), dtype=dtype)
-                   for n, a in outputs.items()}
+        buffers = {"x": B.np.zeros((CHUNK, chains, model.n_free), dtype=dtype)}
         buffers.update({k: B.np.zeros((CHUNK, chains), dtype=dtype) for k in _STATS})
 
         def body(i: Any, g: Any, x_: Any, results: Any, adapt_: dict, seed_: Any,
@@ -97,10 +90,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             old_scale = adapt_["scale"]
             adapt_ = adaptation.end_window(B, adapt_, ends_now)
             results = rescale(spec, results, adapt_["scale"] / old_scale)
-            record = dict(stats, step_size=step[:, 0],
+            record = dict(stats, x=x_new, step_size=step[:, 0],
                           log_density=target_log_prob(spec, results))
-            values = B.vectorize(constrained)(x_new, *data)
-            record.update({f"value:{n}": v for n, v in values.items()})
             bufs = {k: B.write(bufs[k], i, B.cast(record[k], dtype)) for k in bufs}
             return i + 1, g + 1, x_new, results, adapt_, next_seed, bufs
 
@@ -122,8 +113,7 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     runner = model.compiled(("mcmc", spec, chains, CHUNK),
                             lambda: _build_chunk(model, spec, chains))
     data = model.data_tensors()
-    names = [f"value:{n}" for n in model.output_arrays()]
-    kept: dict[str, list[np.ndarray]] = {k: [] for k in (*names, *_STATS)}
+    kept: dict[str, list[np.ndarray]] = {k: [] for k in ("x", *_STATS)}
     schedule = {k: B.convert(v) for k, v in state.schedule.items()}
     warmup = int(state.schedule["warmup"])
     bar = _progress_bar(progress, n_iterations, desc)
@@ -159,9 +149,9 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     new_state = ChainState(np.asarray(B.to_numpy(x)), {k: np.asarray(v) for k, v in
                                                       B.to_numpy(adapt).items()},
                            seed, state.iteration + done, state.schedule)
-    shapes = {f"value:{n}": a.shape for n, a in model.output_arrays().items()}
-    draws = {k: (np.concatenate(v) if v else np.zeros((0, chains, *shapes.get(k, ()))))
-             for k, v in kept.items()}
+    draws = {k: np.concatenate(v) if v else np.zeros((0, chains)) for k, v in kept.items()}
+    if not kept["x"]:
+        draws["x"] = np.zeros((0, chains, model.n_free))
     return new_state, draws, interrupted
 
 
