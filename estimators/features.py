@@ -111,7 +111,7 @@ def _column_kind(values: Any, name: str) -> str:
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         raise TypeError(f"column {name!r} has dtype {dtype}: dates and times are not "
                         f"supported; convert them to numbers first")
-    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
         return "categorical"
     # object: strings (or bools) make a categorical column; anything else must be numbers
     present = [v for v in np.asarray(values, dtype=object) if not _is_missing(v)]
@@ -228,7 +228,10 @@ class FeatureEncoder:
 
     @staticmethod
     def _check_finite(design: np.ndarray, names: list[str]) -> None:
-        if np.isfinite(design).all():
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(design.sum()):  # a finite sum has only finite terms
+                return
+        if np.isfinite(design).all():  # the sum overflowed
             return
         bad = ~np.isfinite(design)
         j = int(np.flatnonzero(bad.any(axis=0))[0])
@@ -258,7 +261,7 @@ class FeatureEncoder:
                              f"or drop them before fitting or predicting")
         raw = np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else \
             values.astype(object).to_numpy()
-        codes = pd.Categorical(raw, categories=list(column.levels)).codes
+        codes = pd.Index(list(column.levels), dtype=object).get_indexer(raw)
         unseen = codes < 0
         if unseen.any():
             value = _clean_level(raw[np.flatnonzero(unseen)[0]])

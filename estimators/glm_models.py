@@ -66,8 +66,10 @@ __all__ = ["FAMILIES", "GLMData", "GLMFit", "fit_glm", "PAD_BELOW", "clear_cache
 FAMILIES = ("normal", "logistic", "multinomial", "poisson")
 PAD_BELOW = 65536  # problems with fewer rows are padded to bucketed shapes
 MIN_ROWS, MIN_COLUMNS = 512, 16  # the smallest padded shape (a few microseconds per pass)
+MOMENT_ROWS = 131072  # rows used for the standardisation constants
 CACHE_SIZE = 32
-TOLERANCE = 1e-10  # L-BFGS gradient tolerance on the objective divided by the total weight
+TOLERANCE = {"double": 1e-10, "single": 1e-5}  # L-BFGS gradient tolerance on the objective
+# divided by the total weight
 MAX_ITERATIONS = 1000
 
 
@@ -107,7 +109,7 @@ class GLMFit:
     sampler: Any = None
 
 
-# --- shapes and the model cache ------------------------------------------------------------------
+# --- shapes and the model cache ---------------------------------------------------------------
 
 def _bucket(n: int, d: int, columns: bool = True) -> tuple[int, int]:
     """Padded (rows, columns): powers of two, at least ``MIN_ROWS`` x ``MIN_COLUMNS``, for
@@ -247,23 +249,23 @@ def _graph_mode() -> Iterator[None]:
         B.set_xla(before)
 
 
-# --- data preparation ------------------------------------------------------------------------------
+# --- data preparation -------------------------------------------------------------------------
 
 def _column_moments(X: np.ndarray, w: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray,
                                                                                 np.ndarray]:
-    """Weighted mean and sd of the chosen columns, in blocks of rows (no full-size copy)."""
+    """Weighted mean and sd of the chosen columns. They only condition the optimiser and
+    sampler, so above ``MOMENT_ROWS`` rows an evenly strided subset of rows is used."""
+    step = max(1, X.shape[0] // MOMENT_ROWS)
+    sub, w = X[::step], w[::step]
+    if not columns.all():
+        sub = sub[:, columns]
     total = w.sum()
-    block = 65536
-    sub = X[:, columns] if not columns.all() else X
-    mean = np.zeros(sub.shape[1])
-    for start in range(0, X.shape[0], block):
-        mean += w[start:start + block] @ sub[start:start + block]
-    mean /= total
-    var = np.zeros_like(mean)
-    for start in range(0, X.shape[0], block):
-        centred = sub[start:start + block] - mean
-        var += w[start:start + block] @ (centred * centred)
-    return mean, np.sqrt(var / total)
+    mean = np.einsum("i,ij->j", w, sub) / total
+    var = np.einsum("i,ij,ij->j", w, sub, sub) / total - mean**2
+    lost = var <= 1e-6 * mean**2  # cancellation: recompute those columns centred
+    for j in np.flatnonzero(lost):
+        var[j] = w @ (sub[:, j] - mean[j]) ** 2 / total
+    return mean, np.sqrt(np.maximum(var, 0.0))
 
 
 def _arrays(data: GLMData, n_pad: int, d_pad: int, tempered: bool) -> tuple[dict, dict]:
@@ -354,7 +356,7 @@ def _original_scale(data: GLMData, values: dict[str, np.ndarray], back: dict,
     return coef, np.asarray(intercept), sigma
 
 
-# --- fitting ---------------------------------------------------------------------------------------
+# --- fitting ----------------------------------------------------------------------------------
 
 def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
             warmup: int = 1000, chains: int = 4, seed: int | None = None) -> GLMFit:
@@ -376,7 +378,8 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
         if inference == "map":
             with _graph_mode():
                 result = ts.opt(model, adjust=False, initial_values=initial, seed=seed,
-                                tolerance=TOLERANCE, max_iterations=MAX_ITERATIONS)
+                                tolerance=TOLERANCE[model.precision],
+                                max_iterations=MAX_ITERATIONS)
             values = {name: np.asarray(v) for name, v in result.par.items()}
             coef, intercept, sigma = _original_scale(data, values, back, ())
             return GLMFit(coef, intercept, sigma, result.converged, result.iterations)

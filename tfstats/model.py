@@ -20,7 +20,7 @@ PRECISIONS = ("double", "single")
 
 def _caller_names(frame: Any, arrays: list[Any]) -> list[str | None]:
     """Names that the caller's local variables give to ``arrays``."""
-    local = frame.f_locals if frame is not None else {}
+    local = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
     names: list[str | None] = []
     for array in arrays:
         found = [k for k, v in local.items() if v is array and not k.startswith("_")]
@@ -201,9 +201,23 @@ class Model:
             bijector = var.constraint.bijector(B.tfb, [ev.to_float(ev(b)) for b in var.parents])
             value = ev.to_float(inputs[var])
             u = B.to_numpy(bijector.inverse(value))
+            if not np.all(np.isfinite(u)):
+                raise ValueError(f"the value given for {self.names[var]!r} is outside its "
+                                 f"support ({type(var.constraint).__name__.lower()} "
+                                 f"constraint{self._bounds_text(var, ev)})")
             size = int(np.prod(free, dtype=np.int64))
             flat[offset:offset + size] = np.reshape(u, -1)
         return flat
+
+    def _bounds_text(self, var: Variable, ev: Evaluator) -> str:
+        if not var.parents:
+            return ""
+        constraint = var.constraint
+        labels = [n for n, has in (("lower", getattr(constraint, "has_lower", False)),
+                                   ("upper", getattr(constraint, "has_upper", False))) if has]
+        values = [np.asarray(self.backend.to_numpy(ev(b))) for b in var.parents]
+        return ": " + ", ".join(f"{n}={v.tolist()}" for n, v in zip(labels, values,
+                                                                     strict=False))
 
     def constrain_function(self) -> Callable:
         """A batch of unconstrained vectors -> dict of every unknown and target, by name.
@@ -290,7 +304,7 @@ def model(*arrays: Array, precision: str | None = None, **named: Array) -> Model
             targets[name] = array
         local_names: dict[int, str] = {}
         if caller is not None:
-            for key, value in caller.f_locals.items():
+            for key, value in {**caller.f_globals, **caller.f_locals}.items():
                 if isinstance(value, Variable) and not key.startswith("_"):
                     local_names.setdefault(id(value), key)
     finally:

@@ -9,6 +9,7 @@ The data and reference summaries live in ``/work/shared/posteriordb`` (or
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import numpy as np
 import tfstats as ts
 
 __all__ = ["POSTERIORDB", "POSTERIORS", "load_data", "load_reference", "reference_mcse",
-           "map_names"]
+           "map_names", "shared_model"]
 
 POSTERIORDB = Path(os.environ.get("TFSTATS_POSTERIORDB", "/work/shared/posteriordb"))
 
@@ -231,3 +232,10 @@ POSTERIORS: dict[str, Callable[[], tuple[ts.Model, Names]]] = {
     "radon_mn-radon_variable_intercept_noncentered": radon_variable_intercept_noncentered,
     "radon_mn-radon_variable_intercept_centered": radon_variable_intercept_centered,
 }
+
+
+@functools.cache
+def shared_model(posterior: str) -> tuple[ts.Model, Names]:
+    """The model of ``posterior``, built once per test session so that tests in several
+    files fitting it with the same sampler settings share its compiled functions."""
+    return POSTERIORS[posterior]()

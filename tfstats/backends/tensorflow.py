@@ -140,7 +140,7 @@ def value_and_gradient(fn: Callable, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor
     with tf.GradientTape() as tape:
         tape.watch(x)
         value = fn(x)
-    return value, tape.gradient(value, x)
+    return value, tape.gradient(value, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
 
 def stop_gradient(x: Any) -> Any:

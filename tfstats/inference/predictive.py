@@ -82,7 +82,8 @@ class _Simulator(Evaluator):
 
 def _caller_names(frame: Any) -> dict[int, str]:
     names: dict[int, str] = {}
-    for key, value in (frame.f_locals if frame is not None else {}).items():
+    scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+    for key, value in scope.items():
         if isinstance(value, Array) and not key.startswith("_"):
             names.setdefault(id(value), key)
     return names
