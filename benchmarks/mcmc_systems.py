@@ -9,6 +9,7 @@ minimum bulk ESS is taken over the same quantities everywhere.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -253,9 +254,13 @@ def _numpyro(workload: str, data: dict, cfg: dict, precision: str,
     from numpyro.infer import MCMC, NUTS
 
     if cache:
+        import atexit
+        import shutil
         import tempfile
 
-        jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="jaxcache"))
+        directory = tempfile.mkdtemp(prefix="bench-jax-cache-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        jax.config.update("jax_compilation_cache_dir", directory)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
     f32 = jnp.float32
@@ -350,6 +355,8 @@ def _nutpie(workload: str, data: dict, cfg: dict, precision: str) -> tuple[Calla
     return sample, nutpie
 
 
+_IMPORTS = {"tfstats": ("tfstats",), "tfp": ("tensorflow", "tensorflow_probability"),
+            "numpyro": ("jax", "numpyro"), "pymc": ("pymc",), "nutpie": ("pymc", "nutpie")}
 _RUNNERS = {"tfstats": _tfstats, "tfp": _tfp, "numpyro": _numpyro, "pymc": _pymc,
             "nutpie": _nutpie}
 
@@ -360,6 +367,10 @@ def run_system(system: str, workload: str, quick: bool) -> dict[str, Any]:
     runner, precision = SYSTEMS[system]
     cfg = settings(workload, quick)
     data = workload_data(workload, quick)
+    start = time.perf_counter()
+    for name in _IMPORTS[runner]:  # imports are not part of a call (paid once per process)
+        importlib.import_module(name)
+    imports = time.perf_counter() - start
     start = time.perf_counter()
     options = {"cache": True} if system == "numpyro-cache" else {}
     sample, module = _RUNNERS[runner](workload, data, cfg, precision, **options)
@@ -373,7 +384,7 @@ def run_system(system: str, workload: str, quick: bool) -> dict[str, Any]:
     return {
         "system": system, "workload": workload, "precision": precision, "ok": True,
         "version": getattr(module, "__version__", "?"), **cfg,
-        "build_s": build, "first_s": first, "warm_s": warm,
+        "import_s": imports, "build_s": build, "first_s": first, "warm_s": warm,
         "ess_first": ess_first, "ess_warm": ess_warm,
         "ess_per_s_first": ess_first / first, "ess_per_s_warm": ess_warm / warm,
         "first_stats": first_stats, "warm_stats": warm_stats,

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,15 @@ def export_saved_model(estimator: Any, path: str | os.PathLike) -> str:
     archive.write_out(path, verbose=False)
     extra = Path(path, "assets.extra")
     extra.mkdir(exist_ok=True)
-    (extra / "estimator.pkl").write_bytes(pickle.dumps(estimator))
+    try:
+        (extra / "estimator.pkl").write_bytes(pickle.dumps(estimator))
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        warnings.warn(
+            f"the SavedModel at {path!r} is complete for serving, but the estimator could not "
+            f"be pickled next to it ({exc}), so estimators.neural.load will not work on it; "
+            "define model functions at module level to make it picklable",
+            UserWarning, stacklevel=2,
+        )
     info = {
         "estimator": type(estimator).__name__,
         "signature": SERVING_KEY,

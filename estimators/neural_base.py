@@ -18,6 +18,7 @@ from __future__ import annotations
 import numbers
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -322,7 +323,10 @@ class NeuralEstimator(BaseEstimator):
             hist = model.fit(_to_keras(feats), targets, sample_weight=weights, batch_size=rows,
                              shuffle=True, validation_batch_size=max(rows, 1024), **kwargs)
         else:
-            hist = model.fit(train, shuffle=False, **kwargs)
+            with warnings.catch_warnings():
+                # a stream of unknown length ends each epoch by running out of data
+                warnings.filterwarnings("ignore", "Your input ran out of data")
+                hist = model.fit(train, shuffle=False, **kwargs)
         frame = history_frame(hist.history, start + 1)
         self.history_ = frame if not warm else pd.concat([self.history_, frame])
         return self
@@ -719,7 +723,10 @@ class ClassifierTask:
             default_value=-1,
         )
         idx = table.lookup(tf.reshape(y, [-1]))
-        idx = tf.debugging.assert_non_negative(idx, message="label not in classes_")
+        check = tf.debugging.assert_non_negative(
+            idx, message=f"a label is not among the classes seen in fit: {self.classes_.tolist()}")
+        with tf.control_dependencies([check]):
+            idx = tf.identity(idx)
         if self._head == "sigmoid":
             return tf.cast(idx, tf.float32)[:, None]
         if self._head == "onehot":

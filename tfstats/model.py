@@ -66,8 +66,10 @@ class Model:
         self.n_free = offset
         roots = list(self.targets.values()) + [a for t in self.terms for a in t.arrays()]
         roots += [p for v in self.variables for p in v.parents]
-        self.data_nodes = [n for n in topological(roots)
+        nodes = topological(roots)
+        self.data_nodes = [n for n in nodes
                            if isinstance(n, Data) and n.value.size > CONSTANT_SIZE]
+        self.has_loops = any(n.op == "scan" for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
 
@@ -188,20 +190,32 @@ class Model:
         B = self.backend
         inputs = self._constrained_inputs(values)
         ev = self.evaluator(self.data_tensors(), constrained=inputs)
+        if any(self._free_value(ev, var, inputs[var]) is None for var in self.variables):
+            return -np.inf  # outside the support: TFP densities would extrapolate
         return float(B.to_numpy(self._sum_terms(ev)))
+
+    def _free_value(self, ev: Evaluator, var: Variable, value: np.ndarray) -> np.ndarray | None:
+        """The unconstrained value of ``var``, or None when ``value`` is outside its support
+        (the inverse transformation is not finite, or does not map back to ``value``)."""
+        B = self.backend
+        bijector = var.constraint.bijector(B.tfb, [ev.to_float(ev(b)) for b in var.parents])
+        u = bijector.inverse(ev.to_float(value))
+        free = np.asarray(B.to_numpy(u))
+        back = np.asarray(B.to_numpy(bijector.forward(u)))
+        if not np.all(np.isfinite(free)) or not np.allclose(back, value, rtol=1e-6,
+                                                            atol=1e-9):
+            return None
+        return free
 
     def unconstrain(self, values: dict[str, Any]) -> np.ndarray:
         """The unconstrained vector for constrained ``values`` of every unknown."""
-        B = self.backend
         inputs = self._constrained_inputs(values)
         ev = self.evaluator(self.data_tensors(), constrained=inputs)
         flat = np.zeros(self.n_free)
         for var in self.variables:
             offset, free = self.layout[var]
-            bijector = var.constraint.bijector(B.tfb, [ev.to_float(ev(b)) for b in var.parents])
-            value = ev.to_float(inputs[var])
-            u = B.to_numpy(bijector.inverse(value))
-            if not np.all(np.isfinite(u)):
+            u = self._free_value(ev, var, inputs[var])
+            if u is None:
                 raise ValueError(f"the value given for {self.names[var]!r} is outside its "
                                  f"support ({type(var.constraint).__name__.lower()} "
                                  f"constraint{self._bounds_text(var, ev)})")

@@ -99,11 +99,6 @@ def test_scan_inside_compiled_functions() -> None:
         np.testing.assert_allclose(path, _ar1(rho_value, E, 0.5), rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "backends/tensorflow.py: tf.vectorized_map's conversion of the scan's while loop does not "
-    "compile with XLA (TensorListReserve of DT_VARIANT; gradient accumulators without a fixed "
-    "size), and mcmc's chain loop is XLA-compiled, so mcmc fails on models with ts.scan; "
-    "tf.map_fn over chains, or no XLA, works"))
 def test_mcmc_runs_on_a_scan_model() -> None:
     rho = ts.uniform(-1, 1)
     ar = ts.scan(lambda previous, e: rho * previous + e, E, 0.0)

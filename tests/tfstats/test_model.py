@@ -220,10 +220,6 @@ def test_values_are_checked() -> None:
                                3 * st.norm.logpdf(0) + st.expon.logpdf(1), rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model.py Model.log_prob does not check values against their supports: TFP densities "
-    "extrapolate, e.g. exponential(1) at -1 gives 1.0 and dirichlet at (0.5, 0.5, 0.5) a "
-    "finite value; it should give -inf (or raise)"))
 @pytest.mark.parametrize("make, value", [
     (lambda: ts.exponential(1), -1.0),
     (lambda: ts.dirichlet(np.ones(3)), np.array([0.5, 0.5, 0.5])),

@@ -96,7 +96,11 @@ def vectorize(fn: Callable) -> Callable:
 
 
 vectorize_random = vectorize
-vectorize_density = vectorize
+
+
+def vectorize_density(fn: Callable, loops: bool = False) -> Callable:
+    """Map a scalar log density over a batch (``vmap`` handles loops and gradients)."""
+    return vectorize(fn)
 
 
 def value_and_gradient(fn: Callable, x: Any) -> tuple[Any, Any]:

@@ -114,17 +114,26 @@ def vectorize_random(fn: Callable) -> Callable:
     return mapped
 
 
-def vectorize_density(fn: Callable) -> Callable:
+def vectorize_density(fn: Callable, loops: bool = False) -> Callable:
     """Map a scalar log density ``fn(flat, *data)`` over a batch of ``flats``, keeping it
     differentiable: gradients are taken per item inside the vectorised map (a gradient
-    through ``tf.vectorized_map`` makes XLA recompile for every new input value)."""
+    through ``tf.vectorized_map`` makes XLA recompile for every new input value). With
+    ``loops`` (the density has a ``scan``), items are mapped one by one: XLA cannot
+    compile a vectorised while loop's gradient."""
+
+    def per_item(data: tuple) -> Callable:
+        return lambda v: value_and_gradient(lambda u: fn(u, *data), v)
 
     def batched(flats: tf.Tensor, *data: Any) -> tf.Tensor:
         @tf.custom_gradient
         def inner(x: tf.Tensor) -> Any:
-            values, grads = tf.vectorized_map(
-                lambda v: value_and_gradient(lambda u: fn(u, *data), v), x,
-                fallback_to_while_loop=True)
+            if loops:
+                spec = tf.TensorSpec(x.shape[1:], x.dtype)
+                values, grads = tf.map_fn(per_item(data), x, fn_output_signature=(
+                    tf.TensorSpec((), x.dtype), spec))
+            else:
+                values, grads = tf.vectorized_map(per_item(data), x,
+                                                  fallback_to_while_loop=True)
 
             def grad_fn(upstream: tf.Tensor) -> tf.Tensor:
                 return upstream[:, None] * grads

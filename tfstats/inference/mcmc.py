@@ -48,7 +48,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     B = model.backend
     dtype = model.float_dtype
 
-    batched_density = B.vectorize_density(lambda flat, *d: model.log_density(flat, d))
+    batched_density = B.vectorize_density(lambda flat, *d: model.log_density(flat, d),
+                                          loops=model.has_loops)
 
     def log_density(flats: Any, data: tuple) -> Any:
         return batched_density(flats, *data)

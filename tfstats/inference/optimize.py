@@ -84,9 +84,14 @@ def _quasi_newton(model: Model, optimizer: str, adjust: bool, x0: np.ndarray,
     method = "L-BFGS-B" if optimizer == "lbfgs" else "BFGS"
     options = {"maxiter": max_iterations, "gtol": tolerance}
     if method == "L-BFGS-B":
-        options["ftol"] = tolerance * 1e-2
+        # stop on the gradient; a relative change of the objective this small means the
+        # objective cannot improve at this precision
+        options["ftol"] = 10 * np.finfo(np.float64 if model.precision == "double"
+                                        else np.float32).eps
     result = minimize(fun, x0, jac=True, method=method, options=options)
-    converged = bool(result.success) or np.max(np.abs(result.jac)) < max(tolerance, 1e-6)
+    # a line search that can improve no further next to a vanishing gradient has converged
+    # as far as the precision allows
+    converged = bool(result.success) or float(np.max(np.abs(result.jac))) <= 100 * tolerance
     return result.x, result.fun, converged, result.nit
 
 

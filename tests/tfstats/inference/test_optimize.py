@@ -78,11 +78,6 @@ def test_other_optimizers_find_the_ols_fit(regression: tuple, linear_model: ts.M
     np.testing.assert_allclose(fit.par["sigma"], sigma, rtol=tol)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "opt() reports converged=True when scipy's L-BFGS-B stops on ftol (tolerance * 1e-2, "
-    "relative change of the objective) with the gradient still above tolerance: max|grad| "
-    "8e-6 and sigma off by 4e-6 relative from seed 18 (1.5e-6 / 7.6e-7 from seed 2); "
-    "converged should require max|grad| <= tolerance, or ftol be far smaller"))
 def test_lbfgs_finds_the_mle_from_any_random_start(regression: tuple,
                                                    linear_model: ts.Model) -> None:
     _, sigma = _ols(*regression)

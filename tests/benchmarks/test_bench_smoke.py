@@ -1,0 +1,34 @@
+"""Smoke test of the MCMC benchmark: tiny settings, tfstats and raw TFP, one workload."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_mcmc.py"
+
+
+@pytest.mark.slow
+def test_bench_mcmc_quick_prints_a_table(tmp_path: Path) -> None:
+    # one workload keeps it near a minute: compilation (two XLA programs) dominates
+    output = tmp_path / "mcmc.json"
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--systems", "tfstats,tfp",
+         "--workloads", "eight_schools", "--output", str(output)],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("| workload | system |") for line in lines)
+    rows = [line for line in lines if line.startswith("| eight_schools |")]
+    assert any("| tfstats |" in row for row in rows)
+    assert any("| tfp |" in row for row in rows)
+    report = json.loads(output.read_text())
+    assert {r["system"] for r in report["results"]} == {"tfstats", "tfp"}
+    for result in report["results"]:
+        assert result["ok"], result
+        assert result["first_s"] > result["warm_s"] > 0
+        assert result["ess_warm"] > 0
