@@ -20,11 +20,11 @@ jax.config.update("jax_enable_x64", True)
 from tensorflow_probability.substrates import jax as tfp  # noqa: E402
 
 __all__ = [
-    "name", "np", "tfp", "tfd", "tfb", "has_gpu", "float_dtype", "int_dtype", "convert", "to_numpy",
-    "cast", "shape_of", "static_int", "compile_function", "compile_once", "vectorize",
-    "vectorize_random", "vectorize_density", "value_and_gradient", "while_loop", "cond", "scan",
-    "write", "gather", "getitem", "special", "linalg", "make_seed", "split_seed",
-    "stop_gradient", "device_scope", "set_xla",
+    "name", "np", "tfp", "tfd", "tfb", "has_gpu", "float_dtype", "int_dtype", "convert",
+    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
+    "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
+    "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
+    "linalg", "make_seed", "split_seed", "stop_gradient", "device_scope", "set_xla",
 ]
 
 name = "jax"
@@ -101,6 +101,11 @@ vectorize_random = vectorize
 def vectorize_density(fn: Callable, loops: bool = False) -> Callable:
     """Map a scalar log density over a batch (``vmap`` handles loops and gradients)."""
     return vectorize(fn)
+
+
+def vectorize_value_and_gradient(fn: Callable, loops: bool = False) -> Callable:
+    """``(flats, *data) -> (values, gradients)`` of a scalar ``fn(flat, *data)`` per item."""
+    return vectorize(lambda flat, *data: jax.value_and_grad(fn)(flat, *data))
 
 
 def value_and_gradient(fn: Callable, x: Any) -> tuple[Any, Any]:

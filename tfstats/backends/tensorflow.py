@@ -15,11 +15,11 @@ import tensorflow.experimental.numpy as np  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
 
 __all__ = [
-    "name", "np", "tfp", "tfd", "tfb", "Tensor", "has_gpu", "float_dtype", "int_dtype", "convert",
-    "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
-    "vectorize", "vectorize_random", "vectorize_density", "value_and_gradient", "while_loop",
-    "cond", "scan", "write", "gather", "getitem", "special", "make_seed", "split_seed",
-    "linalg", "stop_gradient", "device_scope", "set_xla",
+    "name", "np", "tfp", "tfd", "tfb", "Tensor", "has_gpu", "float_dtype", "int_dtype",
+    "convert", "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
+    "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
+    "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
+    "make_seed", "split_seed", "linalg", "stop_gradient", "device_scope", "set_xla",
 ]
 
 name = "tensorflow"
@@ -114,26 +114,34 @@ def vectorize_random(fn: Callable) -> Callable:
     return mapped
 
 
+def vectorize_value_and_gradient(fn: Callable, loops: bool = False) -> Callable:
+    """``(flats, *data) -> (values, gradients)`` of a scalar ``fn(flat, *data)`` for each
+    item of a batch. With ``loops`` (the function has a ``scan``) items are mapped one by
+    one: XLA cannot compile the gradient of a vectorised while loop."""
+
+    def batched(flats: tf.Tensor, *data: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        def per_item(v: tf.Tensor) -> Any:
+            return value_and_gradient(lambda u: fn(u, *data), v)
+
+        if loops:
+            signature = (tf.TensorSpec((), flats.dtype),
+                         tf.TensorSpec(flats.shape[1:], flats.dtype))
+            return tf.map_fn(per_item, flats, fn_output_signature=signature)
+        return tf.vectorized_map(per_item, flats, fallback_to_while_loop=True)
+
+    return batched
+
+
 def vectorize_density(fn: Callable, loops: bool = False) -> Callable:
     """Map a scalar log density ``fn(flat, *data)`` over a batch of ``flats``, keeping it
-    differentiable: gradients are taken per item inside the vectorised map (a gradient
-    through ``tf.vectorized_map`` makes XLA recompile for every new input value). With
-    ``loops`` (the density has a ``scan``), items are mapped one by one: XLA cannot
-    compile a vectorised while loop's gradient."""
-
-    def per_item(data: tuple) -> Callable:
-        return lambda v: value_and_gradient(lambda u: fn(u, *data), v)
+    differentiable with gradients taken per item (a gradient through
+    ``tf.vectorized_map`` makes XLA recompile for every new input value)."""
+    value_and_grads = vectorize_value_and_gradient(fn, loops)
 
     def batched(flats: tf.Tensor, *data: Any) -> tf.Tensor:
         @tf.custom_gradient
         def inner(x: tf.Tensor) -> Any:
-            if loops:
-                spec = tf.TensorSpec(x.shape[1:], x.dtype)
-                values, grads = tf.map_fn(per_item(data), x, fn_output_signature=(
-                    tf.TensorSpec((), x.dtype), spec))
-            else:
-                values, grads = tf.vectorized_map(per_item(data), x,
-                                                  fallback_to_while_loop=True)
+            values, grads = value_and_grads(x, *data)
 
             def grad_fn(upstream: tf.Tensor) -> tf.Tensor:
                 return upstream[:, None] * grads

@@ -23,10 +23,8 @@ def log_density_function(model: Model, adjust: bool = True) -> Callable:
     def build() -> Callable:
         B = model.backend
 
-        def one(flat: Any, *data: Any) -> Any:
-            return B.value_and_gradient(lambda x: model.log_density(x, data, adjust), flat)
-
-        batched = B.vectorize(one)
+        batched = B.vectorize_value_and_gradient(
+            lambda flat, *data: model.log_density(flat, data, adjust), loops=model.has_loops)
         return B.compile_once(lambda flats, *data: batched(flats, *data))
 
     return model.compiled(("log_density_and_gradient", adjust), build)
