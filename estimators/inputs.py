@@ -290,7 +290,9 @@ def shuffled_tables(
         yield {k: v[start : start + rows] for k, v in pool.items()}
 
 
-def _uniform_sample(chunks: Iterator[pd.DataFrame], n: int, rng: np.random.Generator) -> pd.DataFrame:
+def _uniform_sample(
+    chunks: Iterator[pd.DataFrame], n: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """Uniform sample of ``n`` rows without replacement, in one pass (random keys, keep the
     ``n`` smallest), holding at most ``n + chunk_size`` rows."""
     kept: pd.DataFrame | None = None

@@ -45,14 +45,19 @@ def summarise(values: dict[str, np.ndarray]) -> pd.DataFrame:
     frames = []
     for name, array in values.items():
         chains, n = array.shape[:2]
-        flat = array.reshape(chains, n, -1)
-        pooled = flat.reshape(chains * n, -1)
+        size = int(np.prod(array.shape[2:], dtype=np.int64))
+        flat = array.reshape(chains, n, size)  # explicit size: n may be 0 (interrupted)
+        pooled = flat.reshape(chains * n, size)
         diag = _diagnostics(flat)
-        sd = pooled.std(axis=0, ddof=1) if chains * n > 1 else np.full(flat.shape[2], np.nan)
-        q5, q50, q95 = np.quantile(pooled, [0.05, 0.5, 0.95], axis=0) if pooled.size else (
-            np.full(flat.shape[2], np.nan),) * 3
+        nan = np.full(size, np.nan)
+        sd = pooled.std(axis=0, ddof=1) if chains * n > 1 else nan
+        if chains * n:
+            mean = pooled.mean(axis=0)
+            q5, q50, q95 = np.quantile(pooled, [0.05, 0.5, 0.95], axis=0)
+        else:
+            mean = q5 = q50 = q95 = nan
         frames.append(pd.DataFrame({
-            "mean": pooled.mean(axis=0), "sd": sd, "q5": q5, "q50": q50, "q95": q95,
+            "mean": mean, "sd": sd, "q5": q5, "q50": q50, "q95": q95,
             "mcse_mean": sd / np.sqrt(diag["ess_bulk"]), **diag,
         }, index=_scalar_names(name, array.shape[2:])))
     return pd.concat(frames) if frames else pd.DataFrame()
@@ -191,8 +196,9 @@ class Draws:
         columns: dict[str, np.ndarray] = {
             "chain": np.repeat(np.arange(chains), n), "draw": np.tile(np.arange(n), chains)}
         for name in names:
-            flat = self[name].reshape(chains * n, -1)
-            for j, label in enumerate(_scalar_names(name, self[name].shape[2:])):
+            shape = self[name].shape[2:]
+            flat = self[name].reshape(chains * n, int(np.prod(shape, dtype=np.int64)))
+            for j, label in enumerate(_scalar_names(name, shape)):
                 columns[label] = flat[:, j]
         return pd.DataFrame(columns)
 

@@ -22,7 +22,7 @@ import numpy as np
 import tfstats as ts
 
 __all__ = ["POSTERIORDB", "POSTERIORS", "load_data", "load_reference", "reference_mcse",
-           "map_names", "shared_model"]
+           "map_names", "shared_model", "compare"]
 
 POSTERIORDB = Path(os.environ.get("TFSTATS_POSTERIORDB", "/work/shared/posteriordb"))
 
@@ -66,6 +66,39 @@ def map_names(reference: list[str], rename: dict[str, str] | None = None) -> Nam
 
 def _names(posterior: str, rename: dict[str, str] | None = None) -> Names:
     return map_names(list(load_reference(posterior)), rename)
+
+
+def _row(name: str, index: tuple[int, ...]) -> str:
+    return f"{name}[{','.join(str(i) for i in index)}]" if index else name
+
+
+def compare(draws: ts.Draws, posterior: str, names: dict[str, tuple[str, tuple[int, ...]]],
+            r_hat: float = 1.01) -> list[str]:
+    """The reference parameters whose mean, sd or r_hat is off, as messages.
+
+    A mean is off when it is more than 5 combined Monte Carlo standard errors
+    (``sqrt(mcse_run^2 + mcse_ref^2)``, ``mcse_run = sd / sqrt(ess_bulk)``) from the
+    reference; an sd when it is more than 15% from the reference sd.
+    """
+    reference = load_reference(posterior)
+    mcse_ref = reference_mcse(posterior)
+    table = draws.summary(sorted({draw for draw, _ in names.values()}))
+    problems = []
+    for ref_name, (draw_name, index) in names.items():
+        row = table.loc[_row(draw_name, index)]
+        ref = reference[ref_name]
+        combined = np.hypot(row["sd"] / np.sqrt(row["ess_bulk"]), mcse_ref.get(ref_name, 0.0))
+        z = (row["mean"] - ref["mean"]) / combined
+        relative_sd = row["sd"] / ref["sd"] - 1.0
+        if not abs(z) < 5.0:
+            problems.append(f"{ref_name}: mean {row['mean']:.4g} vs {ref['mean']:.4g} "
+                            f"({z:+.1f} MCSE)")
+        if not abs(relative_sd) < 0.15:
+            problems.append(f"{ref_name}: sd {row['sd']:.4g} vs {ref['sd']:.4g} "
+                            f"({relative_sd:+.0%})")
+        if not row["r_hat"] < r_hat:
+            problems.append(f"{ref_name}: r_hat {row['r_hat']:.4f}")
+    return problems
 
 
 # --- the models ----------------------------------------------------------------------------

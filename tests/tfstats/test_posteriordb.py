@@ -11,16 +11,10 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
 import pytest
 
 import tfstats as ts
-from tests.tfstats.posteriordb_models import (
-    POSTERIORDB,
-    load_reference,
-    reference_mcse,
-    shared_model,
-)
+from tests.tfstats.posteriordb_models import POSTERIORDB, compare, load_reference, shared_model
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,9 +22,6 @@ pytestmark = [
 ]
 
 SEED = 1
-MEAN_MCSE = 5.0
-SD_RELATIVE = 0.15
-R_HAT = 1.01
 
 # Settings beside 4 chains x (1000 warmup + 1000 draws) of NUTS(target_accept=0.8).
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -40,9 +31,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # chains still disagree a little about tau, so r_hat is only required below 1.05.
     "eight_schools-eight_schools_centered": {
         "sampler": ts.nuts(target_accept=0.95), "n_samples": 4000, "r_hat": 1.05},
-    # ~140 leapfrog steps per iteration on a 11 x 11 Cholesky: half the usual length
-    # keeps the file within minutes and still gives over 500 effective draws.
-    "gp_pois_regr-gp_pois_regr": {"n_samples": 500, "warmup": 500},
+    # ~140 leapfrog steps per iteration through an 11 x 11 Cholesky factor, the most in
+    # early warmup: a shorter warmup keeps the file within minutes (r_hat and ESS are as
+    # with 1000; 500 draws instead gave r_hat up to 1.011).
+    "gp_pois_regr-gp_pois_regr": {"warmup": 500},
 }
 
 GARCH_XFAIL = pytest.mark.xfail(
@@ -69,38 +61,10 @@ POSTERIOR_NAMES = [
 ]
 
 
-def _row(name: str, index: tuple[int, ...]) -> str:
-    return f"{name}[{','.join(str(i) for i in index)}]" if index else name
-
-
-def compare(draws: ts.Draws, posterior: str, names: dict[str, tuple[str, tuple[int, ...]]],
-            r_hat: float = R_HAT) -> list[str]:
-    """The reference parameters whose mean, sd or r_hat is off, as messages."""
-    reference = load_reference(posterior)
-    mcse_ref = reference_mcse(posterior)
-    table = draws.summary(sorted({draw for draw, _ in names.values()}))
-    problems = []
-    for ref_name, (draw_name, index) in names.items():
-        row = table.loc[_row(draw_name, index)]
-        ref = reference[ref_name]
-        combined = np.hypot(row["sd"] / np.sqrt(row["ess_bulk"]), mcse_ref.get(ref_name, 0.0))
-        z = (row["mean"] - ref["mean"]) / combined
-        relative_sd = row["sd"] / ref["sd"] - 1.0
-        if not abs(z) < MEAN_MCSE:
-            problems.append(f"{ref_name}: mean {row['mean']:.4g} vs {ref['mean']:.4g} "
-                            f"({z:+.1f} MCSE)")
-        if not abs(relative_sd) < SD_RELATIVE:
-            problems.append(f"{ref_name}: sd {row['sd']:.4g} vs {ref['sd']:.4g} "
-                            f"({relative_sd:+.0%})")
-        if not row["r_hat"] < r_hat:
-            problems.append(f"{ref_name}: r_hat {row['r_hat']:.4f}")
-    return problems
-
-
 @pytest.mark.parametrize("posterior", POSTERIOR_NAMES)
 def test_nuts_matches_reference_posterior(posterior: str) -> None:
     model, names = shared_model(posterior)
-    settings = {"n_samples": 1000, "warmup": 1000, "sampler": ts.nuts(), "r_hat": R_HAT}
+    settings = {"n_samples": 1000, "warmup": 1000, "sampler": ts.nuts(), "r_hat": 1.01}
     settings.update(SETTINGS.get(posterior, {}))
     r_hat = settings.pop("r_hat")
     with warnings.catch_warnings():

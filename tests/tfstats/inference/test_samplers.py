@@ -64,3 +64,32 @@ def test_draws_respect_the_support(name: str) -> None:
         assert np.all(values > 0)
     elif name == "truncated_normal":
         assert np.all((values > 0) & (values < 1))
+
+
+@pytest.fixture(scope="module")
+def triangle() -> ts.Model:
+    """``a ~ uniform(0, 1)`` and ``b`` flat on ``(0, 1 - a)``: uniform on the triangle
+    ``a, b > 0, a + b < 1``, where ``a`` and ``b`` have density ``2 (1 - x)``."""
+    a = ts.uniform(0, 1)
+    b = ts.variable(lower=0, upper=1 - a)
+    return ts.model(a, b)
+
+
+def test_bound_depending_on_a_parameter(triangle: ts.Model) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        draws = ts.mcmc(triangle, n_samples=1000, warmup=1000, chains=CHAINS,
+                        sampler=ts.nuts(), seed=SEED, progress=False)
+    assert np.all(draws["b"] > 0) and np.all(draws["a"] + draws["b"] < 1)
+    table = draws.summary()
+    # marginal density 2 (1 - x) on (0, 1): mean 1/3, sd sqrt(1/18)
+    for name in ("a", "b"):
+        row = table.loc[name]
+        assert row["r_hat"] < 1.01, row
+        assert abs(row["mean"] - 1 / 3) < 4 * row["sd"] / np.sqrt(row["ess_bulk"]), row
+        mcse_sd = float(array_stats.mcse(draws[name], chain_axis=0, draw_axis=1,
+                                         method="sd"))
+        assert abs(row["sd"] - np.sqrt(1 / 18)) < 4 * mcse_sd + 0.01 * np.sqrt(1 / 18), row
+    # corr(a, b) = -1/2 on the triangle; its standard error is about (1 - 1/4) / sqrt(ess)
+    corr = np.corrcoef(draws["a"].reshape(-1), draws["b"].reshape(-1))[0, 1]
+    assert abs(corr + 0.5) < 4 * 0.75 / np.sqrt(table["ess_bulk"].min()), corr

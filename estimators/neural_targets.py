@@ -1,0 +1,222 @@
+"""Targets of the Keras estimators: classification (labels, sigmoid / softmax heads, class
+weights) and regression (optional standardisation, several outputs).
+
+Examples
+--------
+>>> import numpy as np
+>>> from estimators.neural import DNNClassifier
+>>> clf = DNNClassifier()
+>>> clf._init_targets(np.array(["b", "a", "b"]))
+>>> clf.classes_.tolist(), clf._encode_targets(np.array(["a", "b"])).ravel().tolist()
+(['a', 'b'], [0.0, 1.0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d
+
+__all__ = ["ClassifierTask", "RegressorTask"]
+
+
+class ClassifierTask:
+    """Targets of a classifier: label encoding, sigmoid / softmax head, class weights."""
+
+    def _check_targets(self, y: Any) -> np.ndarray:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        return y
+
+    def _init_targets(self, y: np.ndarray, classes: Any = None) -> None:
+        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        self.n_classes_ = len(self.classes_)
+        if self.n_classes_ < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
+                f"the data contains only one class: {self.classes_[0]!r}"
+            )
+        self._class_weights = self._class_weight_vector(y)
+        self._head = "sigmoid" if self.n_classes_ == 2 else "softmax"
+
+    def _class_weight_vector(self, y: np.ndarray) -> np.ndarray | None:
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if isinstance(cw, str):
+            if cw != "balanced":
+                raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {cw!r}")
+            counts = np.array([(y == c).sum() for c in self.classes_], dtype=float)
+            return len(y) / (self.n_classes_ * np.maximum(counts, 1.0))
+        return np.array([float(cw.get(c, 1.0)) for c in self.classes_])
+
+    def _class_weight_rows(self, targets: np.ndarray) -> np.ndarray | None:
+        if self._class_weights is None:
+            return None
+        return self._class_weights[np.asarray(targets).reshape(len(targets)).astype(int)]
+
+    def _encode_targets(self, y: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self.classes_, y)
+        bad = (idx >= self.n_classes_) | (self.classes_[np.minimum(idx, self.n_classes_ - 1)]
+                                          != y)
+        if bad.any():
+            raise ValueError(f"y contains labels not seen in fit: {sorted(set(y[bad]))[:5]} "
+                             f"(classes_ = {self.classes_.tolist()})")
+        if self._head == "sigmoid":
+            return idx.astype(np.float32)[:, None]
+        if self._head == "onehot":
+            return np.eye(self.n_classes_, dtype=np.float32)[idx]
+        return idx.astype(np.int32)
+
+    def _encode_targets_tf(self, y: Any) -> Any:
+        import tensorflow as tf
+
+        classes = self.classes_
+        if classes.dtype.kind in "OUS":
+            keys = tf.constant(classes.astype(str))
+            y = tf.strings.as_string(y) if y.dtype != tf.string else y
+        else:
+            keys = tf.constant(classes.astype(np.int64))
+            y = tf.cast(y, tf.int64)
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(keys, tf.range(len(classes), dtype=tf.int64)),
+            default_value=-1,
+        )
+        idx = table.lookup(tf.reshape(y, [-1]))
+        check = tf.debugging.assert_non_negative(
+            idx, message=f"a label is not among the classes seen in fit: {self.classes_.tolist()}")
+        with tf.control_dependencies([check]):
+            idx = tf.identity(idx)
+        if self._head == "sigmoid":
+            return tf.cast(idx, tf.float32)[:, None]
+        if self._head == "onehot":
+            return tf.one_hot(idx, self.n_classes_)
+        return tf.cast(idx, tf.int32)
+
+    def _n_outputs(self) -> int:
+        return 1 if self.n_classes_ == 2 else self.n_classes_
+
+    def _output_activation(self) -> str:
+        return "sigmoid" if self.n_classes_ == 2 else "softmax"
+
+    def _default_loss(self) -> str:
+        if self._head == "sigmoid":
+            return "binary_crossentropy"
+        return "categorical_crossentropy" if self._head == "onehot" else \
+            "sparse_categorical_crossentropy"
+
+    def _default_metrics(self) -> list[Any]:
+        return ["accuracy"]
+
+    def _proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        raw = np.asarray(raw, dtype=np.float64)
+        if raw.ndim == 1:
+            raw = raw[:, None]
+        if raw.shape[1] == 1:
+            return np.hstack([1.0 - raw, raw])
+        return raw / raw.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, tf.data.Dataset or StreamInput
+        """
+        return self._proba_from_raw(self._predict_raw(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class of each row (labels from ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, tf.data.Dataset or StreamInput
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def partial_fit(self, X: Any, y: Any = None, classes: Sequence[Any] | None = None,
+                    sample_weight: Any = None) -> Any:
+        """One epoch over ``X``; the first call builds the model.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+        classes : array-like, optional
+            All the classes; needed on the first call when ``y`` may miss some.
+        """
+        return self._fit(X, y, None, sample_weight, partial=True, classes=classes)
+
+
+class RegressorTask:
+    """Targets of a regressor: optional standardisation, linear head, multi-output."""
+
+    def _check_targets(self, y: Any) -> np.ndarray:
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        return y
+
+    def _init_targets(self, y: np.ndarray, classes: Any = None) -> None:
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        y2 = y.reshape(len(y), self.n_outputs_).astype(np.float64)
+        self._target_1d = y.ndim == 1
+        if self.normalize_y:
+            scale = y2.std(axis=0)
+            self._target_mean = y2.mean(axis=0)
+            self._target_scale = np.where(scale > 0, scale, 1.0)
+        else:
+            self._target_mean = np.zeros(self.n_outputs_)
+            self._target_scale = np.ones(self.n_outputs_)
+
+    def _encode_targets(self, y: np.ndarray) -> np.ndarray:
+        y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if y2.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y2.shape[1]} outputs, expected {self.n_outputs_}")
+        return ((y2 - self._target_mean) / self._target_scale).astype(np.float32)
+
+    def _encode_targets_tf(self, y: Any) -> Any:
+        import tensorflow as tf
+
+        y = tf.reshape(tf.cast(y, tf.float32), [-1, self.n_outputs_])
+        return (y - self._target_mean.astype(np.float32)) / self._target_scale.astype(np.float32)
+
+    def _n_outputs(self) -> int:
+        return self.n_outputs_
+
+    def _output_activation(self) -> str:
+        return "linear"
+
+    def _default_loss(self) -> str:
+        return "mse"
+
+    def _default_metrics(self) -> list[Any]:
+        return ["mae"]
+
+    def _from_raw(self, raw: np.ndarray) -> np.ndarray:
+        raw = np.asarray(raw, dtype=np.float64).reshape(len(raw), -1)
+        out = raw * self._target_scale + self._target_mean
+        return out[:, 0] if self._target_1d else out
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, tf.data.Dataset or StreamInput
+        """
+        return self._from_raw(self._predict_raw(X))
+
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """One epoch over ``X``; the first call builds the model.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+        """
+        return self._fit(X, y, None, sample_weight, partial=True)
