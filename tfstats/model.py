@@ -138,7 +138,11 @@ class Model:
         """The log density at one unconstrained vector (backend tensors, not compiled)."""
         ev = self.evaluator(data, flat=flat)
         total = self._sum_terms(ev)
-        return total + ev.log_jacobian if adjust else total
+        if not adjust:
+            return total
+        for var in self.variables:  # unknowns no density uses still need their Jacobian
+            ev(var)
+        return total + ev.log_jacobian
 
     def _sum_terms(self, ev: Evaluator) -> Any:
         B = self.backend

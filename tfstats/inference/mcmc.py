@@ -235,9 +235,10 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     return result
 
 
-def extra_samples(draws: Draws, n_samples: int, thin: int = 1, progress: bool = True) -> Draws:
-    """Continue the chains of ``draws`` for ``n_samples`` more draws, with the tuned step
-    size and mass matrix, and return all draws together.
+def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
+                  progress: bool = True) -> Draws:
+    """Continue the chains of ``draws`` for ``n_samples`` more iterations (thinned as the
+    draws were), with the tuned step size and mass matrix, and return all draws together.
 
     Examples
     --------
@@ -252,6 +253,9 @@ def extra_samples(draws: Draws, n_samples: int, thin: int = 1, progress: bool = 
     """
     if draws.chain_state is None:
         raise ValueError("these draws carry no sampler state to continue from")
+    if thin is not None and thin != draws.thin:
+        raise ValueError(f"extra_samples keeps the thinning of the draws ({draws.thin}); "
+                         f"got thin={thin}")
     state, new, interrupted = _run(draws.model, draws.sampler, draws.chain_state, n_samples,
-                                   thin, progress, "sampling")
+                                   draws.thin, progress, "sampling")
     return draws.extended(new, state, interrupted)
