@@ -176,6 +176,9 @@ class NeuralEstimator(BaseEstimator):
             if y is not None or sample_weight is not None:
                 raise ValueError("y and sample_weight must be None when X is a stream or a "
                                  "tf.data.Dataset: the labels (and weights) come from it")
+            if self.validation_split and validation_data is None:
+                raise ValueError("validation_split needs in-memory data; with a stream or a "
+                                 "tf.data.Dataset pass validation_data=...")
             train, n_rows, epochs = self._stream_train(X, warm, classes, partial)
             val = None
         else:
@@ -186,7 +189,8 @@ class NeuralEstimator(BaseEstimator):
             val = self._validation(validation_data)
         model = self.model_
         micro = supports_micro_batches(model)
-        bs = self._batch_size()
+        bs = getattr(X, "batch_size", None) if isinstance(X, StreamInput) else None
+        bs = bs or self._batch_size()
         rows = bs * self._steps_per_execution(n_rows) if micro else bs
         fn = getattr(model, "train_function", None)
         if micro and getattr(fn, "micro_batch_size", None) != bs:
@@ -314,7 +318,8 @@ class NeuralEstimator(BaseEstimator):
 
     def _validation(self, data: Any) -> Any:
         if is_stream(data):
-            return self._stream_dataset(data, shuffle=False, with_targets=True)
+            return self._stream_dataset(data, shuffle=False, with_targets=True,
+                                        class_weights=False)
         if not isinstance(data, tuple | list) or len(data) not in (2, 3):
             raise ValueError("validation_data must be (X, y), (X, y, sample_weight), a "
                              "tf.data.Dataset or a StreamInput")
@@ -359,9 +364,10 @@ class NeuralEstimator(BaseEstimator):
     def _stream_sample_size(self) -> int:
         return 100_000
 
-    def _stream_dataset(self, stream: Any, *, shuffle: bool, with_targets: bool) -> Any:
+    def _stream_dataset(self, stream: Any, *, shuffle: bool, with_targets: bool,
+                        class_weights: bool = True) -> Any:
         if is_tf_dataset(stream):
-            return self._map_tf_dataset(stream)
+            return self._map_tf_dataset(stream, class_weights=class_weights)
         bs = stream.batch_size or self._batch_size()
         k = self._steps_per_execution(None) if supports_micro_batches(self.model_) else 1
         labels = stream.label_columns
@@ -374,7 +380,7 @@ class NeuralEstimator(BaseEstimator):
             if with_targets:
                 y = chunk[labels[0]] if len(labels) == 1 else chunk[labels]
                 table["y"] = self._encode_targets(self._check_targets(y))
-                w = self._class_weight_rows(table["y"])
+                w = self._class_weight_rows(table["y"]) if class_weights else None
                 if w is not None:
                     table["w"] = w.astype(np.float32)
             return table
@@ -396,13 +402,19 @@ class NeuralEstimator(BaseEstimator):
             return list(names)
         return stream.feature_columns(chunk)
 
-    def _map_tf_dataset(self, ds: Any) -> Any:
+    def _map_tf_dataset(self, ds: Any, *, class_weights: bool = True) -> Any:
+        import tensorflow as tf
+
         def fn(*element: Any) -> Any:
             x = self._features_from_tf(element[0])
             if len(element) == 1:
                 return (x,)
-            y = self._encode_targets_tf(element[1])
-            return (x, y, *element[2:])
+            y, weights = self._encode_targets_tf(element[1])
+            if weights is None or not class_weights:
+                return (x, y, *element[2:])
+            if len(element) > 2:
+                weights = weights * tf.cast(tf.reshape(element[2], [-1]), weights.dtype)
+            return (x, y, weights)
 
         return ds.map(fn)
 

@@ -90,11 +90,14 @@ class ClassifierTask:
             idx, message=f"a label is not among the classes seen in fit: {self.classes_.tolist()}")
         with tf.control_dependencies([check]):
             idx = tf.identity(idx)
+        weights = None
+        if self._class_weights is not None:
+            weights = tf.gather(tf.constant(self._class_weights, tf.float32), idx)
         if self._head == "sigmoid":
-            return tf.cast(idx, tf.float32)[:, None]
+            return tf.cast(idx, tf.float32)[:, None], weights
         if self._head == "onehot":
-            return tf.one_hot(idx, self.n_classes_)
-        return tf.cast(idx, tf.int32)
+            return tf.one_hot(idx, self.n_classes_), weights
+        return tf.cast(idx, tf.int32), weights
 
     def _n_outputs(self) -> int:
         return 1 if self.n_classes_ == 2 else self.n_classes_
@@ -183,7 +186,8 @@ class RegressorTask:
         import tensorflow as tf
 
         y = tf.reshape(tf.cast(y, tf.float32), [-1, self.n_outputs_])
-        return (y - self._target_mean.astype(np.float32)) / self._target_scale.astype(np.float32)
+        mean, scale = self._target_mean.astype(np.float32), self._target_scale.astype(np.float32)
+        return (y - mean) / scale, None
 
     def _n_outputs(self) -> int:
         return self.n_outputs_

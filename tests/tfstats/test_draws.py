@@ -16,6 +16,7 @@ import scipy.stats as st
 from arviz_stats.base import array_stats
 
 import tfstats as ts
+from tests.tfstats.inference.conjugate import case
 from tests.tfstats.posteriordb_models import load_data, shared_model
 
 POSTERIOR = "eight_schools-eight_schools_noncentered"
@@ -122,8 +123,6 @@ def test_summary_of_a_matrix_names_rows_by_both_indices() -> None:
 
 def test_healthy_fit_gives_no_warning() -> None:
     """Warnings only when something is wrong: a simple conjugate posterior is healthy."""
-    from tests.tfstats.inference.conjugate import case
-
     model = case("normal_normal").model
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

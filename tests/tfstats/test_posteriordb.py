@@ -37,15 +37,6 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "gp_pois_regr-gp_pois_regr": {"warmup": 500},
 }
 
-GARCH_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="ts.scan cannot be differentiated inside the vectorised log density: "
-           "tf.vectorized_map over the gradient of tf.scan fails (pfor cannot convert "
-           "ZerosLike of the TensorArray variant), and where xs is data the XLA-compiled "
-           "MCMC loop rejects TensorListReserve(element_dtype=variant). "
-           "See backends/tensorflow.py scan / vectorize_density.",
-)
-
 POSTERIOR_NAMES = [
     "eight_schools-eight_schools_noncentered",
     "eight_schools-eight_schools_centered",
@@ -53,7 +44,7 @@ POSTERIOR_NAMES = [
     "kidiq-kidscore_momiq",
     "mesquite-logmesquite",
     "arK-arK",
-    pytest.param("garch-garch11", marks=GARCH_XFAIL),
+    "garch-garch11",
     "low_dim_gauss_mix-low_dim_gauss_mix",
     "gp_pois_regr-gp_pois_regr",
     "earnings-logearn_height",
