@@ -3,8 +3,8 @@
 Each function reads its posterior's ``data.json`` (Stan-style data: integer indices are
 1-based) and returns ``(model, names)``: ``names`` maps each reference parameter name of
 ``reference.json`` (1-based, ``"theta[1]"``) to ``(draw name, 0-based index tuple)``.
-The data and reference summaries live in ``/work/shared/posteriordb`` (or
-``$TFSTATS_POSTERIORDB``); see its README.md for the models in words.
+The data and reference summaries live in ``posteriordb_data/`` beside this file (or in
+``$TFSTATS_POSTERIORDB``); its README.md describes the models in words.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ import tfstats as ts
 __all__ = ["POSTERIORDB", "POSTERIORS", "load_data", "load_reference", "reference_mcse",
            "map_names", "shared_model", "compare"]
 
-POSTERIORDB = Path(os.environ.get("TFSTATS_POSTERIORDB", "/work/shared/posteriordb"))
+# A copy of the data and reference summaries lives beside this file (posteriordb is
+# BSD 3-Clause; see posteriordb_data/README.md); $TFSTATS_POSTERIORDB points elsewhere.
+POSTERIORDB = Path(os.environ.get("TFSTATS_POSTERIORDB",
+                                  Path(__file__).parent / "posteriordb_data"))
 
 Names = dict[str, tuple[str, tuple[int, ...]]]
 
@@ -165,7 +168,7 @@ def wells_dist() -> tuple[ts.Model, Names]:
     return ts.model(beta), _names(posterior)
 
 
-def arK() -> tuple[ts.Model, Names]:  # noqa: N802 - posteriordb's name
+def arK() -> tuple[ts.Model, Names]:
     posterior = "arK-arK"
     data = load_data(posterior)
     y, K = data["y"], int(data["K"])

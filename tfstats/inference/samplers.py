@@ -32,7 +32,7 @@ class Sampler:
     target_accept: float = 0.8
     max_tree_depth: int = 10
     n_leapfrog: int = 16
-    max_doublings: int = 5
+    max_doublings: int = 10
     initial_step_size: float = 1.0
 
     def __post_init__(self) -> None:
@@ -56,7 +56,7 @@ def nuts(max_tree_depth: int = 10, target_accept: float = 0.8,
     --------
     >>> import tfstats as ts
     >>> ts.nuts(target_accept=0.9)
-    Sampler(method='nuts', target_accept=0.9, max_tree_depth=10, n_leapfrog=16, max_doublings=5, initial_step_size=1.0)
+    Sampler(method='nuts', target_accept=0.9, max_tree_depth=10, n_leapfrog=16, max_doublings=10, initial_step_size=1.0)
     """  # noqa: E501
     return Sampler("nuts", target_accept=target_accept, max_tree_depth=max_tree_depth,
                    initial_step_size=initial_step_size)
@@ -74,6 +74,6 @@ def rwmh(target_accept: float = 0.234, initial_step_size: float = 1.0) -> Sample
     return Sampler("rwmh", target_accept=target_accept, initial_step_size=initial_step_size)
 
 
-def slice(max_doublings: int = 5, initial_step_size: float = 1.0) -> Sampler:  # noqa: A001
+def slice(max_doublings: int = 10, initial_step_size: float = 1.0) -> Sampler:  # noqa: A001
     """Slice sampling (per-coordinate, by doubling) on the scale the mass matrix sets."""
     return Sampler("slice", max_doublings=max_doublings, initial_step_size=initial_step_size)

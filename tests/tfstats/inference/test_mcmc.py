@@ -138,15 +138,16 @@ def test_thin_keeps_every_kth_draw(design: dict) -> None:
     assert thinned.stats["accept"].shape == (4, 30)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "extra_samples(draws, n) appends unthinned draws to thinned ones (its thin defaults to "
-    "1, not draws.thin) and the result still claims draws.thin; see mcmc.extra_samples "
-    "and Draws.extended"))
 def test_extra_samples_of_thinned_draws_keep_the_thinning(design: dict) -> None:
-    thinned = _fit(design["model"], n_samples=150, thin=5)
+    model = design["model"]
+    thinned = _fit(model, n_samples=150, thin=5)
     more = ts.extra_samples(thinned, 50, progress=False)
     assert more["theta"].shape == (4, 40, 8)
     assert more.thin == 5
+    longer = _fit(model, n_samples=200, thin=5)
+    np.testing.assert_array_equal(more["theta"], longer["theta"])
+    with pytest.raises(ValueError, match="thinning"):
+        ts.extra_samples(thinned, 50, thin=2, progress=False)
 
 
 # --- initial values ------------------------------------------------------------------------------
