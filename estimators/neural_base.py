@@ -33,6 +33,7 @@ from estimators.neural_train import (
     BACKEND,
     dataset_sample,
     epoch_dataset,
+    gc_paused,
     history_frame,
     micro_batch_train_function,
     model_from_bytes,
@@ -172,7 +173,26 @@ class NeuralEstimator(BaseEstimator):
         seed = self._seed()
         if seed is not None and not (partial and warm):
             keras.utils.set_random_seed(seed)
-        if is_stream(X):
+        with gc_paused():  # model construction and tracing: see gc_paused
+            data, fit_kwargs, start = self._prepare_fit(
+                X, y, validation_data, sample_weight, warm, partial, classes, seed)
+        if fit_kwargs.pop("_stream"):
+            with warnings.catch_warnings():
+                # a stream of unknown length ends each epoch by running out of data
+                warnings.filterwarnings("ignore", "Your input ran out of data")
+                hist = self.model_.fit(data, **fit_kwargs)
+        else:
+            hist = self.model_.fit(data, **fit_kwargs)
+        frame = history_frame(hist.history, start + 1)
+        self.history_ = frame if not warm else pd.concat([self.history_, frame])
+        return self
+
+    def _prepare_fit(self, X: Any, y: Any, validation_data: Any, sample_weight: Any,
+                     warm: bool, partial: bool, classes: Any, seed: int | None
+                     ) -> tuple[Any, dict[str, Any], int]:
+        """Validate, build the model (unless warm), and return the data and ``fit`` kwargs."""
+        stream = is_stream(X)
+        if stream:
             if y is not None or sample_weight is not None:
                 raise ValueError("y and sample_weight must be None when X is a stream or a "
                                  "tf.data.Dataset: the labels (and weights) come from it")
@@ -194,28 +214,27 @@ class NeuralEstimator(BaseEstimator):
         rows = bs * self._steps_per_execution(n_rows) if micro else bs
         fn = getattr(model, "train_function", None)
         if micro and getattr(fn, "micro_batch_size", None) != bs:
-            model.train_function = micro_batch_train_function(model, bs)
+            model.train_function = fn = micro_batch_train_function(model, bs)
         start = len(self.history_) if warm else 0
         kwargs: dict[str, Any] = dict(
             epochs=start + epochs, initial_epoch=start, verbose=self.verbose,
-            callbacks=self._callbacks(val is not None), validation_data=val,
+            callbacks=self._callbacks(val is not None), validation_data=val, _stream=stream,
         )
         if isinstance(train, tuple) and BACKEND == "tensorflow":
             data, steps = epoch_dataset(train, rows, seed)
-            hist = model.fit(data, steps_per_epoch=steps, shuffle=False,
-                             validation_batch_size=max(rows, 1024), **kwargs)
+            kwargs.update(steps_per_epoch=steps, shuffle=False,
+                          validation_batch_size=max(rows, 1024))
         elif isinstance(train, tuple):
             feats, targets, weights = train
-            hist = model.fit(to_keras(feats), targets, sample_weight=weights, batch_size=rows,
-                             shuffle=True, validation_batch_size=max(rows, 1024), **kwargs)
+            data = to_keras(feats)
+            kwargs.update(y=targets, sample_weight=weights, batch_size=rows, shuffle=True,
+                          validation_batch_size=max(rows, 1024))
         else:
-            with warnings.catch_warnings():
-                # a stream of unknown length ends each epoch by running out of data
-                warnings.filterwarnings("ignore", "Your input ran out of data")
-                hist = model.fit(train, shuffle=False, **kwargs)
-        frame = history_frame(hist.history, start + 1)
-        self.history_ = frame if not warm else pd.concat([self.history_, frame])
-        return self
+            data = train
+            kwargs.update(shuffle=False)
+        if micro and hasattr(data, "element_spec"):
+            fn.prepare(data.element_spec)  # trace now, while the collector is paused
+        return data, kwargs, start
 
     def _epochs(self) -> int:
         if not isinstance(self.epochs, numbers.Integral) or self.epochs < 1:

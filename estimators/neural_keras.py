@@ -15,7 +15,8 @@ Examples
 >>> def build(n_features_in_, n_classes_):
 ...     return keras.Sequential([keras.Input((n_features_in_,)),
 ...                              keras.layers.Dense(n_classes_, activation="softmax")])
->>> X, y = make_classification(100, 4, n_classes=3, n_informative=3, random_state=0)
+>>> X, y = make_classification(100, 4, n_classes=3, n_informative=3, n_redundant=0,
+...                            random_state=0)
 >>> clf = KerasClassifier(build, epochs=2, random_state=0).fit(X, y)
 >>> clf.predict_proba(X[:2]).shape
 (2, 3)

@@ -110,5 +110,7 @@ def test_stream_errors(files, tmp_path):
         csv_input(tmp / "train.csv", label="label", chunk_size=0)
     with pytest.raises(ValueError, match="no label column"):
         DNNClassifier(epochs=1).fit(csv_input(tmp / "train.csv"))
+    with pytest.raises(ValueError, match="validation_split needs in-memory data"):
+        DNNClassifier(validation_split=0.2).fit(csv_input(tmp / "train.csv", label="label"))
     with pytest.raises(ValueError, match="y and sample_weight must be None"):
         DNNClassifier(epochs=1).fit(csv_input(tmp / "train.csv", label="label"), [0, 1])
