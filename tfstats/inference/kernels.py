@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tfstats.inference.nuts import NoUTurn
 from tfstats.inference.samplers import Sampler
 
 __all__ = ["make_kernel", "with_step_size", "statistics", "target_log_prob", "rescale"]
 
 
-def make_kernel(B: Any, spec: Sampler, target: Callable, step: Any) -> Any:
-    """A TFP kernel for ``spec`` on ``target`` with per-chain ``step`` (shape (chains, 1))."""
+def make_kernel(B: Any, spec: Sampler, target: Callable, value_and_grad: Callable,
+                step: Any) -> Any:
+    """The kernel for ``spec`` with per-chain ``step`` (shape (chains, 1)): our NUTS
+    (robust U-turn checks) on ``value_and_grad``, TFP's kernels on ``target``."""
     mcmc = B.tfp.mcmc
     if spec.method == "nuts":
-        return mcmc.NoUTurnSampler(target, step_size=step, max_tree_depth=spec.max_tree_depth)
+        return NoUTurn(B, value_and_grad, step, max_tree_depth=spec.max_tree_depth)
     if spec.method == "hmc":
         return mcmc.HamiltonianMonteCarlo(target, step_size=step,
                                           num_leapfrog_steps=spec.n_leapfrog)
@@ -30,7 +33,7 @@ def make_kernel(B: Any, spec: Sampler, target: Callable, step: Any) -> Any:
 def with_step_size(spec: Sampler, results: Any, step: Any) -> Any:
     """NUTS reads its step size from the results; the others from the kernel."""
     if spec.method == "nuts":
-        return results._replace(step_size=[step])
+        return results._replace(step_size=step)
     return results
 
 
@@ -39,8 +42,7 @@ def rescale(spec: Sampler, results: Any, ratio: Any) -> Any:
     ``z = x / scale`` is new but the density value is the same, and the gradient in ``z``
     is ``grad_x * scale``, so no gradient needs recomputing."""
     if spec.method == "nuts":
-        return results._replace(
-            grads_target_log_prob=[results.grads_target_log_prob[0] * ratio])
+        return results._replace(grads_target_log_prob=results.grads_target_log_prob * ratio)
     if spec.method == "hmc":
         inner = results.accepted_results
         return results._replace(accepted_results=inner._replace(

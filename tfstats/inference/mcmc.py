@@ -7,6 +7,7 @@ dual-averaging step size and the windowed diagonal mass matrix.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,17 +49,23 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     B = model.backend
     dtype = model.float_dtype
 
-    batched_density = B.vectorize_density(lambda flat, *d: model.log_density(flat, d),
-                                          loops=model.has_loops)
+    def density(flat: Any, *data: Any) -> Any:
+        return model.log_density(flat, data)
 
-    def log_density(flats: Any, data: tuple) -> Any:
-        return batched_density(flats, *data)
+    batched_density = B.vectorize_density(density, loops=model.has_loops)
+    value_and_grads = B.vectorize_value_and_gradient(density, loops=model.has_loops)
 
     def kernel_for(adapt: dict, use_final: Any, data: tuple) -> tuple[Any, Any]:
         scale = adapt["scale"]
         log_step = B.np.where(use_final, adapt["log_step_bar"], adapt["log_step"])
         step = B.np.exp(log_step)[:, None]
-        kernel = make_kernel(B, spec, lambda z: log_density(z * scale, data), step)
+
+        def scaled_value_and_grad(z: Any) -> tuple[Any, Any]:
+            values, grads = value_and_grads(z * scale, *data)
+            return values, grads * scale
+
+        kernel = make_kernel(B, spec, lambda z: batched_density(z * scale, *data),
+                             scaled_value_and_grad, step)
         return kernel, step
 
     def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, schedule: dict,
@@ -105,6 +112,36 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     return B.compile_function(chunk)
 
 
+def _build_step_finder(model: Model) -> Callable:
+    """A compiled Stan ``init_stepsize``: new step sizes for the current metric."""
+    B = model.backend
+    value_and_grads = B.vectorize_value_and_gradient(
+        lambda flat, *d: model.log_density(flat, d), loops=model.has_loops)
+
+    def find(x: Any, adapt: dict, seed: Any, *data: Any) -> tuple[dict, Any]:
+        scale = adapt["scale"]
+
+        def scaled(z: Any) -> tuple[Any, Any]:
+            values, grads = value_and_grads(z * scale, *data)
+            return values, grads * scale
+
+        seeds = B.split_seed(seed, 2)
+        log_step = adaptation.reasonable_step_size(B, scaled, x / scale, adapt["log_step"],
+                                                   seeds[0])
+        return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
+
+    return B.compile_function(find)
+
+
+def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
+    """Iterations before which the step size is searched afresh (Stan's
+    ``init_stepsize``): the start of warmup and each mass-matrix update."""
+    warmup = int(schedule["warmup"])
+    if spec.method != "nuts" or warmup == 0:
+        return set()
+    return {0} | {int(e) for e in schedule["ends"] if 0 < e < warmup}
+
+
 def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
          progress: bool, desc: str) -> tuple[ChainState, dict[str, np.ndarray], bool]:
     """Run ``n_iterations`` more iterations in chunks; keep every ``thin``-th one after
@@ -124,10 +161,16 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     seed = state.seed
     done = 0
     interrupted = False
+    restarts = _restarts(spec, state.schedule)
     try:
         while done < n_iterations:
-            n = min(CHUNK, n_iterations - done)
             start = state.iteration + done
+            if start in restarts:
+                finder = model.compiled(("step size", chains),
+                                        lambda: _build_step_finder(model))
+                adapt, seed = finder(x, adapt, seed, *data)
+            upcoming = [r - start for r in restarts if r > start]
+            n = min(CHUNK - start % CHUNK, n_iterations - done, *upcoming)
             x, adapt, seed, buffers = runner(x, adapt, seed, B.convert(start), B.convert(n),
                                              schedule, *data)
             buffers = B.to_numpy(buffers)

@@ -255,12 +255,12 @@ def test_bad_arguments(design: dict, kwargs: dict, error: type) -> None:
         ts.mcmc(design["model"], progress=False, **kwargs)
 
 
-@pytest.mark.parametrize("failing_chunk", [3, 1])
+@pytest.mark.parametrize("failing_chunk", [4, 1])
 def test_interrupt_returns_the_draws_so_far(design: dict, monkeypatch: pytest.MonkeyPatch,
                                             failing_chunk: int) -> None:
-    """Ctrl-C (KeyboardInterrupt) during the 3rd chunk: a warning, and the draws of the
-    first two chunks (one of warmup, one of sampling). During the 1st chunk (warmup):
-    no draws, but still a Draws to look at."""
+    """Ctrl-C (KeyboardInterrupt) during the 4th chunk: a warning, and the draws of the
+    sampling iterations finished before it. During the 1st chunk (warmup): no draws, but
+    still a Draws to look at."""
     model = design["model"]
     original = model.compiled
     calls = []
@@ -271,7 +271,8 @@ def test_interrupt_returns_the_draws_so_far(design: dict, monkeypatch: pytest.Mo
             return runner
 
         def interrupted(*args: Any) -> Any:
-            calls.append(1)
+            start, n = int(args[3]), int(args[4])
+            calls.append(range(start, start + n))
             if len(calls) == failing_chunk:
                 raise KeyboardInterrupt
             return runner(*args)
@@ -284,7 +285,9 @@ def test_interrupt_returns_the_draws_so_far(design: dict, monkeypatch: pytest.Mo
     with pytest.warns(UserWarning, match="interrupted"):
         draws = ts.mcmc(model, n_samples=4 * chunk, warmup=chunk, chains=4, seed=5,
                         progress=False)
-    kept = chunk if failing_chunk == 3 else 0
+    done = [i for iterations in calls[:-1] for i in iterations]
+    kept = sum(i >= chunk for i in done)  # the sampling iterations finished
+    assert (kept > 0) == (failing_chunk == 4)
     assert len(calls) == failing_chunk
     assert draws.interrupted
     assert draws["theta"].shape == (4, kept, 8)
