@@ -136,19 +136,20 @@ class Model:
 
     def log_density(self, flat: Any, data: tuple, adjust: bool = True) -> Any:
         """The log density at one unconstrained vector (backend tensors, not compiled)."""
+        B = self.backend
         ev = self.evaluator(data, flat=flat)
         total = self._sum_terms(ev)
         if not adjust:
             return total
         for var in self.variables:  # unknowns no density uses still need their Jacobian
             ev(var)
-        return total + ev.log_jacobian
+        return total + B.cast(ev.log_jacobian, self.float_dtype)
 
     def _sum_terms(self, ev: Evaluator) -> Any:
         B = self.backend
         total = B.convert(0.0, self.float_dtype)
-        for term in self.terms:
-            total = total + B.np.sum(ev.log_density(term))
+        for term in self.terms:  # numpy constants in a term may promote it: cast back
+            total = total + B.cast(B.np.sum(ev.log_density(term)), self.float_dtype)
         return total
 
     def compiled(self, key: Any, build: Callable[[], Callable]) -> Callable:

@@ -17,7 +17,29 @@ from jax.scipy import special as jsp_special
 
 jax.config.update("jax_enable_x64", True)
 
-from tensorflow_probability.substrates import jax as tfp  # noqa: E402
+
+
+def _import_tfp_without_tensorflow() -> Any:
+    """TFP's JAX substrate imports TensorFlow, when it is installed, only to copy
+    docstrings: about 3 s and 900 MB. Hide it while the substrate's modules load."""
+    import importlib
+    import sys
+
+    hidden = "tensorflow" not in sys.modules
+    if hidden:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import raises
+    try:
+        from tensorflow_probability.substrates import jax as substrate
+
+        for module in ("distributions", "bijectors", "mcmc", "math", "random", "optimizer"):
+            importlib.import_module(f"tensorflow_probability.substrates.jax.{module}")
+    finally:
+        if hidden:
+            del sys.modules["tensorflow"]
+    return substrate
+
+
+tfp = _import_tfp_without_tensorflow()
 
 __all__ = [
     "name", "np", "tfp", "tfd", "tfb", "has_gpu", "float_dtype", "int_dtype", "convert",
@@ -76,9 +98,9 @@ def static_int(value: Any) -> int:
 
 
 def compile_function(fn: Callable, *, xla: bool | None = None) -> Callable:
-    """Compile ``fn`` with ``jax.jit`` (``xla=False``: run it eagerly, for functions
-    called once, where compiling costs more than it saves); data must be arguments."""
-    return fn if xla is False else jax.jit(fn)
+    """Compile ``fn`` with ``jax.jit``; data must be arguments. ``xla`` is ignored: JAX
+    runs eager code op by op, compiling each op, which costs more than one jit."""
+    return jax.jit(fn)
 
 
 def compile_once(fn: Callable) -> Callable:

@@ -68,9 +68,25 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
                              scaled_value_and_grad, step)
         return kernel, step
 
-    def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, schedule: dict,
-              *data: Any) -> tuple:
+    def find_step_size(x: Any, adapt: dict, seed: Any, data: tuple) -> tuple[dict, Any]:
+        """Stan's ``init_stepsize``: a step size for the current metric."""
+        scale = adapt["scale"]
+
+        def scaled(z: Any) -> tuple[Any, Any]:
+            values, grads = value_and_grads(z * scale, *data)
+            return values, grads * scale
+
+        seeds = B.split_seed(seed, 2)
+        log_step = adaptation.reasonable_step_size(B, scaled, x / scale, adapt["log_step"],
+                                                   seeds[0])
+        return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
+
+    def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, restart: Any,
+              schedule: dict, *data: Any) -> tuple:
         warmup = schedule["warmup"]
+        if spec.method == "nuts":
+            adapt, seed = B.cond(restart, lambda: find_step_size(x, adapt, seed, data),
+                                 lambda: (adapt, seed))
 
         def bootstrap(x_: Any, adapt_: dict, g: Any) -> Any:
             kernel, step = kernel_for(adapt_, g >= warmup, data)
@@ -112,30 +128,10 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     return B.compile_function(chunk)
 
 
-def _build_step_finder(model: Model) -> Callable:
-    """A compiled Stan ``init_stepsize``: new step sizes for the current metric."""
-    B = model.backend
-    value_and_grads = B.vectorize_value_and_gradient(
-        lambda flat, *d: model.log_density(flat, d), loops=model.has_loops)
-
-    def find(x: Any, adapt: dict, seed: Any, *data: Any) -> tuple[dict, Any]:
-        scale = adapt["scale"]
-
-        def scaled(z: Any) -> tuple[Any, Any]:
-            values, grads = value_and_grads(z * scale, *data)
-            return values, grads * scale
-
-        seeds = B.split_seed(seed, 2)
-        log_step = adaptation.reasonable_step_size(B, scaled, x / scale, adapt["log_step"],
-                                                   seeds[0])
-        return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
-
-    return B.compile_function(find)
-
-
 def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
-    """Iterations before which the step size is searched afresh (Stan's
-    ``init_stepsize``): the start of warmup and each mass-matrix update."""
+    """Iterations before which NUTS searches the step size afresh (Stan's
+    ``init_stepsize``): the start of warmup and each mass-matrix update. A chunk starts
+    at each."""
     warmup = int(schedule["warmup"])
     if spec.method != "nuts" or warmup == 0:
         return set()
@@ -165,14 +161,10 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     try:
         while done < n_iterations:
             start = state.iteration + done
-            if start in restarts:
-                finder = model.compiled(("step size", chains),
-                                        lambda: _build_step_finder(model))
-                adapt, seed = finder(x, adapt, seed, *data)
             upcoming = [r - start for r in restarts if r > start]
             n = min(CHUNK - start % CHUNK, n_iterations - done, *upcoming)
             x, adapt, seed, buffers = runner(x, adapt, seed, B.convert(start), B.convert(n),
-                                             schedule, *data)
+                                             B.convert(start in restarts), schedule, *data)
             buffers = B.to_numpy(buffers)
             iterations = np.arange(start, start + n)
             keep = (iterations >= warmup) & ((iterations - warmup) % thin == 0)
