@@ -69,7 +69,6 @@ FAMILIES = ("normal", "logistic", "multinomial", "poisson")
 PAD_BELOW = 65536  # problems with fewer rows are padded to bucketed shapes
 MIN_ROWS, MIN_COLUMNS = 512, 16  # the smallest padded shape (a few microseconds per pass)
 MOMENT_ROWS = 131072  # rows used for the standardisation constants
-START_ROWS = 32768  # rows of the least-squares start (normal family, big data)
 CACHE_SIZE = 32
 TOLERANCE = {"double": 1e-10, "single": 1e-5}  # L-BFGS gradient tolerance on the objective
 # divided by the total weight
@@ -170,6 +169,8 @@ def _template(family: str, n: int, d: int, k: int, intercept: bool) -> _Template
 
 def _build(family: str, n: int, d: int, k: int, intercept: bool) -> _Template:
     """The tfstats model of a family for padded shapes (data are placeholders)."""
+    if family == "normal":
+        return _build_normal(d, intercept)
     X = ts.as_data(np.zeros((n, d)), name="X")
     w = ts.as_data(np.zeros(n), name="sample_weight")
     settings = ts.as_data(np.zeros(_settings_size(d)), name="settings")
@@ -197,15 +198,7 @@ def _build(family: str, n: int, d: int, k: int, intercept: bool) -> _Template:
             eta = eta + (alpha - np.sum(coef * loc))
             targets["intercept"] = alpha
     targets["beta"] = beta
-    if family == "normal":
-        sigma = ts.variable(lower=0)
-        targets["sigma"] = sigma
-        z = (y - eta) / sigma
-        prec_sigma, n_sigma_prior = settings[3 * d:4 * d], settings[4 * d + 1]
-        prior = prior + 0.5 * np.sum(prec_sigma * beta**2) / sigma**2 \
-            + n_sigma_prior * np.log(sigma)
-        nll = 0.5 * np.sum(w * z**2) + np.sum(w) * np.log(sigma)
-    elif family == "logistic":  # y holds -1 / +1
+    if family == "logistic":  # y holds -1 / +1
         nll = np.sum(w * ts.log1pe(-y * eta))
     elif family == "poisson":
         nll = np.sum(w * (np.exp(eta) - y * eta))
@@ -217,6 +210,56 @@ def _build(family: str, n: int, d: int, k: int, intercept: bool) -> _Template:
     arguments = {id(node) for node in model.data_nodes}
     assert all(id(node) in arguments for node in data.values()), "data must be arguments"
     return _Template(model, data)
+
+
+def _build_normal(d: int, intercept: bool) -> _Template:
+    """The normal family on sufficient statistics: ``G = Z' W Z`` for the internal design
+    ``Z = [standardised X, 1, standardised y]`` ((d + 2) x (d + 2)), so a pass of the
+    optimiser or a NUTS leapfrog step costs O(d^2), not O(n d). The sum of squares is
+    ``v' G v`` with ``v = [-beta, -intercept, 1]``."""
+    G = ts.as_data(np.zeros((d + 2, d + 2)), name="gram")
+    settings = ts.as_data(np.zeros(_settings_size(d)), name="settings")
+    prec, prec_sigma = settings[2 * d:3 * d], settings[3 * d:4 * d]
+    temper, n_sigma_prior = settings[4 * d], settings[4 * d + 1]
+    beta = ts.variable(dim=d)
+    sigma = ts.variable(lower=0)
+    squares = beta @ G[:d, :d] @ beta - 2.0 * (beta @ G[:d, d + 1]) + G[d + 1, d + 1]
+    targets: dict[str, Any] = {}
+    if intercept:
+        alpha = ts.variable()
+        squares = squares + alpha * (alpha * G[d, d] + 2.0 * (beta @ G[:d, d])
+                                     - 2.0 * G[d, d + 1])
+        targets["intercept"] = alpha
+    squares = np.maximum(squares, 0.0)  # rounding must not make it negative
+    nll = 0.5 * squares / sigma**2 + G[d, d] * np.log(sigma)
+    prior = (0.5 * np.sum(prec * beta**2) + 0.5 * np.sum(prec_sigma * beta**2) / sigma**2
+             + n_sigma_prior * np.log(sigma))
+    ts.exponential(1.0, observed=(nll + prior) * temper)
+    model = ts.model(**targets, beta=beta, sigma=sigma)
+    data = {"gram": G, "settings": settings}
+    arguments = {id(node) for node in model.data_nodes}
+    assert all(id(node) in arguments for node in data.values()), "data must be arguments"
+    return _Template(model, data)
+
+
+def gram(X: np.ndarray, y: np.ndarray, w: np.ndarray, loc: np.ndarray, scale: np.ndarray,
+         d_pad: int, block: int = 65536) -> np.ndarray:
+    """``Z' W Z`` for ``Z = [(X - loc) / scale, 1, y]`` padded to ``d_pad`` columns,
+    accumulated over blocks of rows (centred first, so no cancellation)."""
+    n, d = X.shape
+    G = np.zeros((d_pad + 2, d_pad + 2))
+    columns = np.r_[np.arange(d), d_pad, d_pad + 1]
+    unit = bool(np.all(w == 1.0))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        Z = np.empty((stop - start, d + 2))
+        np.subtract(X[start:stop], loc, out=Z[:, :d])
+        Z[:, :d] /= scale
+        Z[:, d] = 1.0
+        Z[:, d + 1] = y[start:stop]
+        weighted = Z if unit else Z * w[start:stop, None]
+        G[np.ix_(columns, columns)] += weighted.T @ Z
+    return G
 
 
 @contextlib.contextmanager
@@ -301,6 +344,11 @@ def _arrays(data: GLMData, n_pad: int, d_pad: int, tempered: bool) -> tuple[dict
     settings[:4 * d_pad] = np.concatenate([loc, scale, prec, prec_sigma])
     settings[4 * d_pad] = 1.0 / w.sum() if tempered else 1.0
     settings[4 * d_pad + 1] = d if data.prior_scale is not None else 0.0
+    back = {"loc": loc[:d], "scale": scale[:d], "y_loc": y_loc, "y_scale": y_scale, "d": d}
+    if data.family == "normal":
+        G = gram(np.asarray(X, dtype=np.float64), y, w, loc[:d], scale[:d], d_pad)
+        back["gram"] = G
+        return {"gram": G, "settings": settings}, back
     if (n, d) == (n_pad, d_pad):
         X_pad = np.asarray(X, dtype=np.float64)
     else:
@@ -311,33 +359,37 @@ def _arrays(data: GLMData, n_pad: int, d_pad: int, tempered: bool) -> tuple[dict
     w_pad = np.zeros(n_pad)
     w_pad[:n] = w
     arrays = {"X": X_pad, "w": w_pad, "settings": settings, "y": y_pad}
-    back = {"loc": loc[:d], "scale": scale[:d], "y_loc": y_loc, "y_scale": y_scale, "d": d}
     return arrays, back
 
 
-def _least_squares_start(data: GLMData, back: dict, d_pad: int) -> dict[str, Any]:
-    """Normal family, many rows: start L-BFGS at the least-squares fit to an evenly strided
-    subset of rows (on the internal scale). It shortens the path, not the answer."""
-    step = max(1, data.X.shape[0] // START_ROWS)
-    w = data.weights[::step]
-    z = (data.X[::step] - back["loc"]) / back["scale"]
-    if data.fit_intercept:
-        z = np.column_stack([z, np.ones(len(w))])
-    target = (data.y[::step] - back["y_loc"]) / back["y_scale"]
-    root = np.sqrt(w)
-    solution = np.linalg.lstsq(z * root[:, None], target * root, rcond=None)[0]
-    residual = target - z @ solution
+def _normal_mode(data: GLMData, back: dict, d_pad: int) -> dict[str, Any]:
+    """Normal family: the joint mode, solved from the Gram matrix (the coefficients' prior
+    is scaled by sigma, so they solve a ridge system that does not involve sigma). L-BFGS
+    starts there and only confirms it."""
+    d, G = back["d"], back["gram"]
+    keep = np.r_[np.arange(d), d_pad] if data.fit_intercept else np.arange(d)
+    A = G[np.ix_(keep, keep)].copy()
+    b = G[keep, d_pad + 1]
+    penalty = np.zeros(len(keep))
+    if data.prior_scale is not None:
+        penalty[:d] = 1.0 / (data.prior_scale * back["scale"]) ** 2
+    A[np.diag_indices_from(A)] += penalty
+    solution = np.linalg.lstsq(A, b, rcond=None)[0]
+    squares = G[d_pad + 1, d_pad + 1] - 2.0 * solution @ b + solution @ G[np.ix_(keep, keep)] \
+        @ solution + penalty @ solution**2
+    n_prior = d if data.prior_scale is not None else 0
     beta = np.zeros(d_pad)
-    beta[:back["d"]] = solution[:back["d"]]
-    values = {"beta": beta, "sigma": max(float(np.sqrt(w @ residual**2 / w.sum())), 1e-3)}
+    beta[:d] = solution[:d]
+    sigma = float(np.sqrt(max(squares, 0.0) / (G[d_pad, d_pad] + n_prior)))
+    values: dict[str, Any] = {"beta": beta, "sigma": max(sigma, 1e-8)}
     if data.fit_intercept:
-        values["intercept"] = float(solution[-1])
+        values["intercept"] = float(solution[d])
     return values
 
 
 def _initial_values(data: GLMData, model: ts.Model, d_pad: int, back: dict) -> dict[str, Any]:
-    if data.family == "normal" and data.X.shape[0] >= PAD_BELOW:
-        return _least_squares_start(data, back, d_pad)
+    if data.family == "normal":
+        return _normal_mode(data, back, d_pad)
     w, y = data.weights, data.y
     values: dict[str, Any] = {}
     k = data.n_classes
@@ -396,7 +448,8 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
     n, d = data.X.shape
     n_pad, d_pad = _bucket(n, d, columns=inference == "map")
     k = data.n_classes if data.family == "multinomial" else 1
-    template = _template(data.family, n_pad, d_pad, k, data.fit_intercept)
+    rows = 0 if data.family == "normal" else n_pad  # the normal family sees only a Gram
+    template = _template(data.family, rows, d_pad, k, data.fit_intercept)
     arrays, back = _arrays(data, n_pad, d_pad, tempered=inference == "map")
     with _loaded(template, arrays) as model:
         if inference == "map":

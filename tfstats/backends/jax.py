@@ -19,6 +19,22 @@ jax.config.update("jax_enable_x64", True)
 
 
 
+@jax.custom_jvp
+def _softplus(x: Any) -> Any:
+    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``, with the sigmoid as its
+    derivative from the same exponential: under XLA on CPU this costs about half of
+    ``jax.nn.softplus`` (logaddexp) and its gradient, and it is right at 0."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+@_softplus.defjvp
+def _softplus_jvp(primals: tuple, tangents: tuple) -> tuple[Any, Any]:
+    (x,), (dx,) = primals, tangents
+    e = np.exp(-np.abs(x))
+    sigmoid = np.where(x >= 0, 1.0, e) / (1.0 + e)
+    return np.maximum(x, 0) + np.log1p(e), sigmoid * dx
+
+
 def _import_tfp_without_tensorflow() -> Any:
     """TFP's JAX substrate imports TensorFlow, when it is installed, only to copy
     docstrings: about 3 s and 900 MB. Hide it while the substrate's modules load."""
@@ -187,7 +203,7 @@ class special:  # noqa: N801 - a namespace, like scipy.special
     ndtri = staticmethod(jsp_special.ndtri)
     sigmoid = staticmethod(jax.nn.sigmoid)
     log_sigmoid = staticmethod(jax.nn.log_sigmoid)
-    softplus = staticmethod(jax.nn.softplus)
+    softplus = staticmethod(lambda x: _softplus(x))
     logsumexp = staticmethod(jsp_special.logsumexp)
     softmax = staticmethod(jax.nn.softmax)
     log_softmax = staticmethod(jax.nn.log_softmax)
