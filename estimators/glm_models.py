@@ -454,7 +454,9 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
     with _loaded(template, arrays) as model:
         if inference == "map":
             initial = _initial_values(data, model, d_pad, back)
-            with _graph_mode():
+            # the normal family's objective is O(d^2): run it untraced (tracing costs more)
+            scope = get_backend().eager_scope() if data.family == "normal" else _graph_mode()
+            with scope:
                 result = ts.opt(model, adjust=False, initial_values=initial, seed=seed,
                                 tolerance=TOLERANCE[model.precision],
                                 max_iterations=MAX_ITERATIONS)

@@ -6,7 +6,8 @@ The same names as ``tensorflow.py``. Importing it enables 64-bit floats in JAX, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -62,7 +63,8 @@ __all__ = [
     "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
-    "linalg", "make_seed", "split_seed", "stop_gradient", "device_scope", "set_xla",
+    "linalg", "make_seed", "split_seed", "stop_gradient", "device_scope", "eager_scope",
+    "set_xla",
 ]
 
 name = "jax"
@@ -244,6 +246,13 @@ def make_seed(seed: int | None) -> Any:
 def split_seed(seed: Any, n: int = 2) -> Any:
     """``n`` new keys, stacked: shape (n, 2)."""
     return jax.random.split(seed, n)
+
+
+@contextlib.contextmanager
+def eager_scope() -> Iterator[None]:
+    """Compiled functions called inside run op by op (``jax.disable_jit``)."""
+    with jax.disable_jit():
+        yield
 
 
 class device_scope:  # noqa: N801

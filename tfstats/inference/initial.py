@@ -63,12 +63,19 @@ def _per_chain(values: dict[str, Any] | list[dict[str, Any]], chains: int) -> li
 
 
 def initial_state(model: Model, chains: int, initial_values: Any, seed: int | None,
-                  adjust: bool = True) -> np.ndarray:
-    """Unconstrained starting vectors, shape (chains, n_free)."""
+                  adjust: bool = True,
+                  finite: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Unconstrained starting vectors, shape (chains, n_free). ``finite`` (flats -> bool
+    per row: density and gradient finite) defaults to a compiled vectorised check; the
+    optimisers pass their own objective instead, to compile nothing more."""
+    if finite is None:
+        def finite(flats: np.ndarray) -> np.ndarray:
+            return _finite(model, flats, adjust)
+
     if initial_values is not None:
         flats = np.stack([model.unconstrain(_fill_defaults(model, v))
                           for v in _per_chain(initial_values, chains)])
-        ok = _finite(model, flats, adjust)
+        ok = finite(flats)
         if not ok.all():
             chain = int(np.flatnonzero(~ok)[0])
             raise ModelError(f"initial_values give a log density that is not finite (chain "
@@ -76,18 +83,18 @@ def initial_state(model: Model, chains: int, initial_values: Any, seed: int | No
         return flats
     rng = np.random.default_rng(seed)
     flats = rng.uniform(-2, 2, size=(chains, model.n_free))
-    ok = _finite(model, flats, adjust)
+    ok = finite(flats)
     for _ in range(_MAX_TRIES):
         if ok.all():
             return flats
         redo = ~ok
         flats[redo] = rng.uniform(-2, 2, size=(int(redo.sum()), model.n_free))
-        ok = _finite(model, flats, adjust)
+        ok = finite(flats)
     if ok.all():
         return flats
     # a narrower range near zero is the last resort
     flats[~ok] = rng.uniform(-0.1, 0.1, size=(int((~ok).sum()), model.n_free))
-    ok = _finite(model, flats, adjust)
+    ok = finite(flats)
     if not ok.all():
         raise ModelError(f"no starting point with a finite log density was found in "
                          f"{_MAX_TRIES} tries: {_culprit(model, flats[~ok][0])}; "

@@ -66,20 +66,38 @@ def _objective(model: Model, adjust: bool) -> Callable:
     return model.compiled(("objective", adjust), build)
 
 
-def _quasi_newton(model: Model, optimizer: str, adjust: bool, x0: np.ndarray,
+class _Evaluations:
+    """The compiled objective and gradient as numpy, remembering the last point (the
+    starting-point check and the optimiser's first call are at the same point)."""
+
+    def __init__(self, model: Model, adjust: bool) -> None:
+        self.model, self.objective = model, _objective(model, adjust)
+        self.last: tuple[np.ndarray, float, np.ndarray] | None = None
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.last is not None and np.array_equal(self.last[0], x):
+            return self.last[1], self.last[2]
+        B, model = self.model.backend, self.model
+        value, grad = B.to_numpy(self.objective(B.convert(x, model.float_dtype),
+                                                *model.data_tensors()))
+        self.last = (np.array(x, copy=True), float(value), np.asarray(grad, np.float64))
+        return self.last[1], self.last[2]
+
+    def finite(self, flats: np.ndarray) -> np.ndarray:
+        return np.array([np.isfinite(v) and np.all(np.isfinite(g))
+                         for v, g in (self(flat) for flat in flats)])
+
+
+def _quasi_newton(model: Model, optimizer: str, evaluate: _Evaluations, x0: np.ndarray,
                   max_iterations: int, tolerance: float) -> tuple:
     """scipy's L-BFGS-B or BFGS, driving the compiled objective and gradient."""
     from scipy.optimize import minimize
 
-    B = model.backend
-    objective = _objective(model, adjust)
-    data = model.data_tensors()
-
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = B.to_numpy(objective(B.convert(x, model.float_dtype), *data))
+        value, grad = evaluate(x)
         if not np.isfinite(value):  # a failed step: let the line search back off
             return np.inf, np.zeros_like(x)
-        return float(value), np.asarray(grad, dtype=np.float64)
+        return value, grad
 
     method = "L-BFGS-B" if optimizer == "lbfgs" else "BFGS"
     options = {"maxiter": max_iterations, "gtol": tolerance}
@@ -185,7 +203,9 @@ def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
               seed: int | None, max_iterations: int, tolerance: float,
               learning_rate: float) -> OptResult:
     B = model.backend
-    x0 = initial_state(model, 1, initial_values, seed, adjust=adjust)[0]
+    evaluate = _Evaluations(model, adjust)
+    x0 = initial_state(model, 1, initial_values, seed, adjust=adjust,
+                       finite=evaluate.finite)[0]
     if optimizer == "adam":
         run = model.compiled(("adam", adjust, max_iterations, tolerance, learning_rate),
                              lambda: _build_adam(model, adjust, max_iterations, tolerance,
@@ -194,7 +214,7 @@ def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
             run(B.convert(x0, model.float_dtype), *model.data_tensors()))
     else:
         position, value, converged, iterations = _quasi_newton(
-            model, optimizer, adjust, x0, max_iterations, tolerance)
+            model, optimizer, evaluate, x0, max_iterations, tolerance)
     ev = model.evaluator(model.data_tensors(), flat=B.convert(position, model.float_dtype))
     par = {k: np.asarray(B.to_numpy(ev.to_float(ev(a))))
            for k, a in model.output_arrays().items()}
