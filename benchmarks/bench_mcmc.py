@@ -15,6 +15,7 @@ Usage::
     python benchmarks/bench_mcmc.py                       # everything (tens of minutes)
     python benchmarks/bench_mcmc.py --quick               # tiny settings: a smoke test
     python benchmarks/bench_mcmc.py --systems tfstats,tfp,numpyro --workloads radon
+    python benchmarks/bench_mcmc.py --report old.json new.json   # tables of saved runs
 """
 
 from __future__ import annotations
@@ -212,6 +213,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds per system (default 3600; 600 with --quick)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
+    parser.add_argument("--report", type=Path, nargs="+",
+                        help="print the tables of saved result files, later files replacing "
+                             "the same (workload, system); run nothing")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -229,6 +233,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.worker:
         return _worker(args.worker, args.workloads, args.quick, args.out)
+    if args.report:
+        merged: dict[tuple[str, str], dict] = {}
+        for path in args.report:
+            report = json.loads(path.read_text())
+            print(f"{path}: {report['date']}, {report['uptime_before']}")
+            merged.update({(r["workload"], r["system"]): r for r in report["results"]})
+        order = {w: i for i, w in enumerate(WORKLOADS)}
+        ranks = {s: i for i, s in enumerate(SYSTEMS)}
+        results = sorted(merged.values(), key=lambda r: (order[r["workload"]],
+                                                         ranks.get(r["system"], 99)))
+        print(f"\n{table(results)}\n\n{targets(results)}")
+        return 0
     timeout = args.timeout or (600.0 if args.quick else 3600.0)
     command = " ".join(["python", "benchmarks/bench_mcmc.py", *(argv or sys.argv[1:])])
     uptime_before = _uptime()

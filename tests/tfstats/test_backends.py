@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tfstats as ts
-from tfstats.backends import backend_name
+from tfstats.backends import backend_name, get_backend
 
 pytest.importorskip("jax")
 
@@ -107,3 +107,18 @@ def test_posterior_agrees_within_monte_carlo_error(restore_backend: None) -> Non
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown backend 'torch'"):
         ts.set_backend("torch")
+
+
+@pytest.mark.parametrize("name", ["tensorflow", "jax"])
+def test_softplus_and_its_gradient(name: str, restore_backend: None) -> None:
+    """The backends' softplus (a custom gradient from one exponential) is log(1 + e^x)
+    with the sigmoid as derivative, also at 0 and far in both tails."""
+    ts.set_backend(name)
+    B = get_backend()
+    x = np.array([-60.0, -3.0, -1e-9, 0.0, 1e-9, 2.0, 60.0])
+    value, grad = B.value_and_gradient(lambda u: B.np.sum(B.special.softplus(u)),
+                                       B.convert(x, B.float_dtype("double")))
+    np.testing.assert_allclose(B.to_numpy(B.special.softplus(B.convert(x))),
+                               np.logaddexp(0.0, x), rtol=1e-14)
+    np.testing.assert_allclose(B.to_numpy(grad), 1.0 / (1.0 + np.exp(-x)), rtol=1e-14)
+    assert float(B.to_numpy(value)) == pytest.approx(np.logaddexp(0.0, x).sum(), rel=1e-14)
