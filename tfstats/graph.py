@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import Array, Data, Variable
-from tfstats.distributions import Density
+from tfstats.families import Density
 from tfstats.operations import OPS
 
 __all__ = ["topological", "Evaluator", "CONSTANT_SIZE"]

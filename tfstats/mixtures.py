@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
-from tfstats.distributions import Density, Family, _check_values, attach, support_bounds
+from tfstats.distributions import _check_values, attach, support_bounds
+from tfstats.families import Density, Family
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.variables import make_variable
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
 from tfstats.backends import backend_name, get_backend
-from tfstats.distributions import Density
+from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
 
 __all__ = ["Model", "model"]

@@ -11,8 +11,8 @@ import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable, as_array
 from tfstats.backends import get_backend
-from tfstats.distributions import Density
 from tfstats.draws import Draws
+from tfstats.families import Density
 from tfstats.graph import Evaluator, topological
 
 __all__ = ["calculate", "pointwise_log_likelihood"]
