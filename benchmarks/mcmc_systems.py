@@ -370,6 +370,8 @@ def run_system(system: str, workload: str, quick: bool) -> dict[str, Any]:
     start = time.perf_counter()
     for name in _IMPORTS[runner]:  # imports are not part of a call (paid once per process)
         importlib.import_module(name)
+    if runner == "tfstats":  # its backend (TensorFlow or JAX + TFP) is imported on first use
+        importlib.import_module("tfstats.backends").get_backend()
     imports = time.perf_counter() - start
     start = time.perf_counter()
     options = {"cache": True} if system == "numpyro-cache" else {}
