@@ -205,7 +205,7 @@ class special:  # noqa: N801 - a namespace, like scipy.special
     ndtri = staticmethod(jsp_special.ndtri)
     sigmoid = staticmethod(jax.nn.sigmoid)
     log_sigmoid = staticmethod(jax.nn.log_sigmoid)
-    softplus = staticmethod(lambda x: _softplus(x))
+    softplus = staticmethod(_softplus)
     logsumexp = staticmethod(jsp_special.logsumexp)
     softmax = staticmethod(jax.nn.softmax)
     log_softmax = staticmethod(jax.nn.log_softmax)

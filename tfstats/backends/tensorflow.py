@@ -221,6 +221,19 @@ def _broadcast_all(tensors: Sequence[tf.Tensor]) -> list[tf.Tensor]:
     return [tf.broadcast_to(t, shape) for t in tensors]
 
 
+@tf.custom_gradient
+def _softplus(x: tf.Tensor) -> Any:
+    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``, with the sigmoid as its
+    gradient from the same exponential (cheaper under XLA than ``tf.math.softplus``)."""
+    e = tf.exp(-tf.abs(x))
+    sigmoid = tf.where(x >= 0, tf.ones_like(e), e) / (1.0 + e)
+
+    def grad(upstream: tf.Tensor) -> tf.Tensor:
+        return upstream * sigmoid
+
+    return tf.maximum(x, tf.zeros_like(x)) + tf.math.log1p(e), grad
+
+
 class special:  # noqa: N801 - a namespace, like scipy.special
     lgamma = staticmethod(tf.math.lgamma)
     digamma = staticmethod(tf.math.digamma)
@@ -231,7 +244,7 @@ class special:  # noqa: N801 - a namespace, like scipy.special
     ndtri = staticmethod(tf.math.ndtri)
     sigmoid = staticmethod(tf.math.sigmoid)
     log_sigmoid = staticmethod(tf.math.log_sigmoid)
-    softplus = staticmethod(lambda x: _softplus(x))
+    softplus = staticmethod(_softplus)
     logsumexp = staticmethod(tf.reduce_logsumexp)
     softmax = staticmethod(tf.nn.softmax)
     log_softmax = staticmethod(tf.nn.log_softmax)
@@ -250,19 +263,6 @@ class linalg:  # noqa: N801
     diag_part = staticmethod(tf.linalg.diag_part)
     diag = staticmethod(tf.linalg.diag)
     matvec = staticmethod(tf.linalg.matvec)
-
-
-@tf.custom_gradient
-def _softplus(x: tf.Tensor) -> Any:
-    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``, with the sigmoid as its
-    gradient from the same exponential (cheaper under XLA than ``tf.math.softplus``)."""
-    e = tf.exp(-tf.abs(x))
-    sigmoid = tf.where(x >= 0, tf.ones_like(e), e) / (1.0 + e)
-
-    def grad(upstream: tf.Tensor) -> tf.Tensor:
-        return upstream * sigmoid
-
-    return tf.maximum(x, tf.zeros_like(x)) + tf.math.log1p(e), grad
 
 
 def make_seed(seed: int | None) -> tf.Tensor:

@@ -88,45 +88,38 @@ def end_window(B: Any, state: dict, active: Any) -> dict:
     return {k: B.np.where(active, new[k], state[k]) for k in state}
 
 
-def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, log_step: Any, seed: Any,
-                         max_iterations: int = 50) -> Any:
+def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: Any,
+                         log_step: Any, seed: Any, max_iterations: int = 50) -> Any:
     """Stan's ``init_stepsize`` for each chain: from ``log_step``, double (or halve) the
     step until the acceptance probability of one leapfrog step from ``z`` with a fresh
     unit-scale momentum falls below (or rises above) 0.8. Run at the start of warmup
     and after each mass-matrix update, it spares dual averaging a long walk from a
     step size tuned for the old metric.
 
-    ``value_and_grad(z)`` gives the per-chain log density (chains,) and its gradient
-    (chains, n). Returns the new log step sizes (chains,).
+    ``lp0`` (chains,) and ``grad0`` (chains, n) are the log density and its gradient at
+    ``z``; ``value_and_grad(z)`` gives them elsewhere. Returns the new log step sizes.
     """
-    lp0, grad0 = value_and_grad(z)
-    log_08 = math.log(0.8)
+    log_08, log_2 = math.log(0.8), math.log(2.0)
+    one = B.np.ones_like(log_step)
 
-    def energy_change(log_eps: Any, seed_: Any) -> Any:
-        eps = B.np.exp(log_eps)[:, None]
-        p = B.tfp.distributions.Normal(B.np.zeros_like(z), 1.0).sample(seed=seed_)
+    def body(i: Any, log_eps: Any, direction: Any, done: Any, seed_: Any) -> tuple:
+        seeds = B.split_seed(seed_, 2)
+        first = direction == 0.0  # the first pass tries the current step, sets direction
+        candidate = log_eps + direction
+        eps = B.np.exp(candidate)[:, None]
+        p = B.tfp.distributions.Normal(B.np.zeros_like(z), 1.0).sample(seed=seeds[0])
         p_half = p + 0.5 * eps * grad0
         lp1, grad1 = value_and_grad(z + eps * p_half)
         p1 = p_half + 0.5 * eps * grad1
         delta = (lp1 - 0.5 * B.np.sum(p1**2, axis=-1)) - (lp0 - 0.5 * B.np.sum(p**2, axis=-1))
-        return B.np.where(B.np.isnan(delta), -B.np.inf * B.np.ones_like(delta), delta)
-
-    seeds = B.split_seed(seed, 2)
-    first = energy_change(log_step, seeds[0])
-    one = B.np.ones_like(log_step)
-    direction = B.np.where(first > log_08, one, -one) * math.log(2.0)
-    done = B.np.zeros_like(first) > 1.0
-
-    def body(i: Any, log_eps: Any, done_: Any, seed_: Any) -> tuple:
-        seeds_ = B.split_seed(seed_, 2)
-        candidate = log_eps + direction
-        delta = energy_change(candidate, seeds_[0])
-        crossed = B.np.where(direction > 0, ~(delta > log_08), ~(delta < log_08))
+        delta = B.np.where(B.np.isnan(delta), -B.np.inf * one, delta)
+        direction = B.np.where(first, B.np.where(delta > log_08, one, -one) * log_2, direction)
+        crossed = ~first & B.np.where(direction > 0, ~(delta > log_08), ~(delta < log_08))
         bounded = (candidate < math.log(1e7)) & (candidate > math.log(1e-12))
-        log_eps = B.np.where(done_ | ~bounded, log_eps, candidate)
-        return i + 1, log_eps, done_ | crossed | ~bounded, seeds_[1]
+        log_eps = B.np.where(done | first | ~bounded, log_eps, candidate)
+        return i + 1, log_eps, direction, done | crossed | ~bounded, seeds[1]
 
-    state = (B.convert(0), log_step, done, seeds[1])
-    _, log_step, _, _ = B.while_loop(
-        lambda i, _, done_, __: (i < max_iterations) & ~B.np.all(done_), body, state)
+    state = (B.convert(0), log_step, one * 0.0, one < 0.0, seed)
+    _, log_step, _, _, _ = B.while_loop(
+        lambda i, _, __, done, ___: (i <= max_iterations) & ~B.np.all(done), body, state)
     return log_step

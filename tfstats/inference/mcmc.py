@@ -55,42 +55,47 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     batched_density = B.vectorize_density(density, loops=model.has_loops)
     value_and_grads = B.vectorize_value_and_gradient(density, loops=model.has_loops)
 
+    def scaled_value_and_grad(scale: Any, data: tuple) -> Callable:
+        """Density and gradient in ``z = x / scale`` (the space of the mass matrix)."""
+
+        def fn(z: Any) -> tuple[Any, Any]:
+            values, grads = value_and_grads(z * scale, *data)
+            return values, grads * scale
+
+        return fn
+
     def kernel_for(adapt: dict, use_final: Any, data: tuple) -> tuple[Any, Any]:
         scale = adapt["scale"]
         log_step = B.np.where(use_final, adapt["log_step_bar"], adapt["log_step"])
         step = B.np.exp(log_step)[:, None]
-
-        def scaled_value_and_grad(z: Any) -> tuple[Any, Any]:
-            values, grads = value_and_grads(z * scale, *data)
-            return values, grads * scale
-
         kernel = make_kernel(B, spec, lambda z: batched_density(z * scale, *data),
-                             scaled_value_and_grad, step)
+                             scaled_value_and_grad(scale, data), step)
         return kernel, step
 
-    def find_step_size(x: Any, adapt: dict, seed: Any, data: tuple) -> tuple[dict, Any]:
-        """Stan's ``init_stepsize``: a step size for the current metric."""
+    def find_step_size(x: Any, adapt: dict, seed: Any, results: Any,
+                       data: tuple) -> tuple[dict, Any]:
+        """Stan's ``init_stepsize``: a step size for the current metric, from the density
+        and gradient the kernel has already evaluated at ``x``."""
         scale = adapt["scale"]
-
-        def scaled(z: Any) -> tuple[Any, Any]:
-            values, grads = value_and_grads(z * scale, *data)
-            return values, grads * scale
-
         seeds = B.split_seed(seed, 2)
-        log_step = adaptation.reasonable_step_size(B, scaled, x / scale, adapt["log_step"],
-                                                   seeds[0])
+        log_step = adaptation.reasonable_step_size(
+            B, scaled_value_and_grad(scale, data), x / scale, results.target_log_prob,
+            results.grads_target_log_prob, adapt["log_step"], seeds[0])
         return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
 
     def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, restart: Any,
               schedule: dict, *data: Any) -> tuple:
         warmup = schedule["warmup"]
-        if spec.method == "nuts":
-            adapt, seed = B.cond(restart, lambda: find_step_size(x, adapt, seed, data),
-                                 lambda: (adapt, seed))
 
         def bootstrap(x_: Any, adapt_: dict, g: Any) -> Any:
             kernel, step = kernel_for(adapt_, g >= warmup, data)
             return with_step_size(spec, kernel.bootstrap_results(x_ / adapt_["scale"]), step)
+
+        results = bootstrap(x, adapt, start)  # the body sets the step size it uses
+        if spec.method == "nuts":
+            adapt, seed = B.cond(restart,
+                                 lambda: find_step_size(x, adapt, seed, results, data),
+                                 lambda: (adapt, seed))
 
         buffers = {"x": B.np.zeros((CHUNK, chains, model.n_free), dtype=dtype)}
         buffers.update({k: B.np.zeros((CHUNK, chains), dtype=dtype) for k in _STATS})
@@ -120,7 +125,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             return i + 1, g + 1, x_new, results, adapt_, next_seed, bufs
 
         # the iteration count is a loop variable: captured, XLA would recompile per value
-        state = (B.convert(0), start, x, bootstrap(x, adapt, start), adapt, seed, buffers)
+        state = (B.convert(0), start, x, results, adapt, seed, buffers)
         _, _, x, _, adapt, seed, buffers = B.while_loop(lambda i, *_: i < n_iter,
                                                         lambda *s: body(*s), state)
         return x, adapt, seed, buffers

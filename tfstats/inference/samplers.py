@@ -8,6 +8,9 @@ from dataclasses import dataclass
 __all__ = ["Sampler", "nuts", "hmc", "rwmh", "slice"]
 
 
+MAX_TREE_DEPTH = 30
+
+
 @dataclass(frozen=True)
 class Sampler:
     """A sampler and its settings.
@@ -38,8 +41,13 @@ class Sampler:
     def __post_init__(self) -> None:
         if not 0.0 < self.target_accept < 1.0:
             raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
-        if self.max_tree_depth < 1 or self.n_leapfrog < 1 or self.max_doublings < 1:
-            raise ValueError("max_tree_depth, n_leapfrog and max_doublings must be >= 1")
+        for name in ("max_tree_depth", "n_leapfrog", "max_doublings"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if self.max_tree_depth > MAX_TREE_DEPTH:  # 2**depth leapfrog steps; int32 indices
+            raise ValueError(f"max_tree_depth must be <= {MAX_TREE_DEPTH} (at most "
+                             f"2**depth - 1 leapfrog steps per draw), got {self.max_tree_depth}")
         if self.initial_step_size <= 0:
             raise ValueError("initial_step_size must be positive")
 

@@ -32,3 +32,15 @@ def test_no_resonance_at_step_sizes_that_trap_the_span_only_check(
     x = draws["x"].reshape(-1, 100)
     assert abs(x.mean()) < 0.02
     assert abs(x.var() - 1.0) < 0.03
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_tree_depth": 0}, "max_tree_depth must be an int >= 1, got 0"),
+    ({"max_tree_depth": 2.5}, "max_tree_depth must be an int >= 1, got 2.5"),
+    ({"max_tree_depth": 31}, "max_tree_depth must be <= 30"),
+    ({"target_accept": 1.0}, r"target_accept must be in \(0, 1\)"),
+    ({"initial_step_size": 0.0}, "initial_step_size must be positive"),
+])
+def test_bad_nuts_settings_are_named(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ts.nuts(**kwargs)
