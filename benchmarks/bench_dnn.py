@@ -119,9 +119,11 @@ def run_worker(args: list[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def fit_time_mode(repeats: int) -> dict:
+def fit_time_mode(repeats: int, only: list[str] | None = None) -> dict:
     results = {}
     for name, (kind, options) in VARIANTS.items():
+        if only and not any(word.lower() in name.lower() for word in only):
+            continue
         runs = [run_worker(["--worker", kind, "--options", json.dumps(options)])
                 for _ in range(repeats)]
         fits = [r["fit_s"] for r in runs]
@@ -132,8 +134,8 @@ def fit_time_mode(repeats: int) -> dict:
         }
         print(f"{name:40s} best {min(fits):6.2f} s  median {statistics.median(fits):6.2f} s"
               f"  accuracy {results[name]['accuracy']:.4f}", flush=True)
-    keras_best = results["Keras, written directly"]["best_s"]
-    sk_best = results["scikit-learn MLPClassifier"]["best_s"]
+    keras_best = results.get("Keras, written directly", {}).get("best_s", float("nan"))
+    sk_best = results.get("scikit-learn MLPClassifier", {}).get("best_s", float("nan"))
     print("\n| variant | fit time, best (s) | median (s) | CPU (s) | accuracy "
           "| vs Keras | vs scikit-learn |")
     print("|---|---|---|---|---|---|---|")
@@ -237,6 +239,8 @@ def stream_memory_mode(gigabytes: float, chunk_size: int, keep: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="run the variants whose names contain one "
+                        "of these words (e.g. defaults scikit-learn)")
     parser.add_argument("--stream-memory", action="store_true")
     parser.add_argument("--gb", type=float, default=2.0)
     parser.add_argument("--chunk-size", type=int, default=50_000)
@@ -258,7 +262,7 @@ def main() -> None:
     if args.stream_memory:
         results = stream_memory_mode(args.gb, args.chunk_size, args.keep)
     else:
-        results = fit_time_mode(args.repeats)
+        results = fit_time_mode(args.repeats, args.only)
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -28,6 +28,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from estimators.inputs import StreamInput, is_stream, is_tf_dataset
+from estimators.neural_steps import (
+    memory_train_function,
+    micro_batch_train_function,
+    supports_micro_batches,
+)
 from estimators.neural_targets import ClassifierTask, RegressorTask
 from estimators.neural_train import (
     BACKEND,
@@ -35,11 +40,9 @@ from estimators.neural_train import (
     epoch_dataset,
     gc_paused,
     history_frame,
-    micro_batch_train_function,
     model_from_bytes,
     model_to_bytes,
     n_rows,
-    supports_micro_batches,
     take_rows,
     to_keras,
     to_tensors,
@@ -57,7 +60,8 @@ __all__ = [
 ]
 
 _PREDICT_ROWS = 65_536
-_AUTO_ROWS = 8_192
+_AUTO_ROWS = 8_192  # rows per call when each call's rows are copied (streams)
+_AUTO_ROWS_MEMORY = 131_072  # in-memory data: a call gathers its rows, nothing is copied
 _MIN_PREDICT_ROWS = 16
 
 
@@ -78,10 +82,10 @@ class NeuralEstimator(BaseEstimator):
         return x
 
     # Common parameters ------------------------------------------------------------------
-    def _steps_per_execution(self, n_rows: int | None) -> int:
+    def _steps_per_execution(self, n_rows: int | None, auto_rows: int = _AUTO_ROWS) -> int:
         spe, bs = self.steps_per_execution, self._batch_size()
         if spe == "auto":
-            k = max(1, _AUTO_ROWS // bs)
+            k = max(1, auto_rows // bs)
             if n_rows is not None:
                 k = min(k, max(1, -(-n_rows // bs)))
             return k
@@ -211,29 +215,38 @@ class NeuralEstimator(BaseEstimator):
         micro = supports_micro_batches(model)
         bs = getattr(X, "batch_size", None) if isinstance(X, StreamInput) else None
         bs = bs or self._batch_size()
-        rows = bs * self._steps_per_execution(n_rows) if micro else bs
-        fn = getattr(model, "train_function", None)
-        if micro and getattr(fn, "micro_batch_size", None) != bs:
-            model.train_function = fn = micro_batch_train_function(model, bs)
         start = len(self.history_) if warm else 0
+        val_rows = max(bs * self._steps_per_execution(None), 1024)
         kwargs: dict[str, Any] = dict(
             epochs=start + epochs, initial_epoch=start, verbose=self.verbose,
             callbacks=self._callbacks(val is not None), validation_data=val, _stream=stream,
         )
-        if isinstance(train, tuple) and BACKEND == "tensorflow":
-            data, steps = epoch_dataset(train, rows, seed)
-            kwargs.update(steps_per_epoch=steps, shuffle=False,
-                          validation_batch_size=max(rows, 1024))
+        if isinstance(train, tuple) and micro:
+            feats, targets, weights = train
+            columns = (to_keras(feats), targets) if weights is None else \
+                (to_keras(feats), targets, weights)
+            # traced now, while the collector is paused
+            model.train_function, calls = memory_train_function(
+                model, columns, size=bs, seed=seed, first_epoch=start,
+                steps_per_call=self._steps_per_execution(n_rows, _AUTO_ROWS_MEMORY))
+            data = model.train_function.call_indices()
+            kwargs.update(steps_per_epoch=calls, shuffle=False, validation_batch_size=val_rows)
+        elif isinstance(train, tuple) and BACKEND == "tensorflow":
+            data, steps = epoch_dataset(train, bs, seed)
+            kwargs.update(steps_per_epoch=steps, shuffle=False, validation_batch_size=val_rows)
         elif isinstance(train, tuple):
             feats, targets, weights = train
             data = to_keras(feats)
-            kwargs.update(y=targets, sample_weight=weights, batch_size=rows, shuffle=True,
-                          validation_batch_size=max(rows, 1024))
+            kwargs.update(y=targets, sample_weight=weights, batch_size=bs, shuffle=True,
+                          validation_batch_size=val_rows)
         else:
             data = train
             kwargs.update(shuffle=False)
-        if micro and hasattr(data, "element_spec"):
-            fn.prepare(data.element_spec)  # trace now, while the collector is paused
+            fn = getattr(model, "train_function", None)
+            if micro and getattr(fn, "micro_batch_size", None) != bs:
+                model.train_function = fn = micro_batch_train_function(model, bs)
+            if micro and hasattr(data, "element_spec"):
+                fn.prepare(data.element_spec)  # trace now, while the collector is paused
         return data, kwargs, start
 
     def _epochs(self) -> int:

@@ -1,5 +1,5 @@
-"""Training plumbing for the Keras estimators: data to ``tf.data``, the micro-batch train
-function, ``.keras`` bytes, history frames.
+"""Training plumbing for the Keras estimators: data to ``tf.data``, ``.keras`` bytes,
+history frames (the compiled train functions are in :mod:`estimators.neural_steps`).
 
 Examples
 --------
@@ -24,8 +24,6 @@ from estimators.preprocessing import keras
 
 __all__ = [
     "BACKEND",
-    "supports_micro_batches",
-    "micro_batch_train_function",
     "epoch_dataset",
     "dataset_sample",
     "history_frame",
@@ -39,81 +37,6 @@ __all__ = [
 ]
 
 BACKEND: str = keras.backend.backend()
-
-
-def supports_micro_batches(model: Any) -> bool:
-    """Whether :func:`micro_batch_train_function` can drive ``model``.
-
-    It needs the TensorFlow backend, graph execution, no distribution strategy and Keras'
-    own ``train_step`` (a custom ``train_step`` keeps Keras' ``steps_per_execution``).
-    """
-    if BACKEND != "tensorflow" or model.run_eagerly:
-        return False
-    import tensorflow as tf
-
-    return (not tf.distribute.has_strategy() and getattr(model, "steps_per_execution", 1) == 1
-            and type(model).train_step is keras.Model.train_step)
-
-
-def micro_batch_train_function(model: Any, size: int) -> Any:
-    """A Keras ``train_function`` running several mini-batches per call (TensorFlow).
-
-    Each element of the data holds up to ``k * size`` rows; one compiled call applies the
-    ``k`` updates of ``size`` rows in a ``tf.while_loop`` (``model.train_step`` on each
-    slice), so small networks no longer pay Keras' per-step Python and ``tf.data``
-    overhead. The updates are exactly those of plain mini-batch training on the same rows.
-    It also wraps the step in a single ``tf.function`` fed from Python, where Keras nests a
-    second one that pulls from the iterator in the graph (a second trace, ~0.1 s per fit).
-
-    Examples
-    --------
-    >>> import keras, numpy as np
-    >>> inp = keras.Input((2,)); model = keras.Model(inp, keras.layers.Dense(1)(inp))
-    >>> model.compile("sgd", "mse")
-    >>> model.train_function = micro_batch_train_function(model, 8)
-    >>> _ = model.fit(np.ones((32, 2)), np.ones(32), batch_size=32, verbose=0)
-    """
-    import tensorflow as tf
-
-    def steps(data: Any) -> Any:
-        x, y, sw = keras.utils.unpack_x_y_sample_weight(data)
-        n = tf.shape(keras.tree.flatten(x)[0])[0]
-        n_steps = (n + size - 1) // size
-
-        def body(i: Any) -> tuple:
-            def cut(t: Any) -> Any:
-                return None if t is None else t[i * size : (i + 1) * size]
-
-            model.train_step(keras.tree.map_structure(cut, (x, y, sw)))
-            return (i + 1,)
-
-        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0),))
-        return model.get_metrics_result()
-
-    compiled: dict[str, Any] = {}
-
-    def prepare(element_spec: Any) -> Any:
-        """The compiled step for data of this structure, traced now (once for any batch
-        size: the last batch of an epoch is usually smaller)."""
-        spec = None
-        if element_spec is not None:
-            spec = keras.tree.map_structure(
-                lambda s: tf.TensorSpec((None, *s.shape[1:]), s.dtype), element_spec)
-        key = repr(spec)
-        if key not in compiled:
-            compiled[key] = tf.function(
-                steps, input_signature=None if spec is None else [spec], autograph=False,
-                reduce_retracing=True, jit_compile=bool(model.jit_compile))
-            if spec is not None:
-                compiled[key].get_concrete_function(spec)
-        return compiled[key]
-
-    def function(iterator: Any) -> Any:
-        return prepare(getattr(iterator, "element_spec", None))(next(iterator))
-
-    function.micro_batch_size = size  # type: ignore[attr-defined]
-    function.prepare = prepare  # type: ignore[attr-defined]
-    return function
 
 
 @contextlib.contextmanager
@@ -231,12 +154,27 @@ def epoch_dataset(train: tuple, rows: int, seed: int | None) -> tuple[Any, int]:
     def gather(index: Any) -> Any:
         return keras.tree.map_structure(lambda t: tf.gather(t, index), tensors)
 
+    plain = tf.autograph.experimental.do_not_convert  # plain TF code: skip the conversion
     epochs = tf.data.Dataset.range(2**62)
     if steps == 1:
-        return epochs.map(lambda e: gather(permutation(e))).prefetch(2), steps
-    index = epochs.map(permutation).flat_map(lambda p: tf.data.Dataset.range(steps).map(
-        lambda i: p[i * rows : (i + 1) * rows]))
-    return index.map(gather).prefetch(2), steps
+        return fixed_pipeline(epochs.map(plain(lambda e: gather(permutation(e))))), steps
+    index = epochs.map(plain(permutation)).flat_map(plain(
+        lambda p: tf.data.Dataset.range(steps).map(plain(lambda i: p[i * rows : (i + 1) * rows]))))
+    return fixed_pipeline(index.map(plain(gather))), steps
+
+
+def fixed_pipeline(ds: Any) -> Any:
+    """``ds`` with a prefetch of two elements and tf.data's autotuning off.
+
+    The pipelines here are sequential with a fixed prefetch, so autotuning has nothing to
+    tune; its background thread also made deleting the iterator (the end of every ``fit``)
+    wait up to seconds for its next wake-up.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(2).with_options(options)
 
 
 def dataset_sample(ds: Any, n: int) -> tuple[Any, Any]:

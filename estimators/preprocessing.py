@@ -228,8 +228,8 @@ def infer_schema(
                     "categorical (object, string, category, bool); convert it first"
                 )
         return FeatureSchema("frame", specs, string_inputs, embedding_threshold, labels)
-    X = np.asarray(X, dtype=np.float64)
-    mean, var = X.mean(axis=0), X.var(axis=0)
+    X = np.asarray(X)
+    mean, var = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
     specs = [
         ColumnSpec(f"x{j}", f"x{j}", "numeric", mean=float(mean[j]), variance=float(var[j]))
         for j in range(X.shape[1])
