@@ -45,6 +45,7 @@ __all__ = [
     "is_stream",
     "is_tf_dataset",
     "shuffled_tables",
+    "fixed_pipeline",
 ]
 
 Table = dict[str, np.ndarray]
@@ -242,7 +243,7 @@ class StreamInput:
                 yield structure(table)
 
         ds = tf.data.Dataset.from_generator(generate, output_signature=structure(spec))
-        return ds.prefetch(2)
+        return fixed_pipeline(ds)
 
     def with_options(self, **changes: Any) -> StreamInput:
         """A copy with some fields changed (e.g. ``label=None`` for prediction)."""
@@ -425,3 +426,17 @@ def parquet_input(
     """
     return _make(paths, "parquet", label, batch_size, shuffle_buffer, epochs, chunk_size,
                  columns, sample_size, sample, seed, {})
+
+
+def fixed_pipeline(ds: Any) -> Any:
+    """``ds`` with a prefetch of two elements and tf.data's autotuning off.
+
+    The pipelines here are sequential with a fixed prefetch, so autotuning has nothing to
+    tune; its background thread also made deleting the iterator (the end of every ``fit``)
+    wait up to seconds for its next wake-up.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(2).with_options(options)

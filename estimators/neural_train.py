@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimators.inputs import fixed_pipeline
 from estimators.preprocessing import keras
 
 __all__ = [
@@ -161,20 +162,6 @@ def epoch_dataset(train: tuple, rows: int, seed: int | None) -> tuple[Any, int]:
     index = epochs.map(plain(permutation)).flat_map(plain(
         lambda p: tf.data.Dataset.range(steps).map(plain(lambda i: p[i * rows : (i + 1) * rows]))))
     return fixed_pipeline(index.map(plain(gather))), steps
-
-
-def fixed_pipeline(ds: Any) -> Any:
-    """``ds`` with a prefetch of two elements and tf.data's autotuning off.
-
-    The pipelines here are sequential with a fixed prefetch, so autotuning has nothing to
-    tune; its background thread also made deleting the iterator (the end of every ``fit``)
-    wait up to seconds for its next wake-up.
-    """
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return ds.prefetch(2).with_options(options)
 
 
 def dataset_sample(ds: Any, n: int) -> tuple[Any, Any]:
