@@ -90,8 +90,10 @@ _COMMON_DOC = """
         XLA-compile the train step ("auto": only where Keras deems it useful, e.g. on GPU).
     steps_per_execution : int or "auto", default="auto"
         Mini-batches run per call into the compiled graph (all within one TensorFlow
-        ``while`` loop). "auto": about 8192 rows per call. Larger values cut per-step
-        overhead for small networks; results are the same.
+        ``while`` loop). "auto": about 131,072 rows per call for in-memory data (each step
+        gathers its rows, nothing is copied), about 8,192 for streams and ``tf.data``
+        input. Larger values cut per-step overhead for small networks; results are the
+        same.
     random_state : int, optional
         Seeds Python, numpy and the backend (``keras.utils.set_random_seed``) at each fit
         and draws the validation split; fits are then reproducible.

@@ -153,7 +153,9 @@ _WRAPPER_DOC = """
     warm_start : bool, default=False
     jit_compile : bool or "auto", default="auto"
     steps_per_execution : int or "auto", default="auto"
-        Passed to ``Model.compile``; "auto" is about 8192 rows per call.
+        Mini-batches per call into the compiled graph, as for ``DNNClassifier`` ("auto":
+        about 131,072 rows in memory, 8,192 from streams); a model with its own
+        ``train_step`` gets it as Keras' ``compile(steps_per_execution=...)``.
     random_state : int, optional
     verbose : int, default=0"""
 
