@@ -19,8 +19,8 @@ to /tmp in chunks, fits ``DNNClassifier`` for one epoch from ``csv_input`` in a 
 process, and records the peak resident memory (``ru_maxrss``, and a sampled peak of the
 anonymous - non file-backed - part), then deletes the file.
 
-Run: ``python benchmarks/bench_dnn.py [--repeats 3]`` and
-``python benchmarks/bench_dnn.py --stream-memory``.
+Run: ``python benchmarks/bench_dnn.py [--repeats 5] [--only defaults scikit-learn]``,
+``python benchmarks/bench_dnn.py --stream-memory`` and ``--quick`` (a smoke test).
 """
 
 from __future__ import annotations
@@ -112,9 +112,19 @@ def worker_fit(kind: str, options: dict) -> dict:
     return {"fit_s": wall, "cpu_s": cpu, "warmup_s": warmup, "accuracy": score(Xte, yte)}
 
 
+QUICK = False
+
+
+def make_quick() -> None:
+    """Tiny settings (a smoke test of the script, not a measurement)."""
+    global N_TRAIN, N_TEST, EPOCHS, QUICK
+    N_TRAIN, N_TEST, EPOCHS, QUICK = 4_000, 1_000, 1, True
+
+
 def run_worker(args: list[str]) -> dict:
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
-                          timeout=3600)
+    quick = ["--quick"] if QUICK else []
+    done = subprocess.run([sys.executable, __file__, *args, *quick], capture_output=True,
+                          text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -253,10 +263,15 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=50_000)
     parser.add_argument("--keep", action="store_true", help="keep the CSV file")
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--quick", action="store_true",
+                        help="4,000 rows, one epoch, one round; no streaming (a smoke test)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        make_quick()
+        args.repeats, args.stream_memory = 1, False
     if args.worker == "write":
         print(json.dumps({"rows": write_csv(args.csv, args.gb)}))
         return

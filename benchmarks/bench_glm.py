@@ -75,7 +75,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--xla", action="store_true", help="compile ts.opt with XLA")
+    parser.add_argument("--quick", action="store_true",
+                        help="10,000 rows, one repeat (a smoke test)")
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.repeats = 10_000, 1
     if args.xla:
         glm._graph_mode = contextlib.nullcontext  # ts.opt then compiles with XLA (default)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -1,4 +1,4 @@
-"""Smoke test of the MCMC benchmark: tiny settings, tfstats and raw TFP, one workload."""
+"""Smoke tests of the benchmark scripts (tiny settings): MCMC, GLM, deep nets."""
 
 from __future__ import annotations
 
@@ -32,3 +32,26 @@ def test_bench_mcmc_quick_prints_a_table(tmp_path: Path) -> None:
         assert result["ok"], result
         assert result["first_s"] > result["warm_s"] > 0
         assert result["ess_warm"] > 0
+
+
+def _run(script: str, *args: str) -> str:
+    path = SCRIPT.parent / script
+    run = subprocess.run([sys.executable, str(path), "--quick", *args], capture_output=True,
+                         text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return run.stdout
+
+
+def test_bench_dnn_quick_prints_a_table(tmp_path: Path) -> None:
+    output = tmp_path / "dnn.json"
+    text = _run("bench_dnn.py", "--only", "defaults", "scikit-learn", "--out", str(output))
+    assert "| DNNClassifier (defaults) |" in text
+    assert "| scikit-learn MLPClassifier |" in text
+    results = json.loads(output.read_text())
+    assert set(results) == {"DNNClassifier (defaults)", "scikit-learn MLPClassifier"}
+    assert all(r["best_s"] > 0 and 0 <= r["accuracy"] <= 1 for r in results.values())
+
+
+def test_bench_glm_quick_prints_a_table() -> None:
+    text = _run("bench_glm.py")
+    assert "| logistic D=20 |" in text and "| linear D=10 |" in text
