@@ -95,3 +95,10 @@ def test_xla_step_trains_like_the_default():
     xla = DNNClassifier(jit_compile=True, **kwargs).fit(X, y)
     assert int(xla.model_.optimizer.iterations) == 3 * 10
     np.testing.assert_allclose(xla.predict_proba(X), plain.predict_proba(X), atol=1e-3)
+
+
+def test_large_steps_keep_the_default_executor():
+    graph = tf.function(lambda x: tf.matmul(x, x)).get_concrete_function(
+        tf.TensorSpec((2, 2))).graph
+    assert single_thread_friendly(graph, work=1e6)
+    assert not single_thread_friendly(graph, work=1e9)
