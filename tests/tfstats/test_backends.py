@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -122,3 +124,17 @@ def test_softplus_and_its_gradient(name: str, restore_backend: None) -> None:
                                np.logaddexp(0.0, x), rtol=1e-14)
     np.testing.assert_allclose(B.to_numpy(grad), 1.0 / (1.0 + np.exp(-x)), rtol=1e-14)
     assert float(B.to_numpy(value)) == pytest.approx(np.logaddexp(0.0, x).sum(), rel=1e-14)
+
+
+def test_tensorflow_probability_imports_after_the_jax_backend() -> None:
+    """The JAX backend loads TFP's substrate with TensorFlow hidden; TFP's shared modules
+    loaded meanwhile must not leak into a later TensorFlow import (it failed with "Arg specs
+    do not match" in ``prefer_static``)."""
+    code = ("import sys, tfstats.backends.jax\n"
+            "assert 'tensorflow' not in sys.modules\n"
+            "import tensorflow_probability as tfp\n"
+            "print(float(tfp.distributions.Normal(0.0, 1.0).log_prob(0.0)))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert abs(float(done.stdout.split()[-1]) + 0.9189385) < 1e-6

@@ -38,11 +38,18 @@ def _softplus_jvp(primals: tuple, tangents: tuple) -> tuple[Any, Any]:
 
 def _import_tfp_without_tensorflow() -> Any:
     """TFP's JAX substrate imports TensorFlow, when it is installed, only to copy
-    docstrings: about 3 s and 900 MB. Hide it while the substrate's modules load."""
+    docstrings: about 3 s and 900 MB. Hide it while the substrate's modules load.
+
+    The shared modules TFP loaded meanwhile (its package, its numpy backend) were set up
+    for a process without TensorFlow; they are dropped from ``sys.modules`` afterwards
+    (the substrate keeps its references), so that a later ``import tensorflow_probability``
+    (the TensorFlow backend, the estimators) loads them afresh with TensorFlow present.
+    """
     import importlib
     import sys
 
     hidden = "tensorflow" not in sys.modules
+    loaded = set(sys.modules)
     if hidden:
         sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import raises
     try:
@@ -53,7 +60,14 @@ def _import_tfp_without_tensorflow() -> Any:
     finally:
         if hidden:
             del sys.modules["tensorflow"]
+            for name in set(sys.modules) - loaded:
+                if name.startswith("tensorflow_probability") and not name.startswith(_OWN):
+                    del sys.modules[name]
     return substrate
+
+
+_OWN = ("tensorflow_probability.substrates.jax",
+        "tensorflow_probability.python.internal.backend.jax")
 
 
 tfp = _import_tfp_without_tensorflow()

@@ -64,10 +64,11 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
 
         return fn
 
-    def kernel_for(adapt: dict, use_final: Any, data: tuple) -> tuple[Any, Any]:
+    def kernel_for(adapt: dict, use_final: Any, data: tuple,
+                   jitter: Any = 1.0) -> tuple[Any, Any]:
         scale = adapt["scale"]
         log_step = B.np.where(use_final, adapt["log_step_bar"], adapt["log_step"])
-        step = B.np.exp(log_step)[:, None]
+        step = B.np.exp(log_step)[:, None] * jitter
         kernel = make_kernel(B, spec, lambda z: batched_density(z * scale, *data),
                              scaled_value_and_grad(scale, data), step)
         return kernel, step
@@ -103,9 +104,15 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         def body(i: Any, g: Any, x_: Any, results: Any, adapt_: dict, seed_: Any,
                  bufs: dict) -> tuple:
             adapting = g < warmup
-            kernel, step = kernel_for(adapt_, ~adapting, data)
-            seeds = B.split_seed(seed_, 2)
+            seeds = B.split_seed(seed_, 3 if spec.step_jitter else 2)
             step_seed, next_seed = seeds[0], seeds[1]
+            jitter = 1.0
+            if spec.step_jitter:
+                j = spec.step_jitter
+                jitter = B.tfp.distributions.Uniform(
+                    B.cast(1.0 - j, dtype), B.cast(1.0 + j, dtype)).sample(
+                        (chains, 1), seed=seeds[2])
+            kernel, step = kernel_for(adapt_, ~adapting, data, jitter)
             results = with_step_size(spec, results, step)
             z, results = kernel.one_step(x_ / adapt_["scale"], results, seed=step_seed)
             x_new = z * adapt_["scale"]

@@ -29,6 +29,10 @@ class Sampler:
         Slice: doublings of the bracket.
     initial_step_size : float
         The step size warmup starts from (on the scale the mass matrix sets).
+    step_jitter : float
+        HMC: each iteration multiplies each chain's step size by a uniform factor in
+        ``[1 - step_jitter, 1 + step_jitter]``, so that a fixed number of leapfrog steps
+        cannot keep hitting a period of the target (which makes draws periodic).
     """
 
     method: str
@@ -37,6 +41,7 @@ class Sampler:
     n_leapfrog: int = 16
     max_doublings: int = 10
     initial_step_size: float = 1.0
+    step_jitter: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target_accept < 1.0:
@@ -50,6 +55,8 @@ class Sampler:
                              f"2**depth - 1 leapfrog steps per draw), got {self.max_tree_depth}")
         if self.initial_step_size <= 0:
             raise ValueError("initial_step_size must be positive")
+        if not 0.0 <= self.step_jitter < 1.0:
+            raise ValueError(f"step_jitter must be in [0, 1), got {self.step_jitter}")
 
     @property
     def adapts_step_size(self) -> bool:
@@ -64,17 +71,28 @@ def nuts(max_tree_depth: int = 10, target_accept: float = 0.8,
     --------
     >>> import tfstats as ts
     >>> ts.nuts(target_accept=0.9)
-    Sampler(method='nuts', target_accept=0.9, max_tree_depth=10, n_leapfrog=16, max_doublings=10, initial_step_size=1.0)
+    Sampler(method='nuts', target_accept=0.9, max_tree_depth=10, n_leapfrog=16, max_doublings=10, initial_step_size=1.0, step_jitter=0.0)
     """  # noqa: E501
     return Sampler("nuts", target_accept=target_accept, max_tree_depth=max_tree_depth,
                    initial_step_size=initial_step_size)
 
 
 def hmc(n_leapfrog: int = 16, target_accept: float = 0.65,
-        initial_step_size: float = 1.0) -> Sampler:
-    """Hamiltonian Monte Carlo with a fixed number of leapfrog steps per iteration."""
+        initial_step_size: float = 1.0, step_jitter: float = 0.15) -> Sampler:
+    """Hamiltonian Monte Carlo with a fixed number of leapfrog steps per iteration.
+
+    The step size is jittered by up to ``step_jitter`` (15 %, as PyMC does) at each
+    iteration: with a fixed trajectory length, draws can otherwise become periodic (on a
+    gamma posterior the effective sample size fell to 6 % of the draws for some seeds).
+
+    Examples
+    --------
+    >>> import tfstats as ts
+    >>> ts.hmc(n_leapfrog=32).step_jitter
+    0.15
+    """
     return Sampler("hmc", target_accept=target_accept, n_leapfrog=n_leapfrog,
-                   initial_step_size=initial_step_size)
+                   initial_step_size=initial_step_size, step_jitter=step_jitter)
 
 
 def rwmh(target_accept: float = 0.234, initial_step_size: float = 1.0) -> Sampler:
