@@ -262,18 +262,17 @@ def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call:
     signature = [_batch_spec(tensors), tf.TensorSpec([None], tf.int32), index, index]
     compiled = _Compiled(model, steps, size)
     compiled.get(signature)
-    epoch_order: dict[int, Any] = {}
+    current: list[Any] = [None, None]  # the epoch and its row order
 
     def function(iterator: Any) -> Any:
         epoch, part = divmod(int(next(iterator)), calls)
         epoch += first_epoch
-        if epoch not in epoch_order:
-            epoch_order.clear()
-            epoch_order[epoch] = tf.random.experimental.stateless_shuffle(
-                tf.range(n, dtype=tf.int32), seed=tf.constant([seed, epoch], tf.int64))
+        if current[0] != epoch:
+            current[:] = [epoch, tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int32), seed=tf.constant([seed, epoch], tf.int64))]
         first = part * steps_per_call
         n_steps = min(steps_per_call, n_batches - first)
-        return compiled(signature, tensors, epoch_order[epoch], tf.constant(first * size),
+        return compiled(signature, tensors, current[1], tf.constant(first * size),
                         tf.constant(n_steps))
 
     def call_indices() -> Any:

@@ -125,3 +125,18 @@ def test_hmc_step_jitter_keeps_draws_from_turning_periodic() -> None:
 def test_step_jitter_must_be_a_fraction() -> None:
     with pytest.raises(ValueError, match="step_jitter must be in"):
         ts.hmc(step_jitter=1.5)
+
+
+def test_step_jitter_spreads_the_step_size_within_its_band() -> None:
+    exact = case("normal_normal")
+    steps = {}
+    for jitter in (0.0, 0.15):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            draws = ts.mcmc(exact.model, n_samples=200, warmup=200, chains=2,
+                            sampler=ts.hmc(step_jitter=jitter), seed=SEED, progress=False)
+        steps[jitter] = draws.stats["step_size"] / draws.step_size[:, None]
+    np.testing.assert_allclose(steps[0.0], 1.0, rtol=1e-5)  # the adapted step, fixed
+    ratio = steps[0.15]
+    assert ratio.min() >= 0.85 - 1e-5 and ratio.max() <= 1.15 + 1e-5
+    assert ratio.std() > 0.05  # uniform on [0.85, 1.15]: sd 0.087
