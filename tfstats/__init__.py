@@ -54,6 +54,7 @@ from tfstats.distributions import (
     wishart,
 )
 from tfstats.draws import Draws
+from tfstats.factor import factor
 from tfstats.functions import (
     cholesky,
     concatenate,
@@ -78,6 +79,7 @@ from tfstats.inference.optimize import OptResult, opt
 from tfstats.inference.predictive import calculate
 from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
 from tfstats.model import Model, model
+from tfstats.scale_priors import half_cauchy, half_normal, half_student, lkj_cholesky
 from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
 
 __version__ = "0.1.0"
@@ -93,4 +95,5 @@ __all__ = [
     "OptResult", "ordered_variable", "outer", "pareto", "poisson", "rwmh", "Sampler", "scan",
     "set_backend", "ShapeError", "simplex_variable", "slice", "solve", "stack", "student",
     "uniform", "variable", "weibull", "where", "wishart", "zeros",
+    "factor", "half_cauchy", "half_normal", "half_student", "lkj_cholesky",
 ]
