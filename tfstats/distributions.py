@@ -135,7 +135,7 @@ def _distribution_shape(family: Family, params: tuple[Array, ...], dim: Any) -> 
     if name == "wishart":
         return shapes[1]
     if name == "lkj_correlation":
-        d = int(_constant(params[1]))
+        d = params[1].shape[-1]  # the dimension is the length of a marker (static in JAX)
         return (d, d)
     base = broadcast_shapes(*shapes, what=name)
     if shape is None:
@@ -493,7 +493,8 @@ def lkj_correlation(eta: Any, dimension: int, *, observed: Any = None) -> Array:
     if not isinstance(dimension, int | np.integer) or dimension < 2:
         raise ModelError(f"lkj_correlation: dimension must be an int >= 2, got {dimension!r}")
     _check_lkj_observed(observed)
-    return distribution("lkj_correlation", ("eta", "dimension"), (eta, int(dimension)),
+    marker = Data(np.zeros(int(dimension)), name="dimension")
+    return distribution("lkj_correlation", ("eta", "dimension"), (eta, marker),
                         observed=observed)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tfstats.arrays import Array, ModelError, Variable
+from tfstats.arrays import Array, Data, ModelError, Variable
 from tfstats.distributions import _as_params, _validate, attach, distribution
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.variables import CorrelationCholesky
@@ -29,8 +29,10 @@ def _half_student(B: Any, df: Any, sigma: Any) -> Any:
     return B.tfd.HalfStudentT(df, sigma * 0.0, sigma)
 
 
-def _cholesky_lkj(B: Any, eta: Any, dimension: Any) -> Any:
-    return B.tfd.CholeskyLKJ(B.static_int(dimension), eta)
+def _cholesky_lkj(B: Any, eta: Any, size_marker: Any) -> Any:
+    # the dimension is read from the static shape of a marker array: a number would be a
+    # traced value inside compiled JAX code, where TFP needs a Python int
+    return B.tfd.CholeskyLKJ(B.shape_of(size_marker)[-1], eta)
 
 
 for _family in (
@@ -128,7 +130,7 @@ def lkj_cholesky(eta: Any, dim: int) -> Variable:
     if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 2:
         raise ModelError(f"lkj_cholesky: dim must be an int >= 2, got {dim!r}")
     family = FAMILIES["lkj_cholesky"]
-    params = _as_params(family, ("eta", "dim"), (eta, int(dim)))
+    params = _as_params(family, ("eta", "dim"), (eta, Data(np.zeros(int(dim)), name="dim")))
     if params[0].shape:
         raise ModelError(f"lkj_cholesky: eta must be a scalar, got shape {params[0].shape}")
     _validate(family, ("eta", "dim"), params)
