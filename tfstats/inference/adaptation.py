@@ -96,7 +96,9 @@ def end_window(B: Any, state: dict, active: Any) -> dict:
     shrink = 1e-3 * (5.0 / (n + 5.0))
     if dense:
         eye = B.np.eye(B.shape_of(variance)[-1], dtype=variance.dtype)
-        scale = B.linalg.cholesky((n / (n + 5.0)) * variance + shrink * eye)
+        scale = B.cond(active,  # a factorisation only at a window's end
+                       lambda: B.linalg.cholesky((n / (n + 5.0)) * variance + shrink * eye),
+                       lambda: state["scale"])
     else:
         scale = B.np.sqrt((n / (n + 5.0)) * variance + shrink)
     new = dict(state, scale=scale, count=state["count"] * 0.0, mean=state["mean"] * 0.0,
