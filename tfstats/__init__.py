@@ -78,6 +78,7 @@ from tfstats.inference.optimize import OptResult, opt
 from tfstats.inference.predictive import calculate
 from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
 from tfstats.model import Model, model
+from tfstats.ode import ode
 from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
 
 __version__ = "0.1.0"
@@ -93,4 +94,5 @@ __all__ = [
     "OptResult", "ordered_variable", "outer", "pareto", "poisson", "rwmh", "Sampler", "scan",
     "set_backend", "ShapeError", "simplex_variable", "slice", "solve", "stack", "student",
     "uniform", "variable", "weibull", "where", "wishart", "zeros",
+    "ode",
 ]

