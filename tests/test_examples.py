@@ -45,7 +45,7 @@ def test_ode_lotka_volterra_posterior_covers_the_true_rates() -> None:
     """Each true rate inside its central 99% posterior interval (with four rates and one
     data set, 95% intervals would all cover only about 81% of the time)."""
     module = _load("ode_lotka_volterra")
-    draws = module.main(n_samples=200, warmup=200, chains=2, progress=False)
+    draws = module.main(n_samples=150, warmup=150, chains=2, progress=False)
     low, high = np.quantile(draws["rates"].reshape(-1, 4), [0.005, 0.995], axis=0)
     assert np.all((low < module.TRUE_RATES) & (module.TRUE_RATES < high)), (low, high)
     assert draws.divergences == 0
