@@ -79,6 +79,7 @@ from tfstats.inference.optimize import OptResult, opt
 from tfstats.inference.predictive import calculate
 from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
 from tfstats.model import Model, model
+from tfstats.ode import ode
 from tfstats.scale_priors import half_cauchy, half_normal, half_student, lkj_cholesky
 from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
 
@@ -96,4 +97,5 @@ __all__ = [
     "set_backend", "ShapeError", "simplex_variable", "slice", "solve", "stack", "student",
     "uniform", "variable", "weibull", "where", "wishart", "zeros",
     "factor", "half_cauchy", "half_normal", "half_student", "lkj_cholesky",
+    "ode",
 ]

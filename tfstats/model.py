@@ -69,7 +69,7 @@ class Model:
         nodes = topological(roots)
         self.data_nodes = [n for n in nodes
                            if isinstance(n, Data) and n.value.size > CONSTANT_SIZE]
-        self.has_loops = any(n.op == "scan" for n in nodes)
+        self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
 
