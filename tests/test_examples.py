@@ -37,3 +37,12 @@ def test_make_demo_command_runs() -> None:
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "posterior mode" in result.stdout
+
+
+def test_radon_formula_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
+    model, draws = _load("radon_formula").main(n_samples=100, warmup=100, chains=2,
+                                               progress=False)
+    out = capsys.readouterr().out
+    assert "1|county_sigma" in out and "a new county" in out
+    # the basement-to-floor effect is about -0.69 (Gelman & Hill)
+    assert abs(draws["floor"].mean() + 0.69) < 0.15
