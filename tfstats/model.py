@@ -306,7 +306,7 @@ class Model:
         >>> m = ts.glm("y ~ x", df)
         >>> fit = ts.opt(m, seed=1)
         >>> m.predict(fit, data=pd.DataFrame({"x": [5.0]})).round(1)
-        array([5.1])
+        array([5.2])
         """
         from tfstats.formulas.predict import predict
 

@@ -165,7 +165,7 @@ def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any
     ['Intercept', 'x', 'sigma']
     >>> fit = ts.opt(m, seed=1)
     >>> round(float(fit.par["x"]), 2)
-    0.99
+    0.97
     """
     frame = _as_frame(data)
     columns = used_columns(formula, frame)
