@@ -59,9 +59,9 @@ def _unknown_names(design: Design, family: GlmFamily) -> list[str]:
 
 def _resolve_priors(names: list[str], defaults: dict[str, Prior],
                     given: dict[str, Any] | None) -> dict[str, Prior]:
-    given = dict(given or {})
-    if not isinstance(given, dict):
+    if given is not None and not isinstance(given, dict):
         raise TypeError(f"priors must be a dict by term name, got {type(given).__name__}")
+    given = dict(given or {})
     unknown = [k for k in given if k not in names]
     if unknown:
         hint = ""

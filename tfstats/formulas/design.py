@@ -99,9 +99,9 @@ def check_missing(data: pd.DataFrame, columns: list[str], dropna: bool,
     counts = {c: int(n) for c, n in missing.sum().items() if n}
     rows = missing.any(axis=1)
     if not dropna:
+        hint = ", or pass dropna=True to drop those rows" if what == "data" else ""
         raise ValueError(f"the {what} have missing values (NaN/None) in column(s) "
-                         f"{list(counts)} ({counts} rows); fill them, or pass dropna=True to "
-                         f"drop those rows")
+                         f"{list(counts)} ({counts} rows); fill them{hint}")
     warnings.warn(f"dropna=True: dropped {int(rows.sum())} of {len(data)} rows with missing "
                   f"values in column(s) {counts}", stacklevel=3)
     return data.loc[~rows.to_numpy()]
