@@ -79,8 +79,18 @@ def _coefficients(values: Any) -> np.ndarray:
 def test_names_follow_bambi(ols: dict[str, Any]) -> None:
     m = ols["model"]
     assert m.variable_names == ["Intercept", "x", "g", "x:g", "sigma"]
-    assert m.formula.coords == {"g_dim": ["b", "c"], "x:g_dim": ["b", "c"]}
-    assert m.formula.dims == {"g": ["g_dim"], "x:g": ["x:g_dim"]}
+    assert m.coords == {"g_dim": ["b", "c"], "x:g_dim": ["b", "c"]}
+    assert m.dims == {"g": ["g_dim"], "x:g": ["x:g_dim"]}
+    rows = ols["draws"].summary().index.tolist()
+    assert rows == ["Intercept", "x", "g[b]", "g[c]", "x:g[b]", "x:g[c]", "sigma"]
+
+
+def test_summary_rows_carry_group_levels(group_fits: dict[str, Any]) -> None:
+    _, _, m, draws = group_fits["poisson"]
+    assert m.coords["g"] == [f"g{k:02d}" for k in range(12)]
+    rows = draws.summary().index.tolist()
+    assert rows[:4] == ["Intercept", "x", "1|g[g00]", "1|g[g01]"] and rows[-1] == "1|g_sigma"
+    assert draws.to_arviz().posterior["1|g"].coords["g"].values.tolist() == m.coords["g"]
 
 
 def test_flat_priors_give_ols_posterior_means(ols: dict[str, Any]) -> None:

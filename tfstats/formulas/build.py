@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,6 @@ class GlmSpec:
     priors: dict[str, Prior]  # the prior of every unknown, by name (defaults filled in)
     eta: Array  # the linear predictor on the fitted rows
     mu: Array  # the mean of the response: the inverse link of eta
-    coords: dict[str, list[str]] = field(default_factory=dict)
-    dims: dict[str, list[str]] = field(default_factory=dict)
     dropped: int = 0  # rows dropped by dropna=True
 
 
@@ -201,8 +199,9 @@ def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any
     targets.update({n: unknowns[n] for n in names if n not in targets})
     local_names = {id(v): n for n, v in unknowns.items()}
     local_names.update({id(v): f"{n}_offset" for n, v in offsets.items()})
-    model = Model(targets, precision=precision, local_names=local_names)
     coords, dims = _labels(design)
-    model.formula = GlmSpec(design, glm_family, link, y, resolved, eta, mu, coords, dims,
+    model = Model(targets, precision=precision, local_names=local_names, coords=coords,
+                  dims=dims)
+    model.formula = GlmSpec(design, glm_family, link, y, resolved, eta, mu,
                             n_rows - design.n_rows)
     return model
