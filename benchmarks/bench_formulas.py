@@ -18,6 +18,7 @@ Usage::
 
     python benchmarks/bench_formulas.py --quick
     BAMBI_PYTHON=/path/to/venv/bin/python python benchmarks/bench_formulas.py
+    python benchmarks/bench_formulas.py --chains 2 --warmup 500 --draws 500   # overrides
 """
 
 from __future__ import annotations
@@ -143,8 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bambi-python", default=os.environ.get("BAMBI_PYTHON"),
                         help="a Python with bambi, nutpie and numpyro installed")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    for key in ("n", "groups", "chains", "warmup", "draws"):
+        parser.add_argument(f"--{key}", type=int, help=f"override the setting {key!r}")
     args = parser.parse_args(argv)
     config = settings(args.quick)
+    config.update({k: getattr(args, k) for k in config if getattr(args, k) is not None})
     data = simulate(config["n"], config["groups"])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.parent.mkdir(exist_ok=True)
     if not args.quick:
         RESULTS.write_text(json.dumps({"settings": config, "results": rows}, indent=1))
+    print(f"\nsettings: {config}")
     print("\n| system | seconds (compile included) | min bulk ESS | ESS/s |\n|---|---|---|---|")
     for row in rows:
         if "error" in row:

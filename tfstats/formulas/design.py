@@ -82,6 +82,7 @@ def used_columns(formula: str, data: pd.DataFrame, response: bool = True) -> lis
     description = model_description(formula)
     names = set(description.var_names) if response else set().union(
         *(term.var_names for term in description.terms))
+    names.discard("")  # formulae lists "" for some calls, e.g. np.log(x**2)
     missing = sorted(n for n in names if n not in data.columns)
     if missing:
         raise ValueError(f"the formula {formula!r} uses the column(s) {missing}, which the data "
@@ -180,7 +181,6 @@ def new_group(term: GroupTerm, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
     levels not seen in fitting get the indices after the fitted ones."""
     source = term.source
     predictor = np.asarray(source.expr.eval_new_data(data), dtype=np.float64)
-    predictor = np.broadcast_to(predictor.reshape(len(predictor), -1) if predictor.ndim else
-                                predictor, (len(data), term.width))
+    predictor = np.broadcast_to(predictor.reshape(len(data), -1), (len(data), term.width))
     index, new_levels = source.eval_new_data_group_index(data)
     return predictor, np.asarray(index, dtype=np.int64), list(new_levels)
