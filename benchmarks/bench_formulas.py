@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipping {system}: no --bambi-python / $BAMBI_PYTHON", flush=True)
                 continue
             rows.append(_run(system, python, data_path, config, tmp))
+            if system == "tfstats":  # TFSTATS_BACKEND=jax runs it on JAX
+                rows[-1]["system"] += f" ({os.environ.get('TFSTATS_BACKEND', 'tensorflow')})"
             print(json.dumps(rows[-1]), flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
     if not args.quick:
