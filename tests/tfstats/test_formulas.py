@@ -36,7 +36,7 @@ def test_radon_varying_intercept_matches_reference() -> None:
     m = ts.glm("log_radon ~ floor_measure + (1 | county_idx)", df,
                priors={"Intercept": ("normal", 0, 10), "floor_measure": ("normal", 0, 10),
                        "1|county_idx_sigma": ("half_normal", 1), "sigma": ("half_normal", 1)})
-    draws = _mcmc(m, chains=4)
+    draws = _mcmc(m)
     alpha = draws["Intercept"][..., None] + draws["1|county_idx"]
     table = summarise({"alpha": alpha, "beta": draws["floor_measure"],
                        "mu_alpha": draws["Intercept"], "sigma_alpha": draws["1|county_idx_sigma"],
@@ -149,7 +149,7 @@ def group_fits() -> dict[str, Any]:
     for family in ("bernoulli", "poisson"):
         df, truth = _simulate(family, seed=11)
         m = ts.glm("y ~ x + (1 | g)", df, family=family)
-        fits[family] = (df, truth, m, _mcmc(m))
+        fits[family] = (df, truth, m, _mcmc(m, n=250))
     return fits
 
 
@@ -173,7 +173,7 @@ def test_mean_prediction_is_the_linear_predictor_through_the_link(
         group_fits: dict[str, Any]) -> None:
     _, _, m, draws = group_fits["poisson"]
     predicted = m.predict(draws)
-    assert predicted.shape == (2, 300, 400)
+    assert predicted.shape == (2, 250, 400)
     from_graph = ts.calculate(m.formula.mu, values=draws)
     np.testing.assert_allclose(predicted, from_graph, rtol=1e-10)
     np.testing.assert_allclose(np.log(predicted), ts.calculate(m.formula.eta, values=draws),
@@ -187,7 +187,7 @@ def test_a_new_group_gets_wider_intervals(group_fits: dict[str, Any]) -> None:
     low, high = np.quantile(eta.reshape(-1, 2), [0.05, 0.95], axis=0)
     assert high[1] - low[1] > 1.2 * (high[0] - low[0])
     response = m.predict(draws, data=new, kind="response", seed=2)
-    assert response.shape == (2, 300, 2) and set(np.unique(response)) <= {0.0, 1.0}
+    assert response.shape == (2, 250, 2) and set(np.unique(response)) <= {0.0, 1.0}
 
 
 # --- bad input -------------------------------------------------------------------------------
