@@ -63,3 +63,12 @@ def test_ode_lotka_volterra_posterior_covers_the_true_rates() -> None:
     low, high = np.quantile(draws["rates"].reshape(-1, 4), [0.005, 0.995], axis=0)
     assert np.all((low < module.TRUE_RATES) & (module.TRUE_RATES < high)), (low, high)
     assert draws.divergences == 0
+
+
+def test_radon_formula_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
+    model, draws = _load("radon_formula").main(n_samples=100, warmup=100, chains=2,
+                                               progress=False)
+    out = capsys.readouterr().out
+    assert "1|county_sigma" in out and "a new county" in out
+    # the basement-to-floor effect is about -0.69 (Gelman & Hill)
+    assert abs(draws["floor"].mean() + 0.69) < 0.15

@@ -55,6 +55,7 @@ from tfstats.distributions import (
 )
 from tfstats.draws import Draws
 from tfstats.factor import factor
+from tfstats.formulas import glm
 from tfstats.functions import (
     cholesky,
     concatenate,
@@ -89,7 +90,8 @@ __all__ = [
     "Array", "as_data", "backend_name", "bernoulli", "beta", "beta_binomial", "binomial",
     "calculate", "categorical", "cauchy", "chi_squared", "cholesky", "cholesky_variable",
     "concatenate", "datasets", "diag", "dirichlet", "dirichlet_multinomial", "Draws", "exponential",
-    "extra_samples", "f", "gamma", "hmc", "hypergeometric", "ilogit", "imultilogit", "inverse",
+    "extra_samples", "f", "gamma", "glm", "hmc", "hypergeometric", "ilogit", "imultilogit",
+    "inverse",
     "inverse_gamma", "iprobit", "joint", "laplace", "lgamma", "lkj_correlation", "log1pe",
     "logistic", "lognormal", "logsumexp", "mcmc", "mixture", "model", "Model", "ModelError",
     "multinomial", "multivariate_normal", "negative_binomial", "normal", "nuts", "ones", "opt",

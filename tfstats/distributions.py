@@ -11,6 +11,7 @@ import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
 from tfstats.families import FAMILIES, Density, Family
+from tfstats.labels import name_observed, remember_dim
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.variables import (
     CorrelationMatrix,
@@ -261,6 +262,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
             data = _fresh_view(data)
             density.value = data
         data.density = density
+        name_observed(data, observed)
         attach(density)
         return data
     shape = _distribution_shape(family, params, dim)
@@ -274,6 +276,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
     unknown = _support_constraint(family, params, trunc, shape)
     unknown.prior = Density(family, params, unknown, trunc)
     attach(unknown.prior)
+    remember_dim(unknown, dim)
     return unknown
 
 
