@@ -50,7 +50,7 @@ def test_lkj_multivariate_runs_and_recovers_the_correlation(
     assert "true correlation" in capsys.readouterr().out
     table = draws.summary(["R"])
     for i, j in [(0, 1), (0, 2), (1, 2)]:
-        row = table.loc[f"R[{i},{j}]"]
+        row = table.loc[f"R[{i}, {j}]"]
         assert abs(row["mean"] - example.TRUE_R[i, j]) < 4 * row["sd"] + 4 * row["mcse_mean"]
 
 
