@@ -207,12 +207,14 @@ class Draws:
         hand, pointwise log_likelihood and observed_data (for ``az.loo``)."""
         import arviz as az
 
-        stats = {"diverging": self.stats["divergent"].astype(bool),
-                 "acceptance_rate": self.stats["accept"],
-                 "n_steps": self.stats["n_steps"], "energy": self.stats["energy"],
-                 "step_size": self.stats["step_size"], "lp": self.stats["log_density"],
-                 "tree_depth": self.tree_depth}
-        groups: dict[str, Any] = {"posterior": dict(self.values), "sample_stats": stats}
+        groups: dict[str, Any] = {"posterior": dict(self.values)}
+        if "divergent" in self.stats:  # MCMC draws (VI draws have no sampler statistics)
+            groups["sample_stats"] = {
+                "diverging": self.stats["divergent"].astype(bool),
+                "acceptance_rate": self.stats["accept"],
+                "n_steps": self.stats["n_steps"], "energy": self.stats["energy"],
+                "step_size": self.stats["step_size"], "lp": self.stats["log_density"],
+                "tree_depth": self.tree_depth}
         if log_likelihood and self.model is not None:
             from tfstats.inference.predictive import pointwise_log_likelihood
 
