@@ -11,6 +11,7 @@ make their target random.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -48,18 +49,30 @@ class MinibatchData(Data):
         self.group = group
 
 
-def minibatch(*data: Any, batch_size: int, seed: int | None = None) -> Any:
+def minibatch(*data: Any, batch_size: int, seed: int | None = None,
+              columns: Sequence[Any] | None = None, n_rows: int | None = None) -> Any:
     """Random batches of rows of ``data`` for minibatch variational inference.
 
     Parameters
     ----------
-    *data : array-like, pandas.Series or pandas.DataFrame
+    *data : array-like, pandas.Series, pandas.DataFrame, or one stream
         One input per argument, all with the same number of rows; the same rows of each
-        are drawn at each step, so they stay aligned.
+        are drawn at each step, so they stay aligned. Or a single stream: a CSV or Parquet
+        path (or a list of them; Parquet when every name ends in ``.parquet``), an
+        ``estimators.inputs.csv_input`` / ``parquet_input``, or a ``tf.data.Dataset`` of
+        dicts of columns; it is read in chunks at every pass, never held whole, and its
+        rows are shuffled through a buffer of 10,000 rows.
     batch_size : int
         Rows per step, at most the number of rows.
     seed : int, optional
-        Kept for reproducibility; the rows drawn follow ``vi``'s ``seed``.
+        In memory, the rows drawn follow ``vi``'s ``seed``; for a stream, the seed of
+        its shuffling.
+    columns : list, optional
+        For a stream (required): one entry per data array, a column name (a 1-D array)
+        or a list of names (a 2-D array, one column each).
+    n_rows : int, optional
+        For a stream: its number of rows, if known (otherwise counted in one pass;
+        Parquet files give it from their metadata).
 
     Returns
     -------
@@ -81,6 +94,12 @@ def minibatch(*data: Any, batch_size: int, seed: int | None = None) -> Any:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
             or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    from tfstats.streams import is_stream_source, stream_minibatch
+
+    if len(data) == 1 and is_stream_source(data[0]):
+        return stream_minibatch(data[0], int(batch_size), columns, seed, n_rows)
+    if columns is not None or n_rows is not None:
+        raise ValueError("columns= and n_rows= are for a stream (files or a tf.data.Dataset)")
     arrays = []
     for i, value in enumerate(data):
         if isinstance(value, Array):
@@ -145,16 +164,20 @@ def full_data_tensors(model: Any) -> tuple:
     key = ("full", B.name, model.precision)
     if key not in model._data_tensors:
         ev = Evaluator(B, model.float_dtype, {})
-        model._data_tensors[key] = tuple(
-            ev._constant(n.full if isinstance(n, MinibatchData) else n.value)
+        model._data_tensors[key] = tuple(  # a stream's batches come per call
+            ev._constant(n.value if getattr(n, "full", None) is None else n.full)
             for n in model.data_nodes)
     return model._data_tensors[key]
 
 
-def batch_of(model: Any, full: tuple, seed: Any) -> tuple:
-    """Inside the loop: the data with each minibatch group's rows drawn afresh."""
+def batch_of(model: Any, full: tuple, seed: Any, step: Any) -> tuple:
+    """Inside the loop: the data with each in-memory minibatch group's rows drawn afresh,
+    and each stream's batch for this ``step`` of the compiled call."""
     nodes = model.data_nodes
-    groups = [g for g in _unique(n.group for n in nodes if isinstance(n, MinibatchData))]
+    streamed = [n.full is None if isinstance(n, MinibatchData) else False for n in nodes]
+    full = tuple(t[step] if s else t for t, s in zip(full, streamed, strict=True))
+    groups = [g for g in _unique(n.group for n, s in zip(nodes, streamed, strict=True)
+                                 if isinstance(n, MinibatchData) and not s)]
     if not groups:
         return tuple(full)
     B = model.backend
@@ -165,8 +188,8 @@ def batch_of(model: Any, full: tuple, seed: Any) -> tuple:
                           B.convert(float(group.n_rows), B.float_dtype("double")))
         index = B.cast(B.np.floor(u.sample(group.batch_size, seed=seeds[k])), B.int_dtype())
         rows[id(group)] = B.np.minimum(index, group.n_rows - 1)
-    return tuple(B.gather(t, rows[id(n.group)], axis=0) if isinstance(n, MinibatchData) else t
-                 for n, t in zip(nodes, full, strict=True))
+    return tuple(B.gather(t, rows[id(n.group)], axis=0) if id(getattr(n, "group", None))
+                 in rows else t for n, t in zip(nodes, full, strict=True))
 
 
 def _unique(items: Any) -> list:

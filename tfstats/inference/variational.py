@@ -224,7 +224,7 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
                           B.convert(factor, model.float_dtype))
         params, elbo, converged, interrupted = _drive(
             model, run, params, state, B.make_seed(rng_seed), int(steps),
-            float(learning_rate), float(tolerance), progress, preconditioner)
+            float(learning_rate), float(tolerance), progress, preconditioner, seed)
         loc, tril = scale_tril(B, method, params, shift, factor)
     return VIResult(elbo=elbo, converged=converged, method=method, optimizer=rule.name,
                     loc=loc, scale_tril=tril, interrupted=interrupted, model=model)
@@ -232,13 +232,13 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
 
 def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: int,
            learning_rate: float, tolerance: float, progress: bool,
-           preconditioner: tuple) -> tuple:
+           preconditioner: tuple, stream_seed: int | None) -> tuple:
     """Run chunks until ``steps`` or convergence; Ctrl-C keeps what was reached. Returns
     the parameters averaged over the last quarter of the steps run (Polyak-Ruppert tail
     averaging: with a constant learning rate the last iterate keeps jittering around the
     optimum by about the learning rate), the ELBO trace and the flags."""
     B = model.backend
-    data = run_data(model)
+    feed = run_data(model, stream_seed)
     rate = B.convert(learning_rate, model.float_dtype)
     elbos: list[np.ndarray] = []
     tail: list[tuple[int, int, np.ndarray]] = []  # (first step, steps, mean parameters)
@@ -248,7 +248,7 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
         while done < steps and not converged:
             n = min(CHUNK, steps - done)
             new = run(params, state, seed, B.convert(done), B.convert(n), rate,
-                      *preconditioner, *data)
+                      *preconditioner, *feed())
             params, state, seed = new[0], tuple(new[1]), new[2]
             tail.append((done, n, np.asarray(B.to_numpy(new[4]), np.float64)))
             elbos.append(np.asarray(B.to_numpy(new[3]), np.float64)[:n])

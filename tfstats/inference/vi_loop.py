@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from tfstats.inference.gradient_steps import GradientRule
-from tfstats.minibatch import batch_of, full_data_tensors
+from tfstats.minibatch import MinibatchData, batch_of, full_data_tensors
 from tfstats.model import Model
+from tfstats.streams import chunk_feeder
 
 __all__ = ["CHUNK", "INITIAL_SCALE", "XLA_DATA_SIZE", "METHODS", "surrogate", "initial_parameters",
            "build_chunk", "scale_tril"]
@@ -109,7 +110,7 @@ def build_chunk(model: Model, method: str, rule: GradientRule, samples: int) -> 
         def body(i: Any, params_: Any, state_: tuple, seed_: Any, elbos: Any,
                  total: Any) -> tuple:
             seeds = B.split_seed(seed_, 3)
-            data = batch_of(model, full, seeds[1])
+            data = batch_of(model, full, seeds[1], i)
             elbo, grad = B.value_and_gradient(lambda p: elbo_of(p, seeds[0], data, shift, factor),
                                                params_)
             ok = B.np.isfinite(elbo) & B.np.all(B.np.isfinite(grad))
@@ -135,9 +136,17 @@ def build_chunk(model: Model, method: str, rule: GradientRule, samples: int) -> 
 
 
 def _data_size(model: Model) -> int:
-    return sum(int(getattr(n, "full", n.value).size) for n in model.data_nodes)
+    """Data values a compiled call receives (a stream: ``CHUNK`` batches)."""
+    total = 0
+    for node in model.data_nodes:
+        if not isinstance(node, MinibatchData):
+            total += node.value.size
+        else:
+            total += node.full.size if node.full is not None else CHUNK * node.value.size
+    return total
 
 
-def run_data(model: Model) -> tuple:
-    """The data arguments of the loop: minibatched inputs whole, the rest as usual."""
-    return full_data_tensors(model)
+def run_data(model: Model, seed: int | None) -> Callable[[], tuple]:
+    """``() -> data arguments`` of the next call: in-memory minibatched inputs whole, the
+    next ``CHUNK`` batches of each stream, the rest as usual."""
+    return chunk_feeder(model, full_data_tensors(model), CHUNK, seed)
