@@ -3,7 +3,8 @@
 ``LinearRegressor`` (normal), ``LinearClassifier`` (logistic, binary or multinomial) and
 ``PoissonRegressor`` (log link). Each fit builds the tfstats model of
 ``estimators.glm_models`` and fits it with ``ts.opt`` (``inference="map"``, the
-posterior mode) or ``ts.mcmc`` (``inference="nuts"``, posterior draws).
+posterior mode), ``ts.mcmc`` (``inference="nuts"``, posterior draws) or ``ts.vi``
+(``inference="vi"``, draws from a full-rank Gaussian approximation).
 
 Priors: ``coef_j ~ normal(0, prior_scale)`` on the original scale of the design matrix
 (``prior_scale=None``: flat, i.e. maximum likelihood); the intercept has a flat prior. So
@@ -60,8 +61,9 @@ class _GLM(BaseEstimator):
     def _check_params(self) -> None:
         check_inference(self.inference)
         check_positive("prior_scale", self.prior_scale, allow_none=True)
-        if self.inference == "nuts":
+        if self.inference in ("nuts", "vi"):
             check_positive("n_samples", self.n_samples, integer=True)
+        if self.inference == "nuts":
             if isinstance(self.warmup, bool) or not isinstance(self.warmup, int | np.integer) \
                     or self.warmup < 0:
                 raise ValueError(f"warmup must be an int >= 0, got {self.warmup!r}")
@@ -171,7 +173,7 @@ class _GLM(BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         tags = set_input_tags(super().__sklearn_tags__())
-        tags.non_deterministic = self.inference == "nuts" and self.random_state is None
+        tags.non_deterministic = self.inference != "map" and self.random_state is None
         return tags
 
 
@@ -179,7 +181,9 @@ def _common_params_doc() -> str:
     return """
     inference : {"map", "nuts", "vi"}, default="map"
         "map": the posterior mode by L-BFGS (``ts.opt``). "nuts": posterior draws by
-        NUTS (``ts.mcmc``). "vi" raises NotImplementedError for now.
+        NUTS (``ts.mcmc``). "vi": ``n_samples`` draws (one chain) from a full-rank
+        Gaussian approximation fitted by ADVI (``ts.vi``); predictions average over
+        them as over NUTS draws.
     prior_scale : float or None, default=1.0
         Standard deviation of the normal prior on each coefficient, on the original
         scale of the design matrix (for ``LinearRegressor``, in units of the noise sd
@@ -190,9 +194,10 @@ def _common_params_doc() -> str:
         Work internally with standardised numeric columns (for conditioning). The model,
         its prior and the answer are the same either way.
     n_samples, warmup, chains : int, default=1000, 1000, 4
-        NUTS settings: draws kept per chain, warmup iterations, chains.
+        NUTS settings: draws kept per chain, warmup iterations, chains (VI uses
+        ``n_samples`` only).
     random_state : int, RandomState or None, default=None
-        Seed for NUTS and for simulated predictive intervals.
+        Seed for NUTS or VI and for simulated predictive intervals.
 """
 
 
