@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +38,13 @@ def test_make_demo_command_runs() -> None:
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "posterior mode" in result.stdout
+
+
+def test_variational_example_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
+    fits = _load("variational").main(n_rows=5000, batch_size=1000, steps=1000,
+                                     progress=False)
+    assert "CSV stream" in capsys.readouterr().out
+    reference = fits["in memory"]
+    for fit in fits.values():  # short stochastic runs: within a posterior sd
+        error = (fit.mean["coef"] - reference.mean["coef"]) / reference.sd["coef"]
+        assert np.all(np.abs(error) < 1.0), error
