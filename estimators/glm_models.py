@@ -440,10 +440,12 @@ def _original_scale(data: GLMData, values: dict[str, np.ndarray], back: dict,
 # --- fitting ----------------------------------------------------------------------------------
 
 def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
-            warmup: int = 1000, chains: int = 4, seed: int | None = None) -> GLMFit:
+            warmup: int = 1000, chains: int = 4, seed: int | None = None,
+            stream_gram: Any = None) -> GLMFit:
     """Fit a GLM by MAP (``ts.opt``), NUTS (``ts.mcmc``) or full-rank VI (``ts.vi``,
     ``n_samples`` draws of the approximation) and return its parameters on the original
-    scale."""
+    scale. ``stream_gram`` (normal family): ``(back, d_pad) -> (Gram, total weight)`` of
+    a stream, replacing the Gram of ``data`` (then a sample that sets the scaling)."""
     if data.family not in FAMILIES:
         raise ValueError(f"unknown family {data.family!r}")
     keep = data.weights > 0  # zero-weight rows change nothing: leave them out
@@ -456,6 +458,11 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
     rows = 0 if data.family == "normal" else n_pad  # the normal family sees only a Gram
     template = _template(data.family, rows, d_pad, k, data.fit_intercept)
     arrays, back = _arrays(data, n_pad, d_pad, tempered=inference == "map")
+    if stream_gram is not None:
+        arrays["gram"], total = stream_gram(back, d_pad)
+        back["gram"] = arrays["gram"]
+        if inference == "map":
+            arrays["settings"][4 * d_pad] = 1.0 / total
     with _loaded(template, arrays) as model:
         if inference == "map":
             initial = _initial_values(data, model, d_pad, back)

@@ -45,6 +45,8 @@ from estimators.base import (
 )
 from estimators.features import FeatureEncoder, as_table
 from estimators.glm_models import GLMData, GLMFit, fit_glm
+from estimators.glm_stream import stream_gram, stream_sample
+from estimators.inputs import StreamInput
 from tfstats.draws import Draws
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
@@ -87,7 +89,7 @@ class _GLM(BaseEstimator):
         return self.encoder_.transform(table)
 
     def _fit_glm(self, design: np.ndarray, y: np.ndarray, weights: np.ndarray,
-                 n_classes: int = 1) -> GLMFit:
+                 n_classes: int = 1, stream_gram: Any = None) -> GLMFit:
         family = self._family
         if family == "logistic" and n_classes > 2:
             family = "multinomial"
@@ -98,7 +100,8 @@ class _GLM(BaseEstimator):
                            self.prior_scale))
         self._seed = seed_from(self.random_state)
         fit = fit_glm(data, self.inference, n_samples=int(self.n_samples),
-                      warmup=int(self.warmup), chains=int(self.chains), seed=self._seed)
+                      warmup=int(self.warmup), chains=int(self.chains), seed=self._seed,
+                      stream_gram=stream_gram)
         if self.inference == "map":
             if not fit.converged:
                 warnings.warn(f"{type(self).__name__}: L-BFGS did not converge in "
@@ -204,12 +207,15 @@ def _common_params_doc() -> str:
 class _Regressor(RegressorMixin, _GLM):
     """Regression: predictions, predictive sd and intervals."""
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _Regressor:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> _Regressor:
         """Fit the model.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features), or a stream
+            A stream (``estimators.inputs.csv_input`` / ``parquet_input`` with a
+            ``label``; ``LinearRegressor`` only, ``y=None``) is read chunk by chunk into
+            the Gram matrix, never whole.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
             Weights multiplying each sample's log-likelihood.
@@ -219,12 +225,17 @@ class _Regressor(RegressorMixin, _GLM):
         self
         """
         self._check_params()
+        stream_gram = None
+        if isinstance(X, StreamInput):
+            X, y, stream_gram = self._stream_fit_inputs(X, y, sample_weight)
         require_y(self, y)
         design = self._encode_fit(X)
         y = check_regression_target(y, design.shape[0])
         self._check_target(y)
         weights = check_sample_weight(sample_weight, design.shape[0])
-        fit = self._fit_glm(design, y, weights)
+        if stream_gram is not None:
+            stream_gram = stream_gram(self.encoder_.transform)
+        fit = self._fit_glm(design, y, weights, stream_gram=stream_gram)
         if self.posterior_ is None:
             self.coef_, self.intercept_ = fit.coef, float(fit.intercept)
             if fit.sigma is not None:
@@ -238,6 +249,18 @@ class _Regressor(RegressorMixin, _GLM):
 
     def _check_target(self, y: np.ndarray) -> None:
         pass
+
+    def _stream_fit_inputs(self, stream: StreamInput, y: Any, sample_weight: Any) -> tuple:
+        """The sample (features, target) that sets the encoding and scaling, and a
+        maker of the streamed Gram matrix."""
+        if self._family != "normal":
+            raise TypeError(f"{type(self).__name__}.fit does not take a stream; "
+                            f"LinearRegressor does (its Gram matrix accumulates over chunks)")
+        if y is not None or sample_weight is not None:
+            raise ValueError("with a stream, the target is its label column: pass y=None and "
+                             "no sample_weight")
+        features, target, names = stream_sample(stream)
+        return features, target, lambda encode: stream_gram(stream, encode, names)
 
     def _mean_draws(self, eta: np.ndarray) -> np.ndarray:
         return eta
@@ -472,7 +495,7 @@ class LinearClassifier(ClassifierMixin, _GLM):
         self.random_state = random_state
         self.class_weight = class_weight
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearClassifier:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> LinearClassifier:
         """Fit the model.
 
         Parameters
@@ -487,6 +510,9 @@ class LinearClassifier(ClassifierMixin, _GLM):
         -------
         self
         """
+        if isinstance(X, StreamInput):
+            raise TypeError("LinearClassifier.fit does not take a stream; LinearRegressor does "
+                            "(its Gram matrix accumulates over chunks)")
         self._check_params()
         require_y(self, y)
         design = self._encode_fit(X)
