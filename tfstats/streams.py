@@ -1,11 +1,14 @@
 """Minibatches from a stream: CSV or Parquet files, or a ``tf.data.Dataset``, read in chunks.
 
 ``minibatch(source, batch_size=..., columns=...)`` with a stream builds one data array per
-entry of ``columns``. ``vi`` reads the stream chunk by chunk on the host, shuffles rows
-through a buffer (``estimators.inputs.shuffled_tables``), and passes the batches of each
-compiled call of ``CHUNK`` steps as one argument; nothing holds more than about
-``chunk_size + shuffle_buffer`` rows, so the files may be larger than memory. The number
-of rows ``N`` (for the ``N / batch_size`` scaling) is counted in one pass unless given.
+entry of ``columns``. ``vi`` reads the stream chunk by chunk on the host (100,000 rows at
+a time: ``pandas.read_csv(chunksize=...)``, ``pyarrow`` record batches, or a
+``StreamInput``'s own chunks), shuffles the rows of each chunk (with the rows the last
+one left over), and passes the batches of each compiled call as one argument of at most
+about a million values; so the files may be larger than memory. The number of rows ``N``
+(for the ``N / batch_size`` scaling) is counted in one pass unless given. The readers are
+written here rather than taken from ``estimators.inputs``: importing the ``estimators``
+package loads Keras, which a model fit does not need.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from tfstats.minibatch import MinibatchData, MinibatchGroup
 __all__ = ["is_stream_source", "stream_minibatch", "StreamGroup", "StreamData",
            "chunk_feeder"]
 
-_SHUFFLE_BUFFER = 10_000
 _CHUNK_ROWS = 100_000
 
 
@@ -63,16 +65,20 @@ class StreamGroup(MinibatchGroup):
 
     def batches(self, seed: int | None) -> Iterator[list[np.ndarray]]:
         """Endless shuffled batches of exactly ``batch_size`` rows, epoch after epoch."""
-        from estimators.inputs import shuffled_tables
-
         rng = np.random.default_rng(seed)
+        size = self.batch_size
+        pool: list[np.ndarray] | None = None
         while True:
-            tables = ({str(k): v for k, v in enumerate(self.select(chunk))}
-                      for chunk in self.chunks())
-            for table in shuffled_tables(tables, rows=self.batch_size, buffer=_SHUFFLE_BUFFER,
-                                         rng=rng):
-                if len(table["0"]) == self.batch_size:
-                    yield [table[str(k)] for k in range(len(self.columns))]
+            for chunk in self.chunks():
+                arrays = self.select(chunk)
+                pool = arrays if pool is None else [np.concatenate([p, a]) for p, a in
+                                                    zip(pool, arrays, strict=True)]
+                order = rng.permutation(len(pool[0]))
+                pool = [p[order] for p in pool]
+                full = len(order) // size * size
+                for start in range(0, full, size):
+                    yield [p[start:start + size] for p in pool]
+                pool = [p[full:] for p in pool]
 
 
 class StreamData(MinibatchData):
@@ -98,17 +104,30 @@ def _reader(source: Any) -> tuple[Callable[[], Iterator[pd.DataFrame]], str, int
         return source.chunks, repr(list(source.paths)), None
     if type(source).__module__.startswith("tensorflow"):
         return (lambda: _dataset_chunks(source)), "tf.data.Dataset", None
-    from estimators.inputs import csv_input, parquet_input
+    paths = [str(p) for p in ([source] if isinstance(source, str | os.PathLike) else source)]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise FileNotFoundError(f"minibatch(): no such file(s): {missing}")
+    if not all(p.endswith((".parquet", ".pq")) for p in paths):
+        return (lambda: _csv_chunks(paths)), repr(paths), None
+    import pyarrow.parquet as pq
 
-    paths = [source] if isinstance(source, str | os.PathLike) else list(source)
-    parquet = all(str(p).endswith((".parquet", ".pq")) for p in paths)
-    stream = (parquet_input if parquet else csv_input)(paths, chunk_size=_CHUNK_ROWS)
-    rows = None
-    if parquet:
-        import pyarrow.parquet as pq
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    return (lambda: _parquet_chunks(paths)), repr(paths), rows
 
-        rows = sum(pq.ParquetFile(p).metadata.num_rows for p in stream.paths)
-    return stream.chunks, repr([str(p) for p in paths]), rows
+
+def _csv_chunks(paths: list[str]) -> Iterator[pd.DataFrame]:
+    for path in paths:
+        with pd.read_csv(path, chunksize=_CHUNK_ROWS) as reader:
+            yield from reader
+
+
+def _parquet_chunks(paths: list[str]) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=_CHUNK_ROWS):
+            yield batch.to_pandas()
 
 
 def _dataset_chunks(dataset: Any) -> Iterator[pd.DataFrame]:

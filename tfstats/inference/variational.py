@@ -26,6 +26,7 @@ from tfstats.inference.vi_loop import (
     initial_parameters,
     run_data,
     scale_tril,
+    steps_per_call,
 )
 from tfstats.inference.vi_start import INITS, mode_start
 from tfstats.model import Model
@@ -239,6 +240,7 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
     optimum by about the learning rate), the ELBO trace and the flags."""
     B = model.backend
     feed = run_data(model, stream_seed)
+    per_call = steps_per_call(model)
     rate = B.convert(learning_rate, model.float_dtype)
     elbos: list[np.ndarray] = []
     tail: list[tuple[int, int, np.ndarray]] = []  # (first step, steps, mean parameters)
@@ -246,7 +248,7 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
     done, converged, interrupted = 0, False, False
     try:
         while done < steps and not converged:
-            n = min(CHUNK, steps - done)
+            n = min(per_call, steps - done)
             new = run(params, state, seed, B.convert(done), B.convert(n), rate,
                       *preconditioner, *feed())
             params, state, seed = new[0], tuple(new[1]), new[2]
@@ -255,7 +257,7 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
             done += n
             start = done - max(done // 4, CHUNK)
             tail = [t for t in tail if t[0] >= start] or tail[-1:]
-            converged = n == CHUNK and converged_at(np.concatenate(elbos), tolerance)
+            converged = done % CHUNK == 0 and converged_at(np.concatenate(elbos), tolerance)
             if bar is not None:
                 bar.update(n)
                 recent = elbos[-1][np.isfinite(elbos[-1])]

@@ -22,10 +22,11 @@ from tfstats.minibatch import MinibatchData, batch_of, full_data_tensors
 from tfstats.model import Model
 from tfstats.streams import chunk_feeder
 
-__all__ = ["CHUNK", "INITIAL_SCALE", "XLA_DATA_SIZE", "METHODS", "surrogate", "initial_parameters",
-           "build_chunk", "scale_tril"]
+__all__ = ["CHUNK", "STREAM_VALUES", "steps_per_call", "INITIAL_SCALE", "XLA_DATA_SIZE",
+           "METHODS", "surrogate", "initial_parameters", "build_chunk", "scale_tril"]
 
 CHUNK = 100  # steps per compiled call, and the window of the convergence rule
+STREAM_VALUES = 1_000_000  # the most data values of a stream passed to one call
 XLA_DATA_SIZE = 100_000  # data values from which the loop is compiled by XLA (TensorFlow)
 INITIAL_SCALE = 0.1  # the surrogate's starting sd on the unconstrained scale (NumPyro's)
 METHODS = ("meanfield", "fullrank")
@@ -142,11 +143,23 @@ def _data_size(model: Model) -> int:
         if not isinstance(node, MinibatchData):
             total += node.value.size
         else:
-            total += node.full.size if node.full is not None else CHUNK * node.value.size
+            total += (node.full.size if node.full is not None
+                      else steps_per_call(model) * node.value.size)
     return total
+
+
+def steps_per_call(model: Model) -> int:
+    """``CHUNK``, or for a streamed model the largest divisor of ``CHUNK`` whose batches
+    hold at most ``STREAM_VALUES`` values (a call receives all its batches at once)."""
+    per_step = sum(n.value.size for n in model.data_nodes
+                   if isinstance(n, MinibatchData) and n.full is None)
+    if not per_step:
+        return CHUNK
+    fits = max(1, STREAM_VALUES // per_step)
+    return max(k for k in range(1, CHUNK + 1) if CHUNK % k == 0 and k <= fits)
 
 
 def run_data(model: Model, seed: int | None) -> Callable[[], tuple]:
     """``() -> data arguments`` of the next call: in-memory minibatched inputs whole, the
-    next ``CHUNK`` batches of each stream, the rest as usual."""
-    return chunk_feeder(model, full_data_tensors(model), CHUNK, seed)
+    next ``steps_per_call`` batches of each stream, the rest as usual."""
+    return chunk_feeder(model, full_data_tensors(model), steps_per_call(model), seed)
