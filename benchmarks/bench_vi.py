@@ -177,8 +177,8 @@ def child(system: str, rows: int, max_steps: int, csv: str | None) -> None:
 
 
 def spawn(system: str, rows: int, max_steps: int, csv: str | None = None) -> dict:
-    env = dict(os.environ, TFSTATS_BACKEND="jax" if system == "tfstats-jax" else "tensorflow",
-               PYTHONPATH=os.getcwd())
+    backend = "jax" if system in ("tfstats-jax", "csv-jax") else "tensorflow"
+    env = dict(os.environ, TFSTATS_BACKEND=backend, PYTHONPATH=os.getcwd())
     command = [sys.executable, __file__, "--child", system, "--rows", str(rows),
                "--max-steps", str(max_steps)] + (["--csv", csv] if csv else [])
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
@@ -216,6 +216,7 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=10_000)
     parser.add_argument("--csv-mb", type=int, default=2000)
     parser.add_argument("--csv-steps", type=int, default=3000)
+    parser.add_argument("--csv-backend", default="tensorflow", choices=["tensorflow", "jax"])
     parser.add_argument("--systems", default="tfstats-tf,tfstats-jax,numpyro,pymc")
     parser.add_argument("--child")
     parser.add_argument("--csv")
@@ -229,7 +230,7 @@ def main() -> None:
     print(f"logistic regression N = {args.rows:,}, D = {D}; mean-field VI to convergence")
     print(f"{'system':>12} {'seconds':>8} {'steps':>6} {'final ELBO':>14} "
           f"{'max |mean - Laplace| / sd':>26}")
-    for system in args.systems.split(","):
+    for system in filter(None, args.systems.split(",")):
         out = spawn(system, args.rows, args.max_steps)
         if "error" in out:
             print(f"{system:>12} failed: {out['error']}")
@@ -242,14 +243,15 @@ def main() -> None:
     path = os.path.join(tempfile.mkdtemp(), "rows.csv")
     rows, X, y = write_csv(path, args.csv_mb)
     size = os.path.getsize(path) / 1e6
-    out = spawn("csv", rows, args.csv_steps, path)
+    out = spawn("csv-jax" if args.csv_backend == "jax" else "csv", rows, args.csv_steps, path)
     os.remove(path)
     if "error" in out:
         print(f"CSV minibatch failed: {out['error']}")
         return
     mode, sd = laplace(X, y)  # the first rows (all of them when they fit): same model
     error = np.max(np.abs(np.asarray(out["mean"]) - mode) / sd)
-    print(f"minibatch VI from a {size:.0f} MB CSV ({rows:,} rows, batch 10,000, "
+    print(f"minibatch VI ({args.csv_backend}) from a {size:.0f} MB CSV ({rows:,} rows, "
+          f"batch 10,000, "
           f"{out['steps']} steps): {out['seconds']:.1f} s, peak RSS {out['peak_rss_mb']:.0f} MB,"
           f" max |mean - MAP of the first {len(y):,} rows| = {error:.3f} of their posterior sd")
 
