@@ -40,6 +40,16 @@ def test_make_demo_command_runs() -> None:
     assert "posterior mode" in result.stdout
 
 
+def test_variational_example_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
+    fits = _load("variational").main(n_rows=5000, batch_size=1000, steps=1000,
+                                     progress=False)
+    assert "CSV stream" in capsys.readouterr().out
+    reference = fits["in memory"]
+    for fit in fits.values():  # short stochastic runs: within a posterior sd
+        error = (fit.mean["coef"] - reference.mean["coef"]) / reference.sd["coef"]
+        assert np.all(np.abs(error) < 1.0), error
+
+
 def test_lkj_multivariate_runs_and_recovers_the_correlation(
         capsys: pytest.CaptureFixture) -> None:
     """examples/lkj_multivariate.py, tiny settings: each correlation's posterior covers the

@@ -13,6 +13,7 @@ from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
 from tfstats.backends import backend_name, get_backend
 from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
+from tfstats.minibatch import MinibatchData, term_scales
 
 __all__ = ["Model", "model"]
 
@@ -77,8 +78,9 @@ class Model:
         roots = list(self.targets.values()) + [a for t in self.terms for a in t.arrays()]
         roots += [p for v in self.variables for p in v.parents]
         nodes = topological(roots)
-        self.data_nodes = [n for n in nodes
-                           if isinstance(n, Data) and n.value.size > CONSTANT_SIZE]
+        self.data_nodes = [n for n in nodes if isinstance(n, Data) and (
+            n.value.size > CONSTANT_SIZE or isinstance(n, MinibatchData))]
+        self.term_scales = term_scales(self.terms)  # N / batch_size over minibatched data
         self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
@@ -163,8 +165,10 @@ class Model:
     def _sum_terms(self, ev: Evaluator) -> Any:
         B = self.backend
         total = B.convert(0.0, self.float_dtype)
-        for term in self.terms:  # numpy constants in a term may promote it: cast back
-            total = total + B.cast(B.np.sum(ev.log_density(term)), self.float_dtype)
+        for term, scale in zip(self.terms, self.term_scales, strict=True):
+            # numpy constants in a term may promote it: cast back
+            term_total = B.cast(B.np.sum(ev.log_density(term)), self.float_dtype)
+            total = total + (term_total * scale if scale != 1.0 else term_total)
         return total
 
     def compiled(self, key: Any, build: Callable[[], Callable]) -> Callable:
