@@ -39,7 +39,7 @@ def stream_sample(stream: Any) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
         raise ValueError(f"the label column {labels[0]!r} is not in {stream.paths[0]!r}; its "
                          f"columns are {list(sample.columns)}")
     features = stream.feature_columns(sample)
-    return sample[features], sample[labels[0]].to_numpy(np.float64), features
+    return sample[features], sample[labels[0]].to_numpy(), features
 
 
 def stream_gram(stream: Any, encode: Callable[[Any], np.ndarray], features: list[str]
@@ -64,3 +64,40 @@ def stream_gram(stream: Any, encode: Callable[[Any], np.ndarray], features: list
         return G, float(G[d_pad, d_pad])
 
     return accumulate
+
+
+def stream_chunks(stream: Any, encode: Callable[[Any], np.ndarray], features: list[str],
+                  target: Callable[[np.ndarray], np.ndarray]
+                  ) -> Callable[[], Any]:
+    """``() -> iterator of (design, target)`` over every chunk of ``stream``: the columns
+    checked, the features encoded by ``encode`` (an unseen category raises, naming its
+    column), the label mapped by ``target``."""
+    label = stream.label_columns[0]
+
+    def chunks() -> Any:
+        for chunk in stream.chunks():
+            missing = [c for c in [*features, label] if c not in chunk.columns]
+            if missing:
+                raise ValueError(f"a chunk of {list(stream.paths)} lacks the column(s) "
+                                 f"{missing}")
+            yield encode(as_table(chunk[features])), target(chunk[label].to_numpy())
+
+    return chunks
+
+
+def stream_labels(stream: Any) -> tuple[np.ndarray, int]:
+    """The sorted distinct values of the label column over the whole stream, and the
+    number of rows (one pass)."""
+    label = stream.label_columns[0]
+    seen: set = set()
+    rows = 0
+    for chunk in stream.chunks():
+        if label not in chunk.columns:
+            raise ValueError(f"a chunk of {list(stream.paths)} lacks the label column "
+                             f"{label!r}")
+        values = chunk[label]
+        if values.isna().any():
+            raise ValueError(f"the label column {label!r} has missing values")
+        seen.update(values.unique().tolist())
+        rows += len(chunk)
+    return np.array(sorted(seen)), rows

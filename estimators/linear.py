@@ -45,7 +45,9 @@ from estimators.base import (
 )
 from estimators.features import FeatureEncoder, as_table
 from estimators.glm_models import GLMData, GLMFit, fit_glm
-from estimators.glm_stream import stream_gram, stream_sample
+from estimators.glm_stream import stream_chunks, stream_labels, stream_sample
+from estimators.glm_stream import stream_gram as stream_gram_of
+from estimators.glm_stream_fit import fit_glm_stream
 from estimators.inputs import StreamInput
 from tfstats.draws import Draws
 from tfstats.labels import element_labels
@@ -90,7 +92,7 @@ class _GLM(BaseEstimator):
         return self.encoder_.transform(table)
 
     def _fit_glm(self, design: np.ndarray, y: np.ndarray, weights: np.ndarray,
-                 n_classes: int = 1, stream_gram: Any = None) -> GLMFit:
+                 n_classes: int = 1, stream_gram: Any = None, stream: Any = None) -> GLMFit:
         family = self._family
         if family == "logistic" and n_classes > 2:
             family = "multinomial"
@@ -100,9 +102,12 @@ class _GLM(BaseEstimator):
                        prior_scale=None if self.prior_scale is None else float(
                            self.prior_scale))
         self._seed = seed_from(self.random_state)
-        fit = fit_glm(data, self.inference, n_samples=int(self.n_samples),
-                      warmup=int(self.warmup), chains=int(self.chains), seed=self._seed,
-                      stream_gram=stream_gram)
+        if stream is not None:  # (chunks, rows, chunk rows): MAP from streamed gradients
+            fit = fit_glm_stream(data, *stream, seed=self._seed)
+        else:
+            fit = fit_glm(data, self.inference, n_samples=int(self.n_samples),
+                          warmup=int(self.warmup), chains=int(self.chains), seed=self._seed,
+                          stream_gram=stream_gram)
         if self.inference == "map":
             if not fit.converged:
                 warnings.warn(f"{type(self).__name__}: L-BFGS did not converge in "
@@ -182,6 +187,21 @@ class _GLM(BaseEstimator):
         return tags
 
 
+def _stream_sample(estimator: _GLM, stream: StreamInput, y: Any, sample_weight: Any) -> tuple:
+    """The sample (features, target, feature names) of a stream given to ``fit``, which
+    sets the column encoding (categories: those of the sample) and the internal scaling."""
+    if y is not None or sample_weight is not None:
+        raise ValueError("with a stream, the target is its label column: pass y=None and "
+                         "no sample_weight")
+    name = type(estimator).__name__
+    if estimator._family != "normal" and estimator.inference != "map":
+        raise ValueError(f"{name}.fit on a stream supports inference='map' only, got "
+                         f"inference={estimator.inference!r} (LinearRegressor takes streams "
+                         f"for every inference; for VI write the model with ts.minibatch "
+                         f"over the files, docs/variational.md)")
+    return stream_sample(stream)
+
+
 def _common_params_doc() -> str:
     return """
     inference : {"map", "nuts", "vi"}, default="map"
@@ -227,17 +247,26 @@ class _Regressor(RegressorMixin, _GLM):
         self
         """
         self._check_params()
-        stream_gram = None
+        source, stream_gram, stream = None, None, None
         if isinstance(X, StreamInput):
-            X, y, stream_gram = self._stream_fit_inputs(X, y, sample_weight)
+            source = X
+            X, y, names = _stream_sample(self, source, y, sample_weight)
         require_y(self, y)
         design = self._encode_fit(X)
         y = check_regression_target(y, design.shape[0])
         self._check_target(y)
         weights = check_sample_weight(sample_weight, design.shape[0])
-        if stream_gram is not None:
-            stream_gram = stream_gram(self.encoder_.transform)
-        fit = self._fit_glm(design, y, weights, stream_gram=stream_gram)
+        if source is not None and self._family == "normal":
+            stream_gram = stream_gram_of(source, self.encoder_.transform, names)
+        elif source is not None:  # one pass: the rows counted, targets and encoding checked
+            chunks = stream_chunks(source, self.encoder_.transform, names,
+                                   lambda v: np.asarray(v, np.float64))
+            rows = 0
+            for part, target in chunks():
+                self._check_target(check_regression_target(target, part.shape[0]))
+                rows += part.shape[0]
+            stream = (chunks, float(rows), source.chunk_size)
+        fit = self._fit_glm(design, y, weights, stream_gram=stream_gram, stream=stream)
         if self.posterior_ is None:
             self.coef_, self.intercept_ = fit.coef, float(fit.intercept)
             if fit.sigma is not None:
@@ -251,18 +280,6 @@ class _Regressor(RegressorMixin, _GLM):
 
     def _check_target(self, y: np.ndarray) -> None:
         pass
-
-    def _stream_fit_inputs(self, stream: StreamInput, y: Any, sample_weight: Any) -> tuple:
-        """The sample (features, target) that sets the encoding and scaling, and a
-        maker of the streamed Gram matrix."""
-        if self._family != "normal":
-            raise TypeError(f"{type(self).__name__}.fit does not take a stream; "
-                            f"LinearRegressor does (its Gram matrix accumulates over chunks)")
-        if y is not None or sample_weight is not None:
-            raise ValueError("with a stream, the target is its label column: pass y=None and "
-                             "no sample_weight")
-        features, target, names = stream_sample(stream)
-        return features, target, lambda encode: stream_gram(stream, encode, names)
 
     def _mean_draws(self, eta: np.ndarray) -> np.ndarray:
         return eta
@@ -512,14 +529,25 @@ class LinearClassifier(ClassifierMixin, _GLM):
         -------
         self
         """
-        if isinstance(X, StreamInput):
-            raise TypeError("LinearClassifier.fit does not take a stream; LinearRegressor does "
-                            "(its Gram matrix accumulates over chunks)")
         self._check_params()
+        source = None
+        if isinstance(X, StreamInput):
+            source = X
+            if self.class_weight is not None:
+                raise ValueError("class_weight is not supported with a stream (every row has "
+                                 "unit weight): pass class_weight=None")
+            X, y, names = _stream_sample(self, source, y, sample_weight)
         require_y(self, y)
         design = self._encode_fit(X)
         y = check_classification_target(y, design.shape[0])
         self.classes_, codes = np.unique(y, return_inverse=True)
+        stream = None
+        if source is not None:  # one pass: the classes of the whole stream, rows counted
+            self.classes_, rows = stream_labels(source)
+            codes = np.searchsorted(self.classes_, y)
+            chunks = stream_chunks(source, self.encoder_.transform, names,
+                                   lambda v: np.searchsorted(self.classes_, v).astype(float))
+            stream = (chunks, float(rows), source.chunk_size)
         weights = check_sample_weight(sample_weight, design.shape[0])
         weights = class_sample_weight(self.class_weight, self.classes_, y, codes, weights)
         present = np.unique(codes[weights > 0])
@@ -527,7 +555,8 @@ class LinearClassifier(ClassifierMixin, _GLM):
             raise ValueError(f"LinearClassifier needs samples of at least 2 classes with "
                              f"positive weight; got only the class {self.classes_[present]}")
         k = len(self.classes_)
-        fit = self._fit_glm(design, codes.astype(np.float64), weights, n_classes=k)
+        fit = self._fit_glm(design, codes.astype(np.float64), weights, n_classes=k,
+                            stream=stream)
         coef, intercept = fit.coef, fit.intercept
         if self.posterior_ is not None:
             coef, intercept = coef.mean(axis=(0, 1)), intercept.mean(axis=(0, 1))

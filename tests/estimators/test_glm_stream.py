@@ -1,11 +1,12 @@
-"""LinearRegressor fitted from a chunked CSV: the Gram matrix accumulated over chunks gives
-the in-memory answer."""
+"""GLMs fitted from a chunked CSV give the in-memory answer: LinearRegressor from the Gram
+matrix accumulated over chunks, LinearClassifier and PoissonRegressor from the objective
+and gradient accumulated over chunks at every L-BFGS evaluation."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from estimators import LinearClassifier, LinearRegressor
+from estimators import LinearClassifier, LinearRegressor, PoissonRegressor
 from estimators.inputs import csv_input
 
 
@@ -47,11 +48,57 @@ def test_chunked_csv_vi(frame_and_path):
 
 def test_stream_errors_are_named(frame_and_path):
     _, path = frame_and_path
-    with pytest.raises(TypeError, match="LinearClassifier.fit does not take a stream"):
-        LinearClassifier().fit(csv_input(path, label="y"))
+    with pytest.raises(ValueError, match="supports inference='map' only"):
+        LinearClassifier(inference="vi").fit(csv_input(path, label="y"))
     with pytest.raises(ValueError, match="pass y=None"):
         LinearRegressor().fit(csv_input(path, label="y"), np.ones(3))
     with pytest.raises(ValueError, match="needs one label column"):
         LinearRegressor().fit(csv_input(path))
     with pytest.raises(ValueError, match=r"does not have the columns asked for.*'nope'"):
         LinearRegressor().fit(csv_input(path, label="y", columns=["age", "nope"]))
+
+
+@pytest.fixture(scope="module")
+def counts_and_path(tmp_path_factory):
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.lognormal(3, 0.5, n),
+                          "region": rng.choice(["north", "south", "east"], n)})
+    effect = frame["region"].map({"north": 0.0, "south": 0.8, "east": -0.4})
+    eta = -1.0 + 0.03 * frame["age"] - 0.02 * frame["income"] + effect
+    frame["count"] = rng.poisson(np.exp(eta))
+    frame["label"] = np.where(eta + rng.logistic(size=n) > 0.2, "yes", "no")
+    frame["tier"] = rng.choice(["a", "b", "c"], n)
+    path = tmp_path_factory.mktemp("glm") / "counts.csv"
+    frame.to_csv(path, index=False)
+    return frame, str(path)
+
+
+@pytest.mark.parametrize("estimator, label", [
+    (LinearClassifier, "label"), (LinearClassifier, "tier"), (PoissonRegressor, "count")])
+def test_chunked_csv_map_of_classifier_and_poisson(counts_and_path, estimator, label):
+    frame, path = counts_and_path
+    features = ["age", "income", "region"]
+    memory = estimator().fit(frame[features], frame[label])
+    stream = csv_input(path, label=label, columns=features, chunk_size=500, sample_size=400)
+    chunked = estimator().fit(stream)
+    np.testing.assert_allclose(chunked.coef_, memory.coef_, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(chunked.intercept_, memory.intercept_, rtol=1e-4, atol=1e-8)
+    if estimator is LinearClassifier:
+        assert chunked.classes_.tolist() == memory.classes_.tolist()
+    assert chunked.n_iter_ > 1
+
+
+def test_stream_column_mismatch_and_unseen_levels(counts_and_path, tmp_path):
+    frame, path = counts_and_path
+    with pytest.raises(ValueError, match=r"does not have the columns asked for.*'nope'"):
+        PoissonRegressor().fit(csv_input(path, label="count", columns=["age", "nope"]))
+    with pytest.raises(ValueError, match=r"does not have the columns asked for.*label='nope'"):
+        LinearClassifier().fit(csv_input(path, label="nope", columns=["age"]))
+    late = frame.copy()
+    late.loc[2900:, "region"] = "west"  # a level the sample (first rows) never saw
+    late_path = tmp_path / "late.csv"
+    late.to_csv(late_path, index=False)
+    with pytest.raises(ValueError, match=r"column 'region' has the category 'west'"):
+        PoissonRegressor().fit(csv_input(late_path, label="count", columns=["age", "region"],
+                                         chunk_size=500, sample_size=400))
