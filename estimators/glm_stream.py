@@ -1,5 +1,6 @@
-"""LinearRegressor.fit on a stream (CSV / Parquet files, ``estimators.inputs``): the Gram
-matrix accumulated over chunks.
+"""GLM fits on a stream (CSV / Parquet files, ``estimators.inputs``): the checks and the
+chunk readers; for LinearRegressor, the Gram matrix accumulated over chunks
+(``glm_stream_fit`` fits the other families).
 
 The normal family's model sees only the Gram matrix of ``[standardised X, 1, standardised
 y]`` (``glm_models.gram``), so the files are read once, chunk by chunk, and never held
@@ -20,7 +21,8 @@ import pandas as pd
 from estimators.features import as_table
 from estimators.glm_models import gram
 
-__all__ = ["stream_sample", "stream_gram"]
+__all__ = ["stream_sample", "stream_fit_sample", "stream_gram", "stream_chunks",
+           "stream_labels"]
 
 
 def stream_sample(stream: Any) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
@@ -101,3 +103,17 @@ def stream_labels(stream: Any) -> tuple[np.ndarray, int]:
         seen.update(values.unique().tolist())
         rows += len(chunk)
     return np.array(sorted(seen)), rows
+
+
+def stream_fit_sample(estimator: Any, stream: Any, y: Any, sample_weight: Any) -> tuple:
+    """The sample (features, target, feature names) of a stream given to ``fit``, which
+    sets the column encoding (categories: those of the sample) and the internal scaling."""
+    if y is not None or sample_weight is not None:
+        raise ValueError("with a stream, the target is its label column: pass y=None and "
+                         "no sample_weight")
+    name = type(estimator).__name__
+    if estimator._family != "normal" and estimator.inference == "nuts":
+        raise ValueError(f"{name}.fit on a stream supports inference='map' and 'vi', not "
+                         f"'nuts' (every NUTS step would read the files many times); "
+                         f"LinearRegressor takes streams for every inference")
+    return stream_sample(stream)

@@ -45,7 +45,7 @@ from estimators.base import (
 )
 from estimators.features import FeatureEncoder, as_table
 from estimators.glm_models import GLMData, GLMFit, fit_glm
-from estimators.glm_stream import stream_chunks, stream_labels, stream_sample
+from estimators.glm_stream import stream_chunks, stream_fit_sample, stream_labels
 from estimators.glm_stream import stream_gram as stream_gram_of
 from estimators.glm_stream_fit import fit_glm_stream
 from estimators.inputs import StreamInput
@@ -102,8 +102,9 @@ class _GLM(BaseEstimator):
                        prior_scale=None if self.prior_scale is None else float(
                            self.prior_scale))
         self._seed = seed_from(self.random_state)
-        if stream is not None:  # (chunks, rows, chunk rows): MAP from streamed gradients
-            fit = fit_glm_stream(data, *stream, seed=self._seed)
+        if stream is not None:  # (chunks, rows, chunk rows, VI batch rows)
+            fit = fit_glm_stream(data, *stream, seed=self._seed, inference=self.inference,
+                                 n_samples=int(self.n_samples))
         else:
             fit = fit_glm(data, self.inference, n_samples=int(self.n_samples),
                           warmup=int(self.warmup), chains=int(self.chains), seed=self._seed,
@@ -187,21 +188,6 @@ class _GLM(BaseEstimator):
         return tags
 
 
-def _stream_sample(estimator: _GLM, stream: StreamInput, y: Any, sample_weight: Any) -> tuple:
-    """The sample (features, target, feature names) of a stream given to ``fit``, which
-    sets the column encoding (categories: those of the sample) and the internal scaling."""
-    if y is not None or sample_weight is not None:
-        raise ValueError("with a stream, the target is its label column: pass y=None and "
-                         "no sample_weight")
-    name = type(estimator).__name__
-    if estimator._family != "normal" and estimator.inference != "map":
-        raise ValueError(f"{name}.fit on a stream supports inference='map' only, got "
-                         f"inference={estimator.inference!r} (LinearRegressor takes streams "
-                         f"for every inference; for VI write the model with ts.minibatch "
-                         f"over the files, docs/variational.md)")
-    return stream_sample(stream)
-
-
 def _common_params_doc() -> str:
     return """
     inference : {"map", "nuts", "vi"}, default="map"
@@ -236,8 +222,9 @@ class _Regressor(RegressorMixin, _GLM):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features), or a stream
             A stream (``estimators.inputs.csv_input`` / ``parquet_input`` with a
-            ``label``; ``LinearRegressor`` only, ``y=None``) is read chunk by chunk into
-            the Gram matrix, never whole.
+            ``label``, ``y=None``) is read chunk by chunk, never whole: for
+            ``LinearRegressor`` into the Gram matrix (any ``inference``); for
+            ``PoissonRegressor`` (MAP and VI) see ``LinearClassifier.fit``.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
             Weights multiplying each sample's log-likelihood.
@@ -250,7 +237,7 @@ class _Regressor(RegressorMixin, _GLM):
         source, stream_gram, stream = None, None, None
         if isinstance(X, StreamInput):
             source = X
-            X, y, names = _stream_sample(self, source, y, sample_weight)
+            X, y, names = stream_fit_sample(self, source, y, sample_weight)
         require_y(self, y)
         design = self._encode_fit(X)
         y = check_regression_target(y, design.shape[0])
@@ -265,7 +252,7 @@ class _Regressor(RegressorMixin, _GLM):
             for part, target in chunks():
                 self._check_target(check_regression_target(target, part.shape[0]))
                 rows += part.shape[0]
-            stream = (chunks, float(rows), source.chunk_size)
+            stream = (chunks, float(rows), source.chunk_size, source.batch_size)
         fit = self._fit_glm(design, y, weights, stream_gram=stream_gram, stream=stream)
         if self.posterior_ is None:
             self.coef_, self.intercept_ = fit.coef, float(fit.intercept)
@@ -519,7 +506,16 @@ class LinearClassifier(ClassifierMixin, _GLM):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features), or a stream
+            A stream (``estimators.inputs.csv_input`` / ``parquet_input`` with a
+            ``label``, ``y=None``, no ``class_weight``) is read chunk by chunk, never
+            whole. A first pass counts the rows, finds the classes and checks every chunk;
+            the column encoding (categories) and scaling come from the stream's sample
+            (``sample_size`` rows), and a category outside it raises, naming the column.
+            MAP: L-BFGS on the exact objective, accumulated over the chunks at each
+            evaluation (the in-memory answer). VI: full-rank ADVI over minibatches of
+            the stream (``ts.minibatch``; the stream's ``batch_size``, default its
+            ``chunk_size``), started at that mode. NUTS does not take streams.
         y : array-like of shape (n_samples,)
             Class labels of any type (strings, ints, bools).
         sample_weight : array-like of shape (n_samples,), optional
@@ -536,7 +532,7 @@ class LinearClassifier(ClassifierMixin, _GLM):
             if self.class_weight is not None:
                 raise ValueError("class_weight is not supported with a stream (every row has "
                                  "unit weight): pass class_weight=None")
-            X, y, names = _stream_sample(self, source, y, sample_weight)
+            X, y, names = stream_fit_sample(self, source, y, sample_weight)
         require_y(self, y)
         design = self._encode_fit(X)
         y = check_classification_target(y, design.shape[0])
@@ -547,7 +543,7 @@ class LinearClassifier(ClassifierMixin, _GLM):
             codes = np.searchsorted(self.classes_, y)
             chunks = stream_chunks(source, self.encoder_.transform, names,
                                    lambda v: np.searchsorted(self.classes_, v).astype(float))
-            stream = (chunks, float(rows), source.chunk_size)
+            stream = (chunks, float(rows), source.chunk_size, source.batch_size)
         weights = check_sample_weight(sample_weight, design.shape[0])
         weights = class_sample_weight(self.class_weight, self.classes_, y, codes, weights)
         present = np.unique(codes[weights > 0])

@@ -48,8 +48,8 @@ def test_chunked_csv_vi(frame_and_path):
 
 def test_stream_errors_are_named(frame_and_path):
     _, path = frame_and_path
-    with pytest.raises(ValueError, match="supports inference='map' only"):
-        LinearClassifier(inference="vi").fit(csv_input(path, label="y"))
+    with pytest.raises(ValueError, match="class_weight is not supported with a stream"):
+        LinearClassifier(class_weight="balanced").fit(csv_input(path, label="region"))
     with pytest.raises(ValueError, match="pass y=None"):
         LinearRegressor().fit(csv_input(path, label="y"), np.ones(3))
     with pytest.raises(ValueError, match="needs one label column"):
@@ -87,6 +87,25 @@ def test_chunked_csv_map_of_classifier_and_poisson(counts_and_path, estimator, l
     if estimator is LinearClassifier:
         assert chunked.classes_.tolist() == memory.classes_.tolist()
     assert chunked.n_iter_ > 1
+
+
+def test_chunked_csv_vi_of_poisson(counts_and_path):
+    """Minibatch ADVI over the stream (batches of 100 rows, started at the streamed mode)
+    agrees with in-memory full-batch ADVI: the minibatch noise moves the fitted means by a
+    small fraction of a posterior sd and the sds by some percent."""
+    frame, path = counts_and_path
+    features = ["age", "income", "region"]
+    memory = PoissonRegressor(inference="vi", n_samples=1000, random_state=1).fit(
+        frame[features], frame["count"])
+    stream = csv_input(path, label="count", columns=features, chunk_size=500, sample_size=400,
+                       batch_size=100)
+    chunked = PoissonRegressor(inference="vi", n_samples=1000, random_state=1).fit(stream)
+    a, b = memory.posterior_["coef"][0], chunked.posterior_["coef"][0]
+    assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 0.3 * a.std(axis=0))
+    ratio = b.std(axis=0) / a.std(axis=0)
+    assert np.all((ratio > 0.67) & (ratio < 1.5)), ratio
+    with pytest.raises(ValueError, match="not 'nuts'"):
+        PoissonRegressor(inference="nuts").fit(stream)
 
 
 def test_stream_column_mismatch_and_unseen_levels(counts_and_path, tmp_path):
