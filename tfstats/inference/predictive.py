@@ -12,6 +12,7 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError, Variable, as_array
 from tfstats.backends import get_backend
 from tfstats.draws import Draws
+from tfstats.errors import UnknownNameError, check_names
 from tfstats.families import Density
 from tfstats.graph import Evaluator, topological
 
@@ -80,26 +81,42 @@ class _Simulator(Evaluator):
         return dist.quantile(u)
 
 
-def _caller_names(frame: Any) -> dict[int, str]:
+def _caller_names(frame: Any, kind: type = Array) -> dict[int, str]:
     names: dict[int, str] = {}
     scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
     for key, value in scope.items():
-        if isinstance(value, Array) and not key.startswith("_"):
+        if isinstance(value, kind) and not key.startswith("_"):
             names.setdefault(id(value), key)
     return names
 
 
 def _resolve_values(values: dict[Any, Any], variables: list[Variable],
-                    local: dict[int, str]) -> dict[Variable, np.ndarray]:
+                    local: dict[int, str],
+                    scope_unknowns: dict[int, str] | None = None) -> dict[Variable, np.ndarray]:
     """Values keyed by arrays or by names (of the caller's variables) -> by unknown."""
     by_name = {local.get(id(v), v.name): v for v in variables}
+    by_name.pop(None, None)
+    _check_keys(values, by_name, local, scope_unknowns or {})
     out: dict[Variable, np.ndarray] = {}
     for key, value in values.items():
         var = key if isinstance(key, Variable) else by_name.get(key)
-        if var is None:
-            continue
+        if var is None or all(var is not v for v in variables):
+            continue  # an unknown these arrays do not depend on
         out[var] = np.broadcast_to(np.asarray(value, dtype=np.float64), var.shape)
     return out
+
+
+def _check_keys(values: dict[Any, Any], by_name: dict[str, Variable],
+                local: dict[int, str], scope_unknowns: dict[int, str]) -> None:
+    """Keys of ``values`` must be unknowns: an array, or the name of one (of the arrays'
+    unknowns, or of an unknown held by a variable of the caller)."""
+    for key in values:
+        if isinstance(key, Array) and not isinstance(key, Variable):
+            raise UnknownNameError(f"calculate(values=...): {local.get(id(key), key)!r} is not "
+                                   f"an unknown (values are given for unknowns only)")
+    check_names([k for k in values if not isinstance(k, Array)],
+                [*by_name, *sorted(set(scope_unknowns.values()) - set(by_name))],
+                "calculate(values=...)")
 
 
 def _needed_variables(arrays: list[Array]) -> list[Variable]:
@@ -184,6 +201,7 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
     """
     frame = inspect.currentframe()
     local = _caller_names(frame.f_back if frame is not None else None)
+    scope_unknowns = _caller_names(frame.f_back if frame is not None else None, Variable)
     del frame
     if not arrays:
         raise ValueError("calculate() needs at least one array")
@@ -207,11 +225,12 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
         if isinstance(values, OptResult):
             names = dict(values.model.names) if values.model is not None else {}
             local = {id(v): n for v, n in names.items()} | local
-            values = values.par
+            scope_unknowns = {id(v): n for v, n in names.items()} | scope_unknowns
+            values = {k: v for k, v in values.par.items() if k in names.values()}
         if not isinstance(values, dict):
             raise TypeError(f"values must be Draws, an OptResult or a dict, got "
                             f"{type(values).__name__}")
-        given = _resolve_values(values, variables, local)
+        given = _resolve_values(values, variables, local, scope_unknowns)
         known = list(given)
         names = names or {v: local.get(id(v), v.name or "") for v in variables}
         out = _evaluate(targets, known, [given[v][None] for v in known], 1, seed, names,
