@@ -116,7 +116,8 @@ def _check_keys(values: dict[Any, Any], by_name: dict[str, Variable],
                                    f"an unknown (values are given for unknowns only)")
     check_names([k for k in values if not isinstance(k, Array)],
                 [*by_name, *sorted(set(scope_unknowns.values()) - set(by_name))],
-                "calculate(values=...)")
+                "calculate(values=...)" if by_name else
+                "calculate(values=...) (no unknown has a name here: key by the arrays)")
 
 
 def _needed_variables(arrays: list[Array]) -> list[Variable]:
