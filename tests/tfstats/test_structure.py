@@ -57,3 +57,12 @@ def test_a_duplicate_mixture_likelihood_is_counted_once() -> None:
     with pytest.warns(DuplicateTermWarning, match="mixture"):
         write()
     assert _log_prob(mu, b) == pytest.approx(once, abs=1e-12)
+
+
+def test_arrays_unrelated_to_the_draws_warn() -> None:
+    from tests.tfstats.fitted import radon_fit
+
+    draws = radon_fit()["draws"]
+    alpha = ts.normal(0, 5, dim=3)  # the model code run again: a new unknown
+    with pytest.warns(UserWarning, match="none of the unknowns these arrays depend on"):
+        ts.calculate(alpha * 2, values=draws)

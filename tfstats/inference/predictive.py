@@ -4,6 +4,7 @@ predictive simulation, and pointwise log-likelihoods for LOO."""
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -213,9 +214,14 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
 
     if isinstance(values, Draws):
         if values.model is None:
-            raise ValueError("these draws were loaded from a file and have no model")
+            raise ValueError("these draws were loaded from a file and have no model: load "
+                             "them with Draws.load(path, model=m)")
         model = values.model
         known = [v for v in variables if v in model.names]
+        if variables and not known:
+            warnings.warn("calculate(values=draws): none of the unknowns these arrays depend "
+                          "on is in the draws' model (arrays of a re-run of the model code?): "
+                          "all of them are drawn from their priors", stacklevel=2)
         batches = [values[model.names[v]].reshape(-1, *v.shape) for v in known]
         n = values.n_chains * values.n_draws
         out = _evaluate(targets, known, batches, n, seed, model.names, model.precision)
