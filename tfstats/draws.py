@@ -85,7 +85,8 @@ class Draws:
         Sampler statistics per draw, shape (chains, draws): accept, divergent, n_steps
         (leapfrog steps), energy, step_size, log_density.
     step_size, inverse_mass : numpy.ndarray
-        The tuned step size (chains,) and diagonal inverse mass matrix (chains, n_free).
+        The tuned step size (chains,) and inverse mass matrix: diagonal (chains, n_free),
+        or (chains, n_free, n_free) with ``nuts(metric="dense")``.
     coords, dims : dict
         Axis labels, ArviZ style (from the model's ``coords`` and ``dims``): they name
         summary rows (``alpha[AITKIN]``), data-frame columns and ArviZ coordinates.
@@ -174,7 +175,9 @@ class Draws:
 
     @property
     def inverse_mass(self) -> np.ndarray:
-        return self.chain_state.adaptation["scale"] ** 2
+        from tfstats.inference.metric import inverse_mass
+
+        return inverse_mass(self.chain_state.adaptation["scale"])
 
     @property
     def tree_depth(self) -> np.ndarray:

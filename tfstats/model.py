@@ -38,6 +38,8 @@ class Model:
     settings).
     """
 
+    formula: Any = None  # set by glm(): what predict() needs
+
     def __init__(self, targets: dict[str, Array], precision: str | None = None,
                  local_names: dict[int, str] | None = None, coords: Any = None,
                  dims: Any = None) -> None:
@@ -78,7 +80,7 @@ class Model:
         nodes = topological(roots)
         self.data_nodes = [n for n in nodes
                            if isinstance(n, Data) and n.value.size > CONSTANT_SIZE]
-        self.has_loops = any(n.op == "scan" for n in nodes)
+        self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
 
@@ -297,6 +299,43 @@ class Model:
                 parts[k].append(np.asarray(v))
         return {k: np.concatenate(v).reshape(chains, n, *outputs[k].shape)
                 for k, v in parts.items()}
+
+    def predict(self, draws: Any, data: Any = None, kind: str = "mean",
+                seed: int | None = None) -> np.ndarray:
+        """Predictions of a model made by :func:`glm`, for the fitted rows or new ``data``.
+
+        Parameters
+        ----------
+        draws : Draws or OptResult
+            A fit of this model (``mcmc``, ``vi``'s ``draws()``, or ``opt``).
+        data : pandas.DataFrame, optional
+            New rows with the columns the formula's predictors use; the fitted rows when
+            None. A level of a group factor not seen in fitting gets, at each draw, an effect
+            drawn from its group distribution ``normal(0, sd)``; a new level of a common
+            (fixed) factor is an error naming the column and the level.
+        kind : {"mean", "response"}
+            The expected value of the response (the inverse link of the linear predictor),
+            or draws of the response itself (posterior predictive).
+        seed : int, optional
+            Seed for new groups' effects and for ``kind="response"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (chains, draws, rows); (rows,) for an ``OptResult``.
+
+        Examples
+        --------
+        >>> import pandas as pd, tfstats as ts
+        >>> df = pd.DataFrame({"y": [0.9, 2.1, 2.9, 4.2], "x": [1.0, 2.0, 3.0, 4.0]})
+        >>> m = ts.glm("y ~ x", df)
+        >>> fit = ts.opt(m, seed=1)
+        >>> m.predict(fit, data=pd.DataFrame({"x": [5.0]})).round(1)
+        array([5.2])
+        """
+        from tfstats.formulas.predict import predict
+
+        return predict(self, draws, data=data, kind=kind, seed=seed)
 
     def output_arrays(self) -> dict[str, Array]:
         out: dict[str, Array] = {self.names[v]: v for v in self.variables}
