@@ -94,8 +94,8 @@ def replace_duplicate(density: Density, what: str) -> None:
         unknowns |= array.variables
     candidates = [t for v in unknowns for t in v.terms
                   if t is not density and t.family is density.family
-                  and t.value is not None and getattr(t.value, "density", None) is t
-                  and t.value.shape == density.value.shape]
+                  and t.value is not None and t.value.shape == density.value.shape
+                  and (getattr(t.value, "density", None) is t or t.family.name == "factor")]
     if not candidates:
         return
     memo: dict[int, Any] = {}
@@ -105,10 +105,11 @@ def replace_duplicate(density: Density, what: str) -> None:
             for var in unknowns:
                 if old in var.terms:
                     var.terms.remove(old)
-            warnings.warn(f"the likelihood {density.family.name}(...) of observed {what!r} is "
-                          f"already in the model with the same parameters and observed "
-                          f"values: the new one replaces it (it is counted once, not twice)",
-                          DuplicateTermWarning, stacklevel=_user_stacklevel())
+            term = ("the term factor(...)" if density.family.name == "factor" else
+                    f"the likelihood {density.family.name}(...) of observed {what!r}")
+            warnings.warn(f"{term} is already in the model with the same parameters and "
+                          f"observed values: the new one replaces it (it is counted once, "
+                          f"not twice)", DuplicateTermWarning, stacklevel=_user_stacklevel())
 
 
 class DuplicateTermWarning(UserWarning):

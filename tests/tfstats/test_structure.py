@@ -66,3 +66,12 @@ def test_arrays_unrelated_to_the_draws_warn() -> None:
     alpha = ts.normal(0, 5, dim=3)  # the model code run again: a new unknown
     with pytest.warns(UserWarning, match="none of the unknowns these arrays depend on"):
         ts.calculate(alpha * 2, values=draws)
+
+
+def test_a_rerun_factor_is_counted_once() -> None:
+    mu, b = ts.normal(0, 1), ts.normal(0, 1)
+    ts.factor(-0.5 * (mu - b) ** 2)
+    once = _log_prob(mu, b)
+    with pytest.warns(DuplicateTermWarning, match=r"the term factor\(\.\.\.\)"):
+        ts.factor(-0.5 * (mu - b) ** 2)
+    assert _log_prob(mu, b) == pytest.approx(once, abs=1e-12)
