@@ -241,8 +241,9 @@ class Draws:
         >>> mu = ts.normal(0, 10)
         >>> y = np.array([0.5, 1.5, 1.0])
         >>> _ = ts.normal(mu, 1, observed=y)
-        >>> draws = ts.mcmc(ts.model(mu), n_samples=100, warmup=100, chains=2, seed=1,
-        ...                 progress=False)
+        >>> m = ts.model(mu)
+        >>> draws = ts.Draws({"mu": np.random.default_rng(1).normal(1, 0.5, (2, 100))}, {},
+        ...                  model=m)  # draws as ts.mcmc(m) makes them
         >>> idata = draws.to_arviz(posterior_predictive=True)
         >>> list(idata.log_likelihood.data_vars), idata.posterior_predictive["y"].shape
         (['y'], (2, 100, 3))
@@ -281,7 +282,8 @@ class Draws:
         >>> mu = ts.normal(0, 10)
         >>> y = ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
         >>> m = ts.model(mu)
-        >>> draws = ts.mcmc(m, n_samples=100, warmup=100, chains=2, seed=1, progress=False)
+        >>> draws = ts.Draws({"mu": np.random.default_rng(1).normal(1, 0.5, (2, 100))}, {},
+        ...                  model=m)  # draws as ts.mcmc(m) makes them
         >>> path = os.path.join(tempfile.mkdtemp(), "draws.npz")
         >>> draws.save(path)
         >>> again = ts.Draws.load(path, model=m)
