@@ -1,5 +1,7 @@
 """scikit-learn's estimator checks on the Keras-backed estimators (tiny, seeded settings)."""
 
+import functools
+
 import keras
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -29,14 +31,28 @@ def build_regressor(n_features_in_: int, n_outputs_: int) -> keras.Model:
     ])
 
 
+class NamedBuild:
+    """A build function whose repr is its name, so test ids do not hold a memory address
+    (pytest-xdist workers must collect the same ids)."""
+
+    def __init__(self, fn):
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return self.__name__
+
+
 # SGD traces a lighter train step than Adam (the checks fit ~80 times per estimator).
 FAST = dict(optimizer="sgd", learning_rate=0.1, epochs=6, batch_size=16, random_state=0)
 
 ESTIMATORS = [
     DNNClassifier(hidden_units=[8], **FAST),
     DNNRegressor(hidden_units=[8], **FAST),
-    KerasClassifier(build_classifier, **FAST),
-    KerasRegressor(build_regressor, normalize_y=True, **FAST),
+    KerasClassifier(NamedBuild(build_classifier), **FAST),
+    KerasRegressor(NamedBuild(build_regressor), normalize_y=True, **FAST),
 ]
 
 EXPECTED = {"check_sample_weight_equivalence_on_dense_data": REASON_SW}
