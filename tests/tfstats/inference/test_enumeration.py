@@ -163,8 +163,9 @@ def test_mixture_posteriors_agree(jax_backend: str) -> None:
 
 
 # --- bernoulli, binomial, joint enumeration ----------------------------------------------
+# (default backend: the change point and mixture tests run both summations on both)
 
-def test_bernoulli_plate_marginal_log_prob(backend: str) -> None:
+def test_bernoulli_plate_marginal_log_prob() -> None:
     y = np.array([0.1, 2.3, -0.4, 1.9])
     p = ts.beta(2, 2)
     shift = ts.normal(0, 3)
@@ -178,7 +179,7 @@ def test_bernoulli_plate_marginal_log_prob(backend: str) -> None:
     np.testing.assert_allclose(m.log_prob({"p": pv, "shift": sv}), expected, rtol=1e-10)
 
 
-def test_binomial_with_sizes_per_row(backend: str) -> None:
+def test_binomial_with_sizes_per_row() -> None:
     sizes = np.array([2, 4])
     y = np.array([1, 6])
     rate = ts.gamma(2, 1)
@@ -193,7 +194,7 @@ def test_binomial_with_sizes_per_row(backend: str) -> None:
     np.testing.assert_allclose(m.log_prob({"rate": r}), expected, rtol=1e-10)
 
 
-def test_terms_that_mix_rows_are_enumerated_jointly(backend: str) -> None:
+def test_terms_that_mix_rows_are_enumerated_jointly() -> None:
     mu = ts.normal(0, 2)
     z = ts.bernoulli(0.3, dim=3)
     ts.normal(mu * np.sum(z), 1.0, observed=np.array([1.5, 2.0]))
