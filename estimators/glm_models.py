@@ -46,9 +46,8 @@ model by tfstats) are reused. For MAP, the log density and gradient that ``ts.op
 L-BFGS-B calls are compiled in graph mode (no XLA): on CPU that compiles faster and runs
 faster at a million rows; NUTS keeps XLA (docs/performance_glm.md).
 
-tfstats has no call yet to add a weighted log-likelihood; the weighted sum ``total`` is
-added as ``ts.exponential(1, observed=total)``, whose log density is exactly ``-total``
-for any real ``total`` (TFP evaluates ``log(rate) - rate * x`` without a support mask).
+The weighted negative log-likelihood and prior, ``total``, enter the model as
+``ts.factor(-total)``.
 """
 
 from __future__ import annotations
@@ -208,7 +207,7 @@ def _build(family: str, n: int, d: int, k: int, intercept: bool) -> _Template:
         nll = np.sum(w * (np.exp(eta) - y * eta))
     else:  # multinomial, y one-hot
         nll = np.sum(w * (ts.logsumexp(eta, axis=1) - np.sum(y * eta, axis=1)))
-    ts.exponential(1.0, observed=(nll + prior) * temper)
+    ts.factor(-(nll + prior) * temper)
     model = ts.model(**targets)
     data = {"X": X, "w": w, "settings": settings, "y": y}
     arguments = {id(node) for node in model.data_nodes}
@@ -238,7 +237,7 @@ def _build_normal(d: int, intercept: bool) -> _Template:
     nll = 0.5 * squares / sigma**2 + G[d, d] * np.log(sigma)
     prior = (0.5 * np.sum(prec * beta**2) + 0.5 * np.sum(prec_sigma * beta**2) / sigma**2
              + n_sigma_prior * np.log(sigma))
-    ts.exponential(1.0, observed=(nll + prior) * temper)
+    ts.factor(-(nll + prior) * temper)
     model = ts.model(**targets, beta=beta, sigma=sigma)
     data = {"gram": G, "settings": settings}
     arguments = {id(node) for node in model.data_nodes}

@@ -45,6 +45,7 @@ from estimators.base import (
 from estimators.features import FeatureEncoder, as_table
 from estimators.glm_models import GLMData, GLMFit, fit_glm
 from tfstats.draws import Draws
+from tfstats.labels import element_labels
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
 
@@ -112,9 +113,19 @@ class _GLM(BaseEstimator):
         values = {"intercept": fit.intercept, "coef": fit.coef}
         if fit.sigma is not None:
             values["sigma"] = fit.sigma
-        draws = Draws(values, fit.stats, sampler=fit.sampler)
-        draws.warn_if_unhealthy()
+        coords, dims = self._labels()
+        draws = Draws(values, fit.stats, sampler=fit.sampler, coords=coords, dims=dims)
+        draws.warn_if_unhealthy()  # names features, as the summary does
         return draws
+
+    def _labels(self) -> tuple[dict[str, list], dict[str, list]]:
+        """Coords and dims of the coefficients: by feature (and class)."""
+        coords: dict[str, list] = {"feature": list(self.feature_names_out_)}
+        classes = getattr(self, "classes_", None)
+        if classes is not None and len(classes) > 2:
+            coords["class"] = [str(c) for c in classes]
+            return coords, {"coef": ["class", "feature"], "intercept": ["class"]}
+        return coords, {"coef": ["feature"]}
 
     # --- posterior helpers ---------------------------------------------------------------------
     def _draws(self) -> tuple[np.ndarray, np.ndarray]:
@@ -142,26 +153,17 @@ class _GLM(BaseEstimator):
         r_hat) of ``posterior_`` for NUTS, with rows named by feature (``coef[age]``);
         for MAP, the estimates in one column ``estimate``."""
         check_is_fitted(self)
-        names = list(self.feature_names_out_)
-        classes = getattr(self, "classes_", None)
-        multi = classes is not None and len(classes) > 2
-        labels: list[str] = []
-        if multi:
-            labels += [f"intercept[{c}]" for c in classes]
-            labels += [f"coef[{c},{n}]" for c in classes for n in names]
-        else:
-            labels += ["intercept"] + [f"coef[{n}]" for n in names]
-        if self.posterior_ is None:
-            values = [np.ravel(self.intercept_), np.ravel(self.coef_)]
-            if hasattr(self, "sigma_"):
-                values.append(np.ravel(self.sigma_))
-                labels.append("sigma")
-            return pd.DataFrame({"estimate": np.concatenate(values)}, index=labels)
-        table = self.posterior_.summary()
-        if "sigma" in self.posterior_:
-            labels.append("sigma")
-        table.index = labels
-        return table
+        if self.posterior_ is not None:
+            return self.posterior_.summary()
+        coords, dims = self._labels()
+        values = {"intercept": np.asarray(self.intercept_)[None, None],
+                  "coef": np.asarray(self.coef_)[None, None]}
+        if hasattr(self, "sigma_"):
+            values["sigma"] = np.asarray(self.sigma_)[None, None]
+        labels = [label for name, v in values.items()
+                  for label in element_labels(name, v.shape[2:], dims, coords)]
+        return pd.DataFrame({"estimate": np.concatenate([np.ravel(v) for v in values.values()])},
+                            index=labels)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the design-matrix columns: numeric columns by name, categorical ones

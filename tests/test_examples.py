@@ -72,3 +72,37 @@ def test_mixture_assignments_example_runs_with_tiny_settings(
     assert out["z"].shape == (2, 100, 40) and set(np.unique(out["z"])) <= {0, 1}
     centres = out["centre"].mean(axis=(0, 1))
     assert centres[0] < -1 and centres[1] > 1
+
+
+def test_lkj_multivariate_runs_and_recovers_the_correlation(
+        capsys: pytest.CaptureFixture) -> None:
+    """examples/lkj_multivariate.py, tiny settings: each correlation's posterior covers the
+    truth (within 4 posterior sd plus 4 MCSE; 200 rows). The HMM example runs in
+    tests/tfstats/test_factor.py, where it checks the recovery of its parameters."""
+    example = _load("lkj_multivariate")
+    draws = example.main(n_samples=200, warmup=200, chains=2, progress=False)
+    assert "true correlation" in capsys.readouterr().out
+    table = draws.summary(["R"])
+    for i, j in [(0, 1), (0, 2), (1, 2)]:
+        row = table.loc[f"R[{i},{j}]"]
+        assert abs(row["mean"] - example.TRUE_R[i, j]) < 4 * row["sd"] + 4 * row["mcse_mean"]
+
+
+@pytest.mark.slow
+def test_ode_lotka_volterra_posterior_covers_the_true_rates() -> None:
+    """Each true rate inside its central 99% posterior interval (with four rates and one
+    data set, 95% intervals would all cover only about 81% of the time)."""
+    module = _load("ode_lotka_volterra")
+    draws = module.main(n_samples=150, warmup=150, chains=2, progress=False)
+    low, high = np.quantile(draws["rates"].reshape(-1, 4), [0.005, 0.995], axis=0)
+    assert np.all((low < module.TRUE_RATES) & (module.TRUE_RATES < high)), (low, high)
+    assert draws.divergences == 0
+
+
+def test_radon_formula_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
+    model, draws = _load("radon_formula").main(n_samples=100, warmup=100, chains=2,
+                                               progress=False)
+    out = capsys.readouterr().out
+    assert "1|county_sigma" in out and "a new county" in out
+    # the basement-to-floor effect is about -0.69 (Gelman & Hill)
+    assert abs(draws["floor"].mean() + 0.69) < 0.15

@@ -55,6 +55,8 @@ from tfstats.distributions import (
     wishart,
 )
 from tfstats.draws import Draws
+from tfstats.factor import factor
+from tfstats.formulas import glm
 from tfstats.functions import (
     cholesky,
     concatenate,
@@ -79,6 +81,8 @@ from tfstats.inference.optimize import OptResult, opt
 from tfstats.inference.predictive import calculate
 from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
 from tfstats.model import Model, model
+from tfstats.ode import ode
+from tfstats.scale_priors import half_cauchy, half_normal, half_student, lkj_cholesky
 from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
 
 __version__ = "0.1.0"
@@ -88,11 +92,14 @@ __all__ = [
     "calculate", "categorical", "cauchy", "chi_squared", "cholesky", "cholesky_variable",
     "discrete_uniform",
     "concatenate", "datasets", "diag", "dirichlet", "dirichlet_multinomial", "Draws", "exponential",
-    "extra_samples", "f", "gamma", "hmc", "hypergeometric", "ilogit", "imultilogit", "inverse",
+    "extra_samples", "f", "gamma", "glm", "hmc", "hypergeometric", "ilogit", "imultilogit",
+    "inverse",
     "inverse_gamma", "iprobit", "joint", "laplace", "lgamma", "lkj_correlation", "log1pe",
     "logistic", "lognormal", "logsumexp", "mcmc", "mixture", "model", "Model", "ModelError",
     "multinomial", "multivariate_normal", "negative_binomial", "normal", "nuts", "ones", "opt",
     "OptResult", "ordered_variable", "outer", "pareto", "poisson", "rwmh", "Sampler", "scan",
     "set_backend", "ShapeError", "simplex_variable", "slice", "solve", "stack", "student",
     "uniform", "variable", "weibull", "where", "wishart", "zeros",
+    "factor", "half_cauchy", "half_normal", "half_student", "lkj_cholesky",
+    "ode",
 ]

@@ -346,6 +346,9 @@ def _index(x: Array, key: Any) -> Array:
             basic.append(int(item))
             in_axis += 1
         else:
+            from tfstats.labels import index_codes
+
+            item = index_codes(x, in_axis, item)  # a pandas Categorical labels the axis
             index = _integer_index(item, x.shape[in_axis], in_axis, x.shape)
             basic.append(slice(None))
             advanced.append((out_axis, len(index_arrays)))

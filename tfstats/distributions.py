@@ -12,6 +12,7 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.inference.enumeration import discrete_unknown
+from tfstats.labels import name_observed, remember_dim
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.variables import (
     CorrelationMatrix,
@@ -135,7 +136,7 @@ def _distribution_shape(family: Family, params: tuple[Array, ...], dim: Any) -> 
     if name == "wishart":
         return shapes[1]
     if name == "lkj_correlation":
-        d = int(_constant(params[1]))
+        d = params[1].shape[-1]  # the dimension is the length of a marker (static in JAX)
         return (d, d)
     base = broadcast_shapes(*shapes, what=name)
     if shape is None:
@@ -269,6 +270,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
             data = _fresh_view(data)
             density.value = data
         data.density = density
+        name_observed(data, observed)
         attach(density)
         return data
     shape = _distribution_shape(family, params, dim)
@@ -284,6 +286,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
     unknown = _support_constraint(family, params, trunc, shape)
     unknown.prior = Density(family, params, unknown, trunc)
     attach(unknown.prior)
+    remember_dim(unknown, dim)
     return unknown
 
 
@@ -531,8 +534,23 @@ def lkj_correlation(eta: Any, dimension: int, *, observed: Any = None) -> Array:
     """LKJ distribution over ``dimension x dimension`` correlation matrices."""
     if not isinstance(dimension, int | np.integer) or dimension < 2:
         raise ModelError(f"lkj_correlation: dimension must be an int >= 2, got {dimension!r}")
-    return distribution("lkj_correlation", ("eta", "dimension"), (eta, int(dimension)),
+    _check_lkj_observed(observed)
+    marker = Data(np.zeros(int(dimension)), name="dimension")
+    return distribution("lkj_correlation", ("eta", "dimension"), (eta, marker),
                         observed=observed)
+
+
+def _check_lkj_observed(observed: Any) -> None:
+    """A correlation matrix computed from unknowns (``L @ L.T``) would miss the Jacobian
+    of that computation: only data or an lkj_correlation unknown itself may be observed."""
+    if (isinstance(observed, Array) and observed.variables
+            and not (isinstance(observed, Variable)
+                     and isinstance(observed.constraint, CorrelationMatrix))):
+        raise ModelError(
+            "lkj_correlation(observed=...) got a matrix computed from unknowns (such as "
+            "L @ L.T): its density would leave out the Jacobian of that computation. For "
+            "an LKJ prior on a Cholesky factor use L = ts.lkj_cholesky(eta, dim); for a "
+            "correlation matrix use R = ts.lkj_correlation(eta, dim) without observed=")
 
 
 from tfstats.mixtures import joint, mixture  # noqa: E402

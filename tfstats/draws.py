@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tfstats.labels import element_labels
+
 __all__ = ["Draws", "summarise"]
 
 _STAT_NAMES = ("accept", "divergent", "n_steps", "energy", "step_size", "log_density")
@@ -33,21 +35,31 @@ def _diagnostics(values: np.ndarray) -> dict[str, np.ndarray]:
         }
 
 
-def _scalar_names(name: str, shape: tuple[int, ...]) -> list[str]:
-    if not shape:
-        return [name]
-    return [f"{name}[{','.join(str(i) for i in idx)}]" for idx in np.ndindex(*shape)]
+def _constant_elements(pooled: np.ndarray) -> np.ndarray:
+    """Elements equal in every draw (the unit diagonal of a correlation matrix): they have
+    no diagnostics, so they are left out of summaries and warnings."""
+    if pooled.shape[0] < 2:
+        return np.zeros(pooled.shape[1], dtype=bool)
+    spread = np.ptp(pooled, axis=0)
+    scale = np.maximum(np.abs(pooled[0]), 1.0)
+    return spread <= 64 * np.finfo(pooled.dtype if pooled.dtype.kind == "f"
+                                   else np.float64).eps * scale
 
 
-def summarise(values: dict[str, np.ndarray]) -> pd.DataFrame:
+def summarise(values: dict[str, np.ndarray], dims: dict[str, list] | None = None,
+              coords: dict[str, list] | None = None) -> pd.DataFrame:
     """One row per scalar of each (chains, draws, *shape) array: mean, sd, q5, q50, q95,
-    mcse_mean, ess_bulk, ess_tail, r_hat."""
+    mcse_mean, ess_bulk, ess_tail, r_hat. Rows are labelled by ``dims`` and ``coords``
+    (``alpha[AITKIN]``); elements constant over all draws are left out."""
     frames = []
     for name, array in values.items():
         chains, n = array.shape[:2]
         size = int(np.prod(array.shape[2:], dtype=np.int64))
         flat = array.reshape(chains, n, size)  # explicit size: n may be 0 (interrupted)
         pooled = flat.reshape(chains * n, size)
+        keep = ~_constant_elements(pooled)
+        flat, pooled = flat[:, :, keep], pooled[:, keep]
+        size = int(keep.sum())
         diag = _diagnostics(flat)
         nan = np.full(size, np.nan)
         sd = pooled.std(axis=0, ddof=1) if chains * n > 1 else nan
@@ -56,10 +68,11 @@ def summarise(values: dict[str, np.ndarray]) -> pd.DataFrame:
             q5, q50, q95 = np.quantile(pooled, [0.05, 0.5, 0.95], axis=0)
         else:
             mean = q5 = q50 = q95 = nan
+        labels = element_labels(name, array.shape[2:], dims, coords)
         frames.append(pd.DataFrame({
             "mean": mean, "sd": sd, "q5": q5, "q50": q50, "q95": q95,
             "mcse_mean": sd / np.sqrt(diag["ess_bulk"]), **diag,
-        }, index=_scalar_names(name, array.shape[2:])))
+        }, index=[label for label, k in zip(labels, keep, strict=True) if k]))
     return pd.concat(frames) if frames else pd.DataFrame()
 
 
@@ -72,7 +85,11 @@ class Draws:
         Sampler statistics per draw, shape (chains, draws): accept, divergent, n_steps
         (leapfrog steps), energy, step_size, log_density.
     step_size, inverse_mass : numpy.ndarray
-        The tuned step size (chains,) and diagonal inverse mass matrix (chains, n_free).
+        The tuned step size (chains,) and inverse mass matrix: diagonal (chains, n_free),
+        or (chains, n_free, n_free) with ``nuts(metric="dense")``.
+    coords, dims : dict
+        Axis labels, ArviZ style (from the model's ``coords`` and ``dims``): they name
+        summary rows (``alpha[AITKIN]``), data-frame columns and ArviZ coordinates.
 
     Examples
     --------
@@ -88,7 +105,8 @@ class Draws:
     def __init__(self, values: dict[str, np.ndarray], stats: dict[str, np.ndarray],
                  model: Any = None, sampler: Any = None, chain_state: Any = None,
                  thin: int = 1, interrupted: bool = False,
-                 targets: list[str] | None = None) -> None:
+                 targets: list[str] | None = None, coords: dict[str, Any] | None = None,
+                 dims: dict[str, Any] | None = None) -> None:
         self.values = values
         self.stats = stats
         self.model = model
@@ -97,6 +115,8 @@ class Draws:
         self.thin = thin
         self.interrupted = interrupted
         self.targets = list(targets) if targets is not None else list(values)
+        self.coords = dict(coords if coords is not None else getattr(model, "coords", {}))
+        self.dims = dict(dims if dims is not None else getattr(model, "dims", {}))
 
     @classmethod
     def from_chains(cls, model: Any, draws: dict[str, np.ndarray], state: Any, sampler: Any,
@@ -114,7 +134,7 @@ class Draws:
         values = {k: np.concatenate([v, more.values[k]], axis=1) for k, v in self.values.items()}
         stats = {k: np.concatenate([v, more.stats[k]], axis=1) for k, v in self.stats.items()}
         return Draws(values, stats, self.model, self.sampler, state, self.thin, interrupted,
-                     self.targets)
+                     self.targets, self.coords, self.dims)
 
     # --- access --------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> np.ndarray:
@@ -155,7 +175,9 @@ class Draws:
 
     @property
     def inverse_mass(self) -> np.ndarray:
-        return self.chain_state.adaptation["scale"] ** 2
+        from tfstats.inference.metric import inverse_mass
+
+        return inverse_mass(self.chain_state.adaptation["scale"])
 
     @property
     def tree_depth(self) -> np.ndarray:
@@ -163,10 +185,12 @@ class Draws:
         return np.ceil(np.log2(self.stats["n_steps"] + 1.0))
 
     def summary(self, names: list[str] | None = None) -> pd.DataFrame:
-        """A table with one row per scalar (``theta[0]``, ...): mean, sd, q5, q50, q95,
-        mcse_mean, ess_bulk, ess_tail, r_hat (rank-normalised, Vehtari et al. 2021)."""
+        """A table with one row per scalar (``theta[0]``, or ``alpha[AITKIN]`` with labels):
+        mean, sd, q5, q50, q95, mcse_mean, ess_bulk, ess_tail, r_hat (rank-normalised,
+        Vehtari et al. 2021). Elements equal in every draw (the unit diagonal of a
+        correlation matrix) have no diagnostics and are left out."""
         names = self.targets if names is None else list(names)
-        return summarise({n: self[n] for n in names})
+        return summarise({n: self[n] for n in names}, self.dims, self.coords)
 
     def warn_if_unhealthy(self) -> None:
         """Warn when r_hat > 1.01, bulk ESS < 100 per chain... or there are divergences."""
@@ -198,36 +222,46 @@ class Draws:
         for name in names:
             shape = self[name].shape[2:]
             flat = self[name].reshape(chains * n, int(np.prod(shape, dtype=np.int64)))
-            for j, label in enumerate(_scalar_names(name, shape)):
+            for j, label in enumerate(element_labels(name, shape, self.dims, self.coords)):
                 columns[label] = flat[:, j]
         return pd.DataFrame(columns)
 
-    def to_arviz(self, log_likelihood: bool = True) -> Any:
-        """An ArviZ InferenceData with posterior, sample_stats and, when the model is at
-        hand, pointwise log_likelihood and observed_data (for ``az.loo``)."""
-        import arviz as az
+    def to_arviz(self, log_likelihood: bool = True, observed_data: bool = True,
+                 posterior_predictive: bool = False, prior: bool = False,
+                 prior_predictive: bool = False, seed: int | None = None) -> Any:
+        """An ArviZ InferenceData with the posterior (labelled by ``coords`` and ``dims``)
+        and sample_stats; when the model is at hand, the pointwise log-likelihood of each
+        observed data array (named after it, for ``az.loo``) and, on request, the
+        ``observed_data``, ``posterior_predictive``, ``prior`` and ``prior_predictive``
+        groups (the prior ones draw as many draws as one chain has, from ``seed``).
 
-        stats = {"diverging": self.stats["divergent"].astype(bool),
-                 "acceptance_rate": self.stats["accept"],
-                 "n_steps": self.stats["n_steps"], "energy": self.stats["energy"],
-                 "step_size": self.stats["step_size"], "lp": self.stats["log_density"],
-                 "tree_depth": self.tree_depth}
-        groups: dict[str, Any] = {"posterior": dict(self.values), "sample_stats": stats}
-        if log_likelihood and self.model is not None:
-            from tfstats.inference.predictive import pointwise_log_likelihood
+        Examples
+        --------
+        >>> import numpy as np, tfstats as ts
+        >>> mu = ts.normal(0, 10)
+        >>> y = np.array([0.5, 1.5, 1.0])
+        >>> _ = ts.normal(mu, 1, observed=y)
+        >>> draws = ts.mcmc(ts.model(mu), n_samples=100, warmup=100, chains=2, seed=1,
+        ...                 progress=False)
+        >>> idata = draws.to_arviz(posterior_predictive=True)
+        >>> list(idata.log_likelihood.data_vars), idata.posterior_predictive["y"].shape
+        (['y'], (2, 100, 3))
+        """
+        from tfstats.inference_data import to_inference_data
 
-            loglik, observed = pointwise_log_likelihood(self)
-            if loglik:
-                groups["log_likelihood"] = loglik
-                groups["observed_data"] = observed
-        return az.from_dict(**groups)
+        return to_inference_data(self, log_likelihood=log_likelihood,
+                                 observed_data=observed_data,
+                                 posterior_predictive=posterior_predictive, prior=prior,
+                                 prior_predictive=prior_predictive, seed=seed)
 
     def save(self, path: str) -> None:
         """Save the draws and sampler statistics to a ``.npz`` file (the model is not
         saved: a loaded Draws supports summaries and export, not ``calculate``)."""
         arrays = {f"value:{k}": v for k, v in self.values.items()}
         arrays.update({f"stat:{k}": v for k, v in self.stats.items()})
-        meta = {"targets": self.targets, "thin": self.thin, "interrupted": self.interrupted}
+        meta = {"targets": self.targets, "thin": self.thin, "interrupted": self.interrupted,
+                "coords": {k: [_plain(v) for v in c] for k, c in self.coords.items()},
+                "dims": self.dims}
         np.savez_compressed(path, __meta__=np.array(json.dumps(meta)), **arrays)
 
     @classmethod
@@ -238,4 +272,10 @@ class Draws:
             values = {k[6:]: content[k] for k in content.files if k.startswith("value:")}
             stats = {k[5:]: content[k] for k in content.files if k.startswith("stat:")}
         return cls(values, stats, thin=meta["thin"], interrupted=meta["interrupted"],
-                   targets=meta["targets"])
+                   targets=meta["targets"], coords=meta.get("coords"), dims=meta.get("dims"))
+
+
+def _plain(label: Any) -> Any:
+    """A label as JSON keeps it (numpy scalars become Python ones, others strings)."""
+    label = label.item() if isinstance(label, np.generic) else label
+    return label if isinstance(label, int | float | str | bool) else str(label)

@@ -172,6 +172,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         m, _cholesky(B, S)), event_ndims=1, checks=("", "covariance")),
     Family("wishart", lambda B, df, S: B.tfd.WishartTriL(df, _cholesky(B, S)), "covariance",
            event_ndims=2, checks=("positive", "covariance"), observed_check="covariance"),
-    Family("lkj_correlation", lambda B, eta, d: B.tfd.LKJ(B.static_int(d), eta), "correlation",
+    Family("lkj_correlation", lambda B, eta, d: B.tfd.LKJ(B.shape_of(d)[-1], eta),
+           "correlation",
            event_ndims=2, checks=("positive",), observed_check="covariance"),
 ]}

@@ -9,6 +9,7 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
 from tfstats.distributions import _check_values, attach, support_bounds
 from tfstats.families import Density, Family
+from tfstats.labels import name_observed
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.variables import make_variable
 
@@ -51,6 +52,7 @@ def _finish(density: Density, observed: Any, shape: tuple[int, ...],
                              f"observed data of shape {data.shape}")
         density.value = data
         data.density = density
+        name_observed(data, observed)
         attach(density)
         return data
     if any(p.family.discrete for p in parts):

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tfstats import labels
 from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
 from tfstats.backends import backend_name, get_backend
 from tfstats.families import Density
@@ -37,8 +38,11 @@ class Model:
     settings).
     """
 
+    formula: Any = None  # set by glm(): what predict() needs
+
     def __init__(self, targets: dict[str, Array], precision: str | None = None,
-                 local_names: dict[int, str] | None = None) -> None:
+                 local_names: dict[int, str] | None = None, coords: Any = None,
+                 dims: Any = None) -> None:
         if precision is None:
             precision = "single" if get_backend().has_gpu() else "double"
         if precision not in PRECISIONS:
@@ -61,6 +65,12 @@ class Model:
                              "at least one unknown (a distribution called without observed=, "
                              "or variable())")
         self._name_variables(local_names or {})
+        self.observed_names = labels.unique_names(
+            [labels.observed_name(t.value) for t in self.observed_terms])
+        self.coords, self.dims = labels.resolve(
+            self.output_arrays(), coords, dims,
+            {n: t.value.shape for n, t in zip(self.observed_names, self.observed_terms,
+                                              strict=True)})
         self.layout: dict[Variable, tuple[int, tuple[int, ...]]] = {}
         offset = 0
         for var in self.variables:
@@ -75,7 +85,7 @@ class Model:
         nodes = topological(roots)
         self.data_nodes = [n for n in nodes
                            if isinstance(n, Data) and n.value.size > CONSTANT_SIZE]
-        self.has_loops = any(n.op == "scan" for n in nodes)
+        self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
 
@@ -115,6 +125,11 @@ class Model:
             used.add(name)
             self.names[var] = name
         self.variable_names = [self.names[v] for v in self.variables]
+
+    @property
+    def observed_terms(self) -> list[Density]:
+        """The likelihood terms of observed data (named by ``observed_names``)."""
+        return [t for t in self.terms if isinstance(t.value, Data)]
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{self.names[v]}{list(v.shape) if v.shape else ''}"
@@ -287,6 +302,43 @@ class Model:
         return {k: np.concatenate(v).reshape(chains, n, *outputs[k].shape)
                 for k, v in parts.items()}
 
+    def predict(self, draws: Any, data: Any = None, kind: str = "mean",
+                seed: int | None = None) -> np.ndarray:
+        """Predictions of a model made by :func:`glm`, for the fitted rows or new ``data``.
+
+        Parameters
+        ----------
+        draws : Draws or OptResult
+            A fit of this model (``mcmc``, ``vi``'s ``draws()``, or ``opt``).
+        data : pandas.DataFrame, optional
+            New rows with the columns the formula's predictors use; the fitted rows when
+            None. A level of a group factor not seen in fitting gets, at each draw, an effect
+            drawn from its group distribution ``normal(0, sd)``; a new level of a common
+            (fixed) factor is an error naming the column and the level.
+        kind : {"mean", "response"}
+            The expected value of the response (the inverse link of the linear predictor),
+            or draws of the response itself (posterior predictive).
+        seed : int, optional
+            Seed for new groups' effects and for ``kind="response"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (chains, draws, rows); (rows,) for an ``OptResult``.
+
+        Examples
+        --------
+        >>> import pandas as pd, tfstats as ts
+        >>> df = pd.DataFrame({"y": [0.9, 2.1, 2.9, 4.2], "x": [1.0, 2.0, 3.0, 4.0]})
+        >>> m = ts.glm("y ~ x", df)
+        >>> fit = ts.opt(m, seed=1)
+        >>> m.predict(fit, data=pd.DataFrame({"x": [5.0]})).round(1)
+        array([5.2])
+        """
+        from tfstats.formulas.predict import predict
+
+        return predict(self, draws, data=data, kind=kind, seed=seed)
+
     def output_arrays(self) -> dict[str, Array]:
         out: dict[str, Array] = {self.names[v]: v for v in self.variables}
         summed_out = set(self.discrete.variables) if self.discrete else set()
@@ -296,7 +348,8 @@ class Model:
         return out
 
 
-def model(*arrays: Array, precision: str | None = None, **named: Array) -> Model:
+def model(*arrays: Array, precision: str | None = None, coords: dict[str, Any] | None = None,
+          dims: dict[str, Any] | None = None, **named: Array) -> Model:
     """Define a model from the arrays of interest.
 
     The model holds every unknown and density connected to these arrays. Positional
@@ -309,6 +362,13 @@ def model(*arrays: Array, precision: str | None = None, **named: Array) -> Model
     precision : {"double", "single"}, optional
         Float precision of compiled functions: float64 ("double") or float32
         ("single"). By default double on a CPU and single when the backend sees a GPU.
+    coords : dict of str -> sequence, optional
+        Labels of named dimensions (ArviZ's ``coords``): ``{"county": names}``.
+    dims : dict of str -> list of str, optional
+        The dimension names of the axes of an unknown, target or observed data array
+        (ArviZ's ``dims``): ``{"alpha": ["county"]}``; None (or a short list) leaves an
+        axis labelled by integer positions. Labels name summary rows (``alpha[AITKIN]``),
+        data-frame columns, ArviZ coordinates and warnings.
     **named : Array
         Arrays to track, with their names.
 
@@ -325,6 +385,10 @@ def model(*arrays: Array, precision: str | None = None, **named: Array) -> Model
     >>> m = ts.model(mu, sigma)
     >>> m.variable_names
     ['mu', 'sigma']
+    >>> alpha = ts.normal(0, 1, dim=2)
+    >>> m2 = ts.model(alpha, coords={"county": ["AITKIN", "ANOKA"]}, dims={"alpha": ["county"]})
+    >>> m2.dims
+    {'alpha': ['county']}
     """
     frame = inspect.currentframe()
     caller = frame.f_back if frame is not None else None
@@ -344,4 +408,5 @@ def model(*arrays: Array, precision: str | None = None, **named: Array) -> Model
                     local_names.setdefault(id(value), key)
     finally:
         del frame, caller
-    return Model(targets, precision=precision, local_names=local_names)
+    return Model(targets, precision=precision, local_names=local_names, coords=coords,
+                 dims=dims)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable
+from tfstats.labels import dim_size, remember_dim
 from tfstats.operations import broadcast_shapes
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
 
 
 def as_shape(dim: Any) -> tuple[int, ...] | None:
-    """``dim`` (None, an int or a tuple of ints) as a shape tuple."""
+    """``dim`` (None, an int or a tuple of ints) as a shape tuple; a pandas Categorical
+    or Index stands for its length (and labels the axis: see ``tfstats.labels``)."""
     if dim is None:
         return None
+    dim = dim_size(dim)
     try:
         shape = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
     except TypeError:
@@ -197,7 +200,8 @@ def variable(lower: Any = -np.inf, upper: Any = np.inf, dim: Any = None) -> Vari
         Elementwise bounds; infinite by default. Bounds may be arrays of the model,
         so that a bound can depend on another unknown.
     dim : int or tuple of int, optional
-        The shape; by default the broadcast shape of the bounds.
+        The shape; by default the broadcast shape of the bounds. A pandas Categorical
+        (or Index) stands for its length and labels the axis with its categories.
 
     Returns
     -------
@@ -213,7 +217,9 @@ def variable(lower: Any = -np.inf, upper: Any = np.inf, dim: Any = None) -> Vari
     >>> b.shape
     ()
     """
-    return make_variable(lower, upper, as_shape(dim))
+    unknown = make_variable(lower, upper, as_shape(dim))
+    remember_dim(unknown, dim)
+    return unknown
 
 
 def _event_shape(dim: Any, what: str, minimum: int = 1) -> tuple[int, ...]:

@@ -7,6 +7,7 @@ small data); each NUTS fit of a new shape compiles once, so there are only two.
 
 import pickle
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,17 @@ def test_example_runs_with_tiny_settings():
     out = glm_dataframe.main(n=400, n_samples=150, warmup=150, chains=2)
     assert out["proba"].shape == (100, 2)
     assert 0.7 <= out["coverage"] <= 1.0
+
+
+def test_nuts_warnings_name_features_as_the_summary_does():
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"age": rng.normal(size=60), "income": rng.normal(size=60),
+                      "height": rng.normal(size=60)})
+    y = 1.0 + X["age"] - X["income"] + rng.normal(size=60)
+    with warnings.catch_warnings(record=True) as caught:  # the shapes of the fit above:
+        warnings.simplefilter("always")                     # compiled once
+        reg = LinearRegressor(inference="nuts", n_samples=20, warmup=20, chains=4,
+                              random_state=0).fit(X, y)
+    (message,) = [str(w.message) for w in caught if "MCMC diagnostics" in str(w.message)]
+    assert "coef[age]" in message and "coef[0]" not in message
+    assert "coef[income]" in reg.summary().index

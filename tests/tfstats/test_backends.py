@@ -55,6 +55,15 @@ def _models() -> dict[str, tuple[ts.Model, dict]]:
     ts.poisson(np.exp(path), observed=np.array([0, 1, 1, 2, 3, 2]))
     ts.bernoulli(ts.ilogit(path), observed=np.array([0, 0, 1, 1, 1, 1]))
     models["scan"] = (ts.model(rho=rho), {"rho": 0.3})
+    # factor, half distributions and an LKJ Cholesky factor
+    L = ts.lkj_cholesky(2.0, 3)
+    scale = ts.half_normal(1.0, dim=3)
+    nu = ts.half_cauchy(2.0)
+    ts.half_student(3.0, nu, observed=np.array([0.3, 1.4]))
+    ts.factor(np.log(scale) * L[2, :])
+    lkj_R = np.array([[1.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 1.0]])
+    models["language"] = (ts.model(L=L, scale=scale, nu=nu),
+                          {"L": np.linalg.cholesky(lkj_R), "scale": [0.5, 1.0, 2.0], "nu": 1.2})
     return models
 
 
@@ -72,7 +81,7 @@ def test_log_prob_agrees(name: str, restore_backend: None) -> None:
     assert results["jax"] == pytest.approx(results["tensorflow"], rel=1e-10, abs=1e-10)
 
 
-@pytest.mark.parametrize("name", ["constrained", "scan"])
+@pytest.mark.parametrize("name", ["constrained", "scan", "language"])
 def test_map_agrees(name: str, restore_backend: None) -> None:
     model, _ = MODELS[name]
     fits = {}

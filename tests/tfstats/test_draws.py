@@ -117,8 +117,9 @@ def test_summary_of_a_matrix_names_rows_by_both_indices() -> None:
     values = np.random.default_rng(1).normal(size=(2, 50, 2, 3))
     draws = ts.Draws({"L": values}, {})
     table = draws.summary()
-    assert list(table.index) == ["L[0,0]", "L[0,1]", "L[0,2]", "L[1,0]", "L[1,1]", "L[1,2]"]
-    np.testing.assert_allclose(table.loc["L[1,2]", "mean"], values[..., 1, 2].mean())
+    assert list(table.index) == ["L[0, 0]", "L[0, 1]", "L[0, 2]", "L[1, 0]", "L[1, 1]",
+                                 "L[1, 2]"]
+    np.testing.assert_allclose(table.loc["L[1, 2]", "mean"], values[..., 1, 2].mean())
 
 
 def test_healthy_fit_gives_no_warning() -> None:

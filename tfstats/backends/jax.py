@@ -16,6 +16,8 @@ import numpy
 from jax import lax
 from jax.scipy import special as jsp_special
 
+from tfstats.backends.ode_jax import solve_ode
+
 jax.config.update("jax_enable_x64", True)
 
 
@@ -78,7 +80,7 @@ __all__ = [
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "linalg", "make_seed", "split_seed", "stop_gradient", "device_scope", "eager_scope",
-    "set_xla",
+    "set_xla", "solve_ode",
 ]
 
 name = "jax"

@@ -15,13 +15,15 @@ import tensorflow as tf  # noqa: E402
 import tensorflow.experimental.numpy as np  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
 
+from tfstats.backends.ode_tensorflow import solve_ode  # noqa: E402
+
 __all__ = [
     "name", "np", "tfp", "tfd", "tfb", "Tensor", "has_gpu", "float_dtype", "int_dtype",
     "convert", "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "make_seed", "split_seed", "linalg", "stop_gradient", "device_scope", "eager_scope",
-    "set_xla",
+    "set_xla", "solve_ode",
 ]
 
 name = "tensorflow"

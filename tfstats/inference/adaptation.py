@@ -1,5 +1,6 @@
-"""Stan-style warmup: step size by dual averaging, a diagonal mass matrix estimated in
-widening windows. Pure functions on backend tensors, run inside the compiled loop."""
+"""Stan-style warmup: step size by dual averaging, a diagonal (or dense) mass matrix
+estimated in widening windows. Pure functions on backend tensors, run inside the compiled
+loop; the metric is diagonal or dense as the state's ``m2`` is (chains, n) or (chains, n, n)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from tfstats.inference.metric import identity_scale, is_dense
 
 __all__ = ["window_schedule", "initial_adaptation", "dual_averaging", "welford",
            "end_window", "reasonable_step_size", "MAX_WINDOWS"]
@@ -42,14 +45,17 @@ def window_schedule(warmup: int) -> dict[str, np.ndarray]:
             "term_start": np.int32(term_start), "ends": padded}
 
 
-def initial_adaptation(chains: int, n_free: int, step_size: float) -> dict[str, np.ndarray]:
-    """The adaptation state before warmup (numpy; per chain)."""
+def initial_adaptation(chains: int, n_free: int, step_size: float,
+                       metric: str = "diag") -> dict[str, np.ndarray]:
+    """The adaptation state before warmup (numpy; per chain). ``metric="dense"`` keeps a
+    full covariance (``m2`` and ``scale`` of shape (chains, n, n))."""
     log_step = np.full(chains, math.log(step_size))
+    scale = identity_scale(chains, n_free, metric)
     return {
         "log_step": log_step, "log_step_bar": log_step.copy(), "hbar": np.zeros(chains),
         "mu": log_step + math.log(10.0), "t": np.zeros(chains),
         "count": np.zeros(chains), "mean": np.zeros((chains, n_free)),
-        "m2": np.zeros((chains, n_free)), "scale": np.ones((chains, n_free)),
+        "m2": np.zeros_like(scale), "scale": scale,
     }
 
 
@@ -66,24 +72,37 @@ def dual_averaging(B: Any, state: dict, accept: Any, target: float, active: Any)
 
 
 def welford(B: Any, state: dict, x: Any, active: Any) -> dict:
-    """Add ``x`` (chains, n) to the running per-chain mean and variance where ``active``."""
+    """Add ``x`` (chains, n) to the running per-chain mean and (co)variance where
+    ``active``."""
     count = state["count"] + 1.0
     delta = x - state["mean"]
     mean = state["mean"] + delta / count[:, None]
-    m2 = state["m2"] + delta * (x - mean)
+    if is_dense(state["m2"]):
+        m2 = state["m2"] + delta[:, :, None] * (x - mean)[:, None, :]
+    else:
+        m2 = state["m2"] + delta * (x - mean)
     new = dict(state, count=count, mean=mean, m2=m2)
     return {k: B.np.where(active, new[k], state[k]) for k in state}
 
 
 def end_window(B: Any, state: dict, active: Any) -> dict:
-    """Set the mass matrix from the window (Stan's regularised variance), restart the
-    variance estimate and the step-size averaging, where ``active``."""
-    n = state["count"][:, None]
+    """Set the mass matrix from the window (Stan's regularised variance, or for a dense
+    metric its regularised covariance ``(n / (n + 5)) * cov + 1e-3 * (5 / (n + 5)) * I``,
+    as Stan's ``dense_e``), restart the estimate and the step-size averaging, where
+    ``active``."""
+    dense = is_dense(state["m2"])
+    n = state["count"][:, None, None] if dense else state["count"][:, None]
     variance = state["m2"] / B.np.maximum(n - 1.0, 1.0)
-    variance = (n / (n + 5.0)) * variance + 1e-3 * (5.0 / (n + 5.0))
-    zeros = state["mean"] * 0.0
-    new = dict(state, scale=B.np.sqrt(variance), count=state["count"] * 0.0, mean=zeros,
-               m2=zeros, mu=state["log_step"] + math.log(10.0), t=state["t"] * 0.0,
+    shrink = 1e-3 * (5.0 / (n + 5.0))
+    if dense:
+        eye = B.np.eye(B.shape_of(variance)[-1], dtype=variance.dtype)
+        scale = B.cond(active,  # a factorisation only at a window's end
+                       lambda: B.linalg.cholesky((n / (n + 5.0)) * variance + shrink * eye),
+                       lambda: state["scale"])
+    else:
+        scale = B.np.sqrt((n / (n + 5.0)) * variance + shrink)
+    new = dict(state, scale=scale, count=state["count"] * 0.0, mean=state["mean"] * 0.0,
+               m2=state["m2"] * 0.0, mu=state["log_step"] + math.log(10.0), t=state["t"] * 0.0,
                hbar=state["hbar"] * 0.0, log_step_bar=state["log_step_bar"] * 0.0)
     return {k: B.np.where(active, new[k], state[k]) for k in state}
 

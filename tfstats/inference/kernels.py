@@ -1,11 +1,13 @@
 """Sampler machinery: TFP kernels for each sampler spec, on a space scaled by the mass
-matrix (``x = z * scale``), and the statistics the driver records."""
+matrix (``x = z * scale``, or ``x = scale @ z`` for a dense metric: see ``metric.py``),
+and the statistics the driver records."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from tfstats.inference.metric import regrade
 from tfstats.inference.nuts import NoUTurn
 from tfstats.inference.samplers import Sampler
 
@@ -37,16 +39,17 @@ def with_step_size(spec: Sampler, results: Any, step: Any) -> Any:
     return results
 
 
-def rescale(spec: Sampler, results: Any, ratio: Any) -> Any:
-    """Results after the mass-matrix scale changes by ``ratio`` (new / old): the state
-    ``z = x / scale`` is new but the density value is the same, and the gradient in ``z``
-    is ``grad_x * scale``, so no gradient needs recomputing."""
+def rescale(B: Any, spec: Sampler, results: Any, old: Any, new: Any) -> Any:
+    """Results after the mass-matrix scale changes from ``old`` to ``new``: the state
+    ``z`` is new but the density value is the same, and the gradient in ``z`` is
+    ``scale^T grad_x``, so no gradient needs recomputing."""
     if spec.method == "nuts":
-        return results._replace(grads_target_log_prob=results.grads_target_log_prob * ratio)
+        return results._replace(grads_target_log_prob=regrade(
+            B, old, new, results.grads_target_log_prob))
     if spec.method == "hmc":
         inner = results.accepted_results
         return results._replace(accepted_results=inner._replace(
-            grads_target_log_prob=[inner.grads_target_log_prob[0] * ratio]))
+            grads_target_log_prob=[regrade(B, old, new, inner.grads_target_log_prob[0])]))
     return results
 
 

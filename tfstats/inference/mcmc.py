@@ -2,7 +2,7 @@
 
 Warmup and sampling share one compiled function (one compilation per model, sampler and
 chain count): each chunk runs up to ``CHUNK`` iterations of the TFP kernel, the
-dual-averaging step size and the windowed diagonal mass matrix.
+dual-averaging step size and the windowed diagonal (or dense) mass matrix.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tfstats.inference.kernels import (
     target_log_prob,
     with_step_size,
 )
+from tfstats.inference.metric import gradient, position, scaled
 from tfstats.inference.samplers import Sampler, nuts
 from tfstats.model import Model
 
@@ -56,11 +57,11 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     value_and_grads = B.vectorize_value_and_gradient(density, loops=model.has_loops)
 
     def scaled_value_and_grad(scale: Any, data: tuple) -> Callable:
-        """Density and gradient in ``z = x / scale`` (the space of the mass matrix)."""
+        """Density and gradient in ``z`` (the space of the mass matrix)."""
 
         def fn(z: Any) -> tuple[Any, Any]:
-            values, grads = value_and_grads(z * scale, *data)
-            return values, grads * scale
+            values, grads = value_and_grads(position(B, scale, z), *data)
+            return values, gradient(B, scale, grads)
 
         return fn
 
@@ -69,7 +70,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         scale = adapt["scale"]
         log_step = B.np.where(use_final, adapt["log_step_bar"], adapt["log_step"])
         step = B.np.exp(log_step)[:, None] * jitter
-        kernel = make_kernel(B, spec, lambda z: batched_density(z * scale, *data),
+        kernel = make_kernel(B, spec, lambda z: batched_density(position(B, scale, z), *data),
                              scaled_value_and_grad(scale, data), step)
         return kernel, step
 
@@ -80,7 +81,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         scale = adapt["scale"]
         seeds = B.split_seed(seed, 2)
         log_step = adaptation.reasonable_step_size(
-            B, scaled_value_and_grad(scale, data), x / scale, results.target_log_prob,
+            B, scaled_value_and_grad(scale, data), scaled(B, scale, x), results.target_log_prob,
             results.grads_target_log_prob, adapt["log_step"], seeds[0])
         return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
 
@@ -90,7 +91,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
 
         def bootstrap(x_: Any, adapt_: dict, g: Any) -> Any:
             kernel, step = kernel_for(adapt_, g >= warmup, data)
-            return with_step_size(spec, kernel.bootstrap_results(x_ / adapt_["scale"]), step)
+            z_ = scaled(B, adapt_["scale"], x_)
+            return with_step_size(spec, kernel.bootstrap_results(z_), step)
 
         results = bootstrap(x, adapt, start)  # the body sets the step size it uses
         if spec.method == "nuts":
@@ -114,8 +116,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
                         (chains, 1), seed=seeds[2])
             kernel, step = kernel_for(adapt_, ~adapting, data, jitter)
             results = with_step_size(spec, results, step)
-            z, results = kernel.one_step(x_ / adapt_["scale"], results, seed=step_seed)
-            x_new = z * adapt_["scale"]
+            z, results = kernel.one_step(scaled(B, adapt_["scale"], x_), results, seed=step_seed)
+            x_new = position(B, adapt_["scale"], z)
             stats = statistics(B, spec, results, dtype)
             if spec.adapts_step_size:
                 adapt_ = adaptation.dual_averaging(B, adapt_, stats["accept"],
@@ -125,7 +127,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             ends_now = B.np.any(B.np.equal(schedule["ends"], g + 1))
             old_scale = adapt_["scale"]
             adapt_ = adaptation.end_window(B, adapt_, ends_now)
-            results = rescale(spec, results, adapt_["scale"] / old_scale)
+            results = rescale(B, spec, results, old_scale, adapt_["scale"])
             record = dict(stats, x=x_new, step_size=step[:, 0],
                           log_density=target_log_prob(spec, results))
             bufs = {k: B.write(bufs[k], i, B.cast(record[k], dtype)) for k in bufs}
@@ -217,7 +219,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     """Draw from the posterior by MCMC, with all chains vectorised in one compiled loop.
 
     Warmup tunes the step size by dual averaging toward the sampler's ``target_accept``
-    and a diagonal mass matrix in Stan's widening windows.
+    and a diagonal mass matrix (dense with ``nuts(metric="dense")``) in Stan's widening
+    windows.
 
     Parameters
     ----------
@@ -272,7 +275,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     with B.device_scope(device):
         x0 = initial_state(model, chains, initial_values, seed)
         state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
-                                                             spec.initial_step_size),
+                                                             spec.initial_step_size,
+                                                             spec.metric),
                            B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
                                          progress, "warmup + sampling")

@@ -252,12 +252,9 @@ def pointwise_log_likelihood(draws: Draws) -> tuple[dict[str, np.ndarray],
     model = draws.model
     B = model.backend
     dtype = model.float_dtype
-    terms = [t for t in model.terms if isinstance(t.value, Data) and not isinstance(
-        t.value, Variable)]
+    terms, names = model.observed_terms, model.observed_names
     if not terms:
         return {}, {}
-    names = [t.value.name or f"y{i}" for i, t in enumerate(terms)]
-    names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
     variables = model.variables
     batches = [draws[model.names[v]].reshape(-1, *v.shape) for v in variables]
 

@@ -1,0 +1,271 @@
+"""ts.glm: formulas on data frames against a reference posterior, OLS, simulated truths,
+the graph's own linear predictor, and bad input."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import tfstats as ts
+from tests.tfstats.posteriordb_models import POSTERIORDB, load_data, load_reference, reference_mcse
+from tfstats.backends import backend_name
+from tfstats.draws import summarise
+
+RADON = "radon_mn-radon_variable_intercept_noncentered"
+
+
+def _mcmc(model: ts.Model, n: int = 300, chains: int = 2, seed: int = 1) -> ts.Draws:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short runs: diagnostics are asserted where needed
+        return ts.mcmc(model, n_samples=n, warmup=n, chains=chains, seed=seed, progress=False)
+
+
+# --- radon: the posteriordb reference --------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.skipif(not POSTERIORDB.is_dir(), reason="no posteriordb data")
+def test_radon_varying_intercept_matches_reference() -> None:
+    data = load_data(RADON)
+    df = pd.DataFrame({k: data[k] for k in ("log_radon", "floor_measure", "county_idx")})
+    m = ts.glm("log_radon ~ floor_measure + (1 | county_idx)", df,
+               priors={"Intercept": ("normal", 0, 10), "floor_measure": ("normal", 0, 10),
+                       "1|county_idx_sigma": ("half_normal", 1), "sigma": ("half_normal", 1)})
+    draws = _mcmc(m)
+    alpha = draws["Intercept"][..., None] + draws["1|county_idx"]
+    table = summarise({"alpha": alpha, "beta": draws["floor_measure"],
+                       "mu_alpha": draws["Intercept"], "sigma_alpha": draws["1|county_idx_sigma"],
+                       "sigma_y": draws["sigma"]})
+    reference, mcse_ref = load_reference(RADON), reference_mcse(RADON)
+    levels = m.formula.design.group[0].levels
+    assert levels == [str(j) for j in range(1, 86)]  # county_idx 1..85 in order
+    problems = []
+    for name, ref in reference.items():
+        row = table.loc[f"alpha[{int(name[6:-1]) - 1}]" if name.startswith("alpha[") else name]
+        combined = np.hypot(row["mcse_mean"], mcse_ref.get(name, 0.0))
+        if not abs(row["mean"] - ref["mean"]) < 5 * combined:
+            problems.append(f"{name}: {row['mean']:.4f} vs {ref['mean']:.4f}")
+    assert not problems, problems
+    assert table["r_hat"].max() < 1.05
+
+
+# --- OLS: flat priors ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ols() -> dict[str, Any]:
+    rng = np.random.default_rng(4)
+    n = 120
+    df = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], n)})
+    df["y"] = (1.0 + 0.5 * df.x + (df.g == "b") * 1.2 - (df.g == "c") * 0.4
+               + 0.3 * df.x * (df.g == "c") + rng.normal(0, 0.7, n))
+    flat = {k: ("flat",) for k in ("Intercept", "x", "g", "x:g", "sigma")}
+    m = ts.glm("y ~ x * g", df, priors=flat)
+    X = np.column_stack([np.ones(n), df.x, df.g == "b", df.g == "c", df.x * (df.g == "b"),
+                         df.x * (df.g == "c")]).astype(float)
+    coef = np.linalg.lstsq(X, df.y.to_numpy(), rcond=None)[0]
+    return {"df": df, "model": m, "ols": coef, "draws": _mcmc(m)}
+
+
+def _coefficients(values: Any) -> np.ndarray:
+    return np.concatenate([np.reshape(values[k], (*np.shape(values[k])[:2], -1))
+                           for k in ("Intercept", "x", "g", "x:g")], axis=-1)
+
+
+def test_names_follow_bambi(ols: dict[str, Any]) -> None:
+    m = ols["model"]
+    assert m.variable_names == ["Intercept", "x", "g", "x:g", "sigma"]
+    assert m.coords == {"g_dim": ["b", "c"], "x:g_dim": ["b", "c"]}
+    assert m.dims == {"g": ["g_dim"], "x:g": ["x:g_dim"]}
+    rows = ols["draws"].summary().index.tolist()
+    assert rows == ["Intercept", "x", "g[b]", "g[c]", "x:g[b]", "x:g[c]", "sigma"]
+
+
+def test_summary_rows_carry_group_levels(group_fits: dict[str, Any]) -> None:
+    _, _, m, draws = group_fits["poisson"]
+    assert m.coords["g"] == [f"g{k:02d}" for k in range(12)]
+    rows = draws.summary().index.tolist()
+    assert rows[:4] == ["Intercept", "x", "1|g[g00]", "1|g[g01]"] and rows[-1] == "1|g_sigma"
+    assert draws.to_arviz().posterior["1|g"].coords["g"].values.tolist() == m.coords["g"]
+
+
+def test_flat_priors_give_ols_posterior_means(ols: dict[str, Any]) -> None:
+    draws = ols["draws"]
+    coef = _coefficients(draws.values)
+    table = summarise({"b": coef})
+    z = (table["mean"].to_numpy() - ols["ols"]) / table["mcse_mean"].to_numpy()
+    assert np.all(np.abs(z) < 5), z
+    assert table["r_hat"].max() < 1.05
+
+
+def test_opt_gives_ols(ols: dict[str, Any]) -> None:
+    fit = ts.opt(ols["model"], seed=1)
+    assert fit.converged
+    coef = _coefficients({k: np.asarray(v)[None, None] for k, v in fit.par.items()})
+    np.testing.assert_allclose(coef[0, 0], ols["ols"], atol=1e-4)
+    mean = ols["model"].predict(fit, data=ols["df"].iloc[:5])
+    assert mean.shape == (5,)
+
+
+@pytest.fixture
+def restore_backend() -> Iterator[None]:
+    before = backend_name()
+    yield
+    ts.set_backend(before)
+
+
+def test_opt_gives_ols_on_jax(ols: dict[str, Any], restore_backend: None) -> None:
+    pytest.importorskip("jax")
+    ts.set_backend("jax")
+    fit = ts.opt(ols["model"], seed=1)
+    coef = _coefficients({k: np.asarray(v)[None, None] for k, v in fit.par.items()})
+    np.testing.assert_allclose(coef[0, 0], ols["ols"], atol=1e-4)
+
+
+# --- bernoulli and poisson with group terms: coverage of simulated truths ------------------
+
+def _simulate(family: str, seed: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    n, groups = 400, 12
+    truth = {"Intercept": np.array([-0.3 if family == "bernoulli" else 0.8]),
+             "x": np.array([0.8 if family == "bernoulli" else 0.4]),
+             "1|g_sigma": np.array([0.6])}
+    truth["1|g"] = rng.normal(0, truth["1|g_sigma"][0], groups)
+    g = rng.integers(0, groups, n)
+    x = rng.normal(size=n)
+    eta = truth["Intercept"][0] + truth["x"][0] * x + truth["1|g"][g]
+    y = rng.binomial(1, 1 / (1 + np.exp(-eta))) if family == "bernoulli" else rng.poisson(
+        np.exp(eta))
+    return pd.DataFrame({"y": y, "x": x, "g": [f"g{k:02d}" for k in g]}), truth
+
+
+@pytest.fixture(scope="module")
+def group_fits() -> dict[str, Any]:
+    fits = {}
+    for family in ("bernoulli", "poisson"):
+        df, truth = _simulate(family, seed=11)
+        m = ts.glm("y ~ x + (1 | g)", df, family=family)
+        fits[family] = (df, truth, m, _mcmc(m, n=250))
+    return fits
+
+
+@pytest.mark.parametrize("family", ["bernoulli", "poisson"])
+def test_group_model_covers_simulated_truth(group_fits: dict[str, Any], family: str) -> None:
+    """15 parameters (intercept, slope, group sd, 12 group effects): their 90% intervals
+    cover the truth at about the nominal rate. With independent intervals, fewer than 10
+    of 15 covered has probability 0.2%."""
+    _, truth, _, draws = group_fits[family]
+    covered = []
+    for name, value in truth.items():
+        values = draws[name].reshape(-1, value.size)
+        low, high = np.quantile(values, [0.05, 0.95], axis=0)
+        covered.extend((low <= value) & (value <= high))
+    assert len(covered) == 15
+    assert sum(covered) >= 10, covered
+    assert stats.binom.cdf(9, 15, 0.9) < 0.003
+
+
+def test_mean_prediction_is_the_linear_predictor_through_the_link(
+        group_fits: dict[str, Any]) -> None:
+    _, _, m, draws = group_fits["poisson"]
+    predicted = m.predict(draws)
+    assert predicted.shape == (2, 250, 400)
+    from_graph = ts.calculate(m.formula.mu, values=draws)
+    np.testing.assert_allclose(predicted, from_graph, rtol=1e-10)
+    np.testing.assert_allclose(np.log(predicted), ts.calculate(m.formula.eta, values=draws),
+                               rtol=1e-8, atol=1e-10)
+
+
+def test_a_new_group_gets_wider_intervals(group_fits: dict[str, Any]) -> None:
+    _, _, m, draws = group_fits["bernoulli"]
+    new = pd.DataFrame({"x": [0.0, 0.0], "g": ["g03", "a new group"]})
+    eta = np.log(m.predict(draws, data=new, seed=2))
+    low, high = np.quantile(eta.reshape(-1, 2), [0.05, 0.95], axis=0)
+    assert high[1] - low[1] > 1.2 * (high[0] - low[0])
+    response = m.predict(draws, data=new, kind="response", seed=2)
+    assert response.shape == (2, 250, 2) and set(np.unique(response)) <= {0.0, 1.0}
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small() -> pd.DataFrame:
+    return pd.DataFrame({"y": [0.0, 1.0, 1.0, 0.0, 1.0, 0.0], "x": [0.1, 0.5, 0.9, 0.2, 0.4, 1.0],
+                         "region": ["a", "b", "a", "b", "a", "b"],
+                         "county": ["p", "p", "q", "q", "r", "r"]})
+
+
+def test_unknown_column_is_named(small: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"'hieght'.*columns are"):
+        ts.glm("y ~ hieght", small)
+
+
+def test_unknown_prior_name_lists_the_terms(small: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"\['slope'\].*terms are \['Intercept', 'x', "
+                                         r"'1\|county_sigma', 'sigma'\]"):
+        ts.glm("y ~ x + (1 | county)", small, priors={"slope": ("normal", 0, 1)})
+    with pytest.raises(ValueError, match=r"1\|county_sigma"):
+        ts.glm("y ~ x + (1 | county)", small, priors={"1|county": ("normal", 0, 1)})
+    with pytest.raises(ValueError, match="unknown distribution 'normall'"):
+        ts.glm("y ~ x", small, priors={"x": ("normall", 0, 1)})
+
+
+def test_unseen_factor_level_at_predict_time_is_named(small: pd.DataFrame) -> None:
+    m = ts.glm("y ~ x + region", small)
+    fit = {"Intercept": np.zeros((1, 2)), "x": np.ones((1, 2)), "region": np.ones((1, 2)),
+           "sigma": np.ones((1, 2))}
+    assert m.predict(fit, data=small).shape == (1, 2, 6)
+    with pytest.raises(ValueError, match=r"\(west\).*'region'"):
+        m.predict(fit, data=pd.DataFrame({"x": [0.2], "region": ["west"]}))
+
+
+def test_missing_values_are_named_or_dropped(small: pd.DataFrame) -> None:
+    holes = small.assign(x=[0.1, np.nan, 0.9, 0.2, 0.4, 1.0])
+    with pytest.raises(ValueError, match=r"column\(s\) \['x'\]"):
+        ts.glm("y ~ x", holes)
+    with pytest.warns(UserWarning, match="dropped 1 of 6 rows"):
+        m = ts.glm("y ~ x", holes, dropna=True)
+    assert m.formula.design.n_rows == 5 and m.formula.dropped == 1
+    fit = {"Intercept": np.zeros((1, 1)), "x": np.ones((1, 1)), "sigma": np.ones((1, 1))}
+    with pytest.raises(ValueError, match=r"new data.*\['x'\]"):
+        m.predict(fit, data=holes)
+
+
+def test_bad_responses_are_named(small: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"bernoulli.*'x'"):
+        ts.glm("x ~ region", small, family="bernoulli")
+    with pytest.raises(ValueError, match=r"non-negative integer counts.*'x'"):
+        ts.glm("x ~ region", small, family="poisson")
+    with pytest.raises(ValueError, match="unknown family 'gamma_ray'"):
+        ts.glm("y ~ x", small, family="gamma_ray")
+    with pytest.raises(ValueError, match=r"link \['logit', 'probit', 'cloglog'\]"):
+        ts.glm("y ~ x", small, family="bernoulli", link="log")
+
+
+def test_binomial_negative_binomial_and_student_build(small: pd.DataFrame) -> None:
+    counts = small.assign(k=[1, 3, 2, 0, 4, 2], n=[4, 4, 5, 5, 6, 6])
+    m = ts.glm("p(k, n) ~ x + (1 | county)", counts, family="binomial")
+    assert m.variable_names == ["Intercept", "x", "1|county_sigma", "1|county_offset"]
+    values = {"Intercept": 0.0, "x": 0.0, "1|county_sigma": 1.0,
+              "1|county_offset": np.zeros(3)}
+    expected = np.sum(stats.binom.logpmf(counts.k, counts.n, 0.5))
+    priors = m.formula.priors
+    expected += stats.norm.logpdf(0.0, *priors["Intercept"][1:])
+    expected += stats.norm.logpdf(0.0, *priors["x"][1:])
+    expected += stats.halfnorm.logpdf(1.0, scale=priors["1|county_sigma"][1])
+    expected += np.sum(stats.norm.logpdf(np.zeros(3)))
+    assert m.log_prob(values) == pytest.approx(expected, rel=1e-10)
+    nb = ts.glm("k ~ x", counts, family="negative_binomial")
+    assert nb.variable_names == ["Intercept", "x", "alpha"]
+    lp = nb.log_prob({"Intercept": np.log(2.0), "x": 0.0, "alpha": 3.0})
+    expected = np.sum(stats.nbinom.logpmf(counts.k, 3.0, 3.0 / 5.0))
+    expected += stats.norm.logpdf(np.log(2.0), *nb.formula.priors["Intercept"][1:])
+    expected += stats.norm.logpdf(0.0, *nb.formula.priors["x"][1:])
+    expected += np.log(2 / np.pi / (1 + 9.0))  # half-Cauchy(1) at 3
+    assert lp == pytest.approx(expected, rel=1e-10)
+    student = ts.glm("x ~ region", small, family="student")
+    assert student.variable_names == ["Intercept", "region", "sigma", "nu"]
