@@ -31,6 +31,7 @@ from tfstats.distributions import (
     chi_squared,
     dirichlet,
     dirichlet_multinomial,
+    discrete_uniform,
     exponential,
     f,
     gamma,
@@ -91,6 +92,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Array", "as_data", "backend_name", "bernoulli", "beta", "beta_binomial", "binomial",
     "calculate", "categorical", "cauchy", "chi_squared", "cholesky", "cholesky_variable",
+    "discrete_uniform",
     "concatenate", "datasets", "diag", "dirichlet", "dirichlet_multinomial", "Draws", "exponential",
     "extra_samples", "f", "gamma", "glm", "hmc", "hypergeometric", "ilogit", "imultilogit",
     "inverse",

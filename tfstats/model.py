@@ -11,8 +11,10 @@ import numpy as np
 from tfstats import labels
 from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
 from tfstats.backends import backend_name, get_backend
+from tfstats.errors import check_names
 from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
+from tfstats.inference.enumeration import split_discrete
 from tfstats.minibatch import MinibatchData, term_scales
 
 __all__ = ["Model", "model"]
@@ -57,6 +59,9 @@ class Model:
         self.targets = dict(targets)
         self.precision = precision
         self.variables, self.terms = self._collect()
+        # discrete unknowns are summed out: self.terms keeps the terms free of them
+        self.variables, self.terms, self.discrete = split_discrete(
+            self.variables, self.terms, self._discrete_names(local_names or {}))
         if not self.variables:
             raise ModelError("the model has no unknowns: give model() arrays that depend on "
                              "at least one unknown (a distribution called without observed=, "
@@ -75,7 +80,9 @@ class Model:
             self.layout[var] = (offset, free)
             offset += int(np.prod(free, dtype=np.int64))
         self.n_free = offset
-        roots = list(self.targets.values()) + [a for t in self.terms for a in t.arrays()]
+        group_terms = [t for g in self.discrete.groups for t in g.terms] if self.discrete else []
+        roots = list(self.targets.values()) + [a for t in self.terms + group_terms
+                                               for a in t.arrays()]
         roots += [p for v in self.variables for p in v.parents]
         nodes = topological(roots)
         self.data_nodes = [n for n in nodes if isinstance(n, Data) and (
@@ -105,6 +112,11 @@ class Model:
                         frontier.extend(array.variables)
         return sorted(found, key=lambda v: v.serial), terms
 
+    def _discrete_names(self, local_names: dict[int, str]) -> dict[Variable, str]:
+        by_target = {id(t): n for n, t in self.targets.items()}
+        return {v: by_target.get(id(v)) or local_names.get(id(v)) or v.name or ""
+                for v in self.variables if v.discrete}
+
     def _name_variables(self, local_names: dict[int, str]) -> None:
         by_target = {id(t): n for n, t in self.targets.items() if isinstance(t, Variable)}
         self.names: dict[Variable, str] = {}
@@ -116,6 +128,20 @@ class Model:
             used.add(name)
             self.names[var] = name
         self.variable_names = [self.names[v] for v in self.variables]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without compiled functions and tensors: rebuilt when first needed."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_data_tensors")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _cache={}, _data_tensors={})
+
+    @property
+    def observed(self) -> dict[str, Array]:
+        """The observed data arrays by name (``observed_names``): simulate one with
+        ``calculate(m.observed["y"], values=draws)``, also after loading a pickled model."""
+        return dict(zip(self.observed_names, [t.value for t in self.observed_terms],
+                        strict=True))
 
     @property
     def observed_terms(self) -> list[Density]:
@@ -169,6 +195,8 @@ class Model:
             # numpy constants in a term may promote it: cast back
             term_total = B.cast(B.np.sum(ev.log_density(term)), self.float_dtype)
             total = total + (term_total * scale if scale != 1.0 else term_total)
+        if self.discrete is not None:
+            total = total + self.discrete.log_marginal(ev)
         return total
 
     def compiled(self, key: Any, build: Callable[[], Callable]) -> Callable:
@@ -180,10 +208,7 @@ class Model:
 
     # --- values --------------------------------------------------------------------------------
     def _constrained_inputs(self, values: dict[str, Any]) -> dict[Variable, Any]:
-        unknown = set(values) - set(self.variable_names)
-        if unknown:
-            raise KeyError(f"unknown names {sorted(unknown)}; the model's unknowns are "
-                           f"{self.variable_names}")
+        check_names(values, self.variable_names, "values")
         missing = [n for n in self.variable_names if n not in values]
         if missing:
             raise KeyError(f"values are missing for {missing}")
@@ -201,7 +226,8 @@ class Model:
 
     def log_prob(self, values: dict[str, Any]) -> float:
         """The log density at constrained ``values`` (a dict by unknown name), without the
-        Jacobian of the transformations.
+        Jacobian of the transformations. Discrete unknowns are summed out: this is the
+        marginal density of the continuous unknowns (and ``values`` holds only those).
 
         Examples
         --------
@@ -331,8 +357,10 @@ class Model:
 
     def output_arrays(self) -> dict[str, Array]:
         out: dict[str, Array] = {self.names[v]: v for v in self.variables}
+        summed_out = set(self.discrete.variables) if self.discrete else set()
         for name, target in self.targets.items():
-            out.setdefault(name, target)
+            if not target.variables & summed_out:  # those come from calculate()
+                out.setdefault(name, target)
         return out
 
 
