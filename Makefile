@@ -3,6 +3,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k normal"`.
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; whole files per process so module fixtures and compiled
+# functions are shared within a file). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench install install-dev clean
 
@@ -25,7 +28,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/quickstart.py
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

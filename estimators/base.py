@@ -24,13 +24,9 @@ INFERENCES = ("map", "nuts", "vi")
 
 
 def check_inference(inference: Any) -> str:
-    """The inference method, checked: "map" or "nuts" ("vi" is not available yet)."""
+    """The inference method, checked: "map", "nuts" or "vi"."""
     if inference not in INFERENCES:
         raise ValueError(f"inference must be 'map', 'nuts' or 'vi', got {inference!r}")
-    if inference == "vi":
-        raise NotImplementedError(
-            "inference='vi' is not available yet: tfstats has no variational inference "
-            "(ts.vi) to build on; use inference='map' (posterior mode) or 'nuts' (MCMC)")
     return str(inference)
 
 

@@ -1,4 +1,5 @@
-"""The GLMs of ``estimators.linear`` as tfstats models, fitted by ``ts.opt`` / ``ts.mcmc``.
+"""The GLMs of ``estimators.linear`` as tfstats models, fitted by ``ts.opt`` / ``ts.mcmc`` /
+``ts.vi``.
 
 Model (``i`` indexes samples, ``j`` design columns; ``w_i`` the sample weights)::
 
@@ -438,9 +439,12 @@ def _original_scale(data: GLMData, values: dict[str, np.ndarray], back: dict,
 # --- fitting ----------------------------------------------------------------------------------
 
 def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
-            warmup: int = 1000, chains: int = 4, seed: int | None = None) -> GLMFit:
-    """Fit a GLM by MAP (``ts.opt``) or NUTS (``ts.mcmc``) and return its parameters on
-    the original scale."""
+            warmup: int = 1000, chains: int = 4, seed: int | None = None,
+            stream_gram: Any = None) -> GLMFit:
+    """Fit a GLM by MAP (``ts.opt``), NUTS (``ts.mcmc``) or full-rank VI (``ts.vi``,
+    ``n_samples`` draws of the approximation) and return its parameters on the original
+    scale. ``stream_gram`` (normal family): ``(back, d_pad) -> (Gram, total weight)`` of
+    a stream, replacing the Gram of ``data`` (then a sample that sets the scaling)."""
     if data.family not in FAMILIES:
         raise ValueError(f"unknown family {data.family!r}")
     keep = data.weights > 0  # zero-weight rows change nothing: leave them out
@@ -453,6 +457,11 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
     rows = 0 if data.family == "normal" else n_pad  # the normal family sees only a Gram
     template = _template(data.family, rows, d_pad, k, data.fit_intercept)
     arrays, back = _arrays(data, n_pad, d_pad, tempered=inference == "map")
+    if stream_gram is not None:
+        arrays["gram"], total = stream_gram(back, d_pad)
+        back["gram"] = arrays["gram"]
+        if inference == "map":
+            arrays["settings"][4 * d_pad] = 1.0 / total
     with _loaded(template, arrays) as model:
         if inference == "map":
             initial = _initial_values(data, model, d_pad, back)
@@ -465,12 +474,18 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
             values = {name: np.asarray(v) for name, v in result.par.items()}
             coef, intercept, sigma = _original_scale(data, values, back, ())
             return GLMFit(coef, intercept, sigma, result.converged, result.iterations)
-        with warnings.catch_warnings():  # diagnosed on the original scale by the caller
-            warnings.filterwarnings("ignore", message="MCMC diagnostics")
-            draws = ts.mcmc(model, n_samples=n_samples, warmup=warmup, chains=chains,
-                            seed=seed, progress=False)
+        if inference == "vi":
+            fit = ts.vi(model, method="fullrank", seed=seed, progress=False)
+            draws = fit.draws(n_samples, seed=seed)
+            converged, iterations = fit.converged, fit.steps
+        else:
+            with warnings.catch_warnings():  # diagnosed on the original scale by the caller
+                warnings.filterwarnings("ignore", message="MCMC diagnostics")
+                draws = ts.mcmc(model, n_samples=n_samples, warmup=warmup, chains=chains,
+                                seed=seed, progress=False)
+            converged, iterations = True, n_samples + warmup
     values = {name: draws[name] for name in draws.keys()}
     lead = values["beta"].shape[:2]
     coef, intercept, sigma = _original_scale(data, values, back, lead)
-    return GLMFit(coef, intercept, sigma, True, n_samples + warmup, dict(draws.stats),
+    return GLMFit(coef, intercept, sigma, converged, iterations, dict(draws.stats),
                   draws.sampler)

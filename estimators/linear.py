@@ -3,7 +3,8 @@
 ``LinearRegressor`` (normal), ``LinearClassifier`` (logistic, binary or multinomial) and
 ``PoissonRegressor`` (log link). Each fit builds the tfstats model of
 ``estimators.glm_models`` and fits it with ``ts.opt`` (``inference="map"``, the
-posterior mode) or ``ts.mcmc`` (``inference="nuts"``, posterior draws).
+posterior mode), ``ts.mcmc`` (``inference="nuts"``, posterior draws) or ``ts.vi``
+(``inference="vi"``, draws from a full-rank Gaussian approximation).
 
 Priors: ``coef_j ~ normal(0, prior_scale)`` on the original scale of the design matrix
 (``prior_scale=None``: flat, i.e. maximum likelihood); the intercept has a flat prior. So
@@ -44,6 +45,8 @@ from estimators.base import (
 )
 from estimators.features import FeatureEncoder, as_table
 from estimators.glm_models import GLMData, GLMFit, fit_glm
+from estimators.glm_stream import stream_gram, stream_sample
+from estimators.inputs import StreamInput
 from tfstats.draws import Draws
 from tfstats.labels import element_labels
 
@@ -61,8 +64,9 @@ class _GLM(BaseEstimator):
     def _check_params(self) -> None:
         check_inference(self.inference)
         check_positive("prior_scale", self.prior_scale, allow_none=True)
-        if self.inference == "nuts":
+        if self.inference in ("nuts", "vi"):
             check_positive("n_samples", self.n_samples, integer=True)
+        if self.inference == "nuts":
             if isinstance(self.warmup, bool) or not isinstance(self.warmup, int | np.integer) \
                     or self.warmup < 0:
                 raise ValueError(f"warmup must be an int >= 0, got {self.warmup!r}")
@@ -86,7 +90,7 @@ class _GLM(BaseEstimator):
         return self.encoder_.transform(table)
 
     def _fit_glm(self, design: np.ndarray, y: np.ndarray, weights: np.ndarray,
-                 n_classes: int = 1) -> GLMFit:
+                 n_classes: int = 1, stream_gram: Any = None) -> GLMFit:
         family = self._family
         if family == "logistic" and n_classes > 2:
             family = "multinomial"
@@ -97,7 +101,8 @@ class _GLM(BaseEstimator):
                            self.prior_scale))
         self._seed = seed_from(self.random_state)
         fit = fit_glm(data, self.inference, n_samples=int(self.n_samples),
-                      warmup=int(self.warmup), chains=int(self.chains), seed=self._seed)
+                      warmup=int(self.warmup), chains=int(self.chains), seed=self._seed,
+                      stream_gram=stream_gram)
         if self.inference == "map":
             if not fit.converged:
                 warnings.warn(f"{type(self).__name__}: L-BFGS did not converge in "
@@ -173,7 +178,7 @@ class _GLM(BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         tags = set_input_tags(super().__sklearn_tags__())
-        tags.non_deterministic = self.inference == "nuts" and self.random_state is None
+        tags.non_deterministic = self.inference != "map" and self.random_state is None
         return tags
 
 
@@ -181,7 +186,9 @@ def _common_params_doc() -> str:
     return """
     inference : {"map", "nuts", "vi"}, default="map"
         "map": the posterior mode by L-BFGS (``ts.opt``). "nuts": posterior draws by
-        NUTS (``ts.mcmc``). "vi" raises NotImplementedError for now.
+        NUTS (``ts.mcmc``). "vi": ``n_samples`` draws (one chain) from a full-rank
+        Gaussian approximation fitted by ADVI (``ts.vi``); predictions average over
+        them as over NUTS draws.
     prior_scale : float or None, default=1.0
         Standard deviation of the normal prior on each coefficient, on the original
         scale of the design matrix (for ``LinearRegressor``, in units of the noise sd
@@ -192,21 +199,25 @@ def _common_params_doc() -> str:
         Work internally with standardised numeric columns (for conditioning). The model,
         its prior and the answer are the same either way.
     n_samples, warmup, chains : int, default=1000, 1000, 4
-        NUTS settings: draws kept per chain, warmup iterations, chains.
+        NUTS settings: draws kept per chain, warmup iterations, chains (VI uses
+        ``n_samples`` only).
     random_state : int, RandomState or None, default=None
-        Seed for NUTS and for simulated predictive intervals.
+        Seed for NUTS or VI and for simulated predictive intervals.
 """
 
 
 class _Regressor(RegressorMixin, _GLM):
     """Regression: predictions, predictive sd and intervals."""
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _Regressor:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> _Regressor:
         """Fit the model.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features), or a stream
+            A stream (``estimators.inputs.csv_input`` / ``parquet_input`` with a
+            ``label``; ``LinearRegressor`` only, ``y=None``) is read chunk by chunk into
+            the Gram matrix, never whole.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
             Weights multiplying each sample's log-likelihood.
@@ -216,12 +227,17 @@ class _Regressor(RegressorMixin, _GLM):
         self
         """
         self._check_params()
+        stream_gram = None
+        if isinstance(X, StreamInput):
+            X, y, stream_gram = self._stream_fit_inputs(X, y, sample_weight)
         require_y(self, y)
         design = self._encode_fit(X)
         y = check_regression_target(y, design.shape[0])
         self._check_target(y)
         weights = check_sample_weight(sample_weight, design.shape[0])
-        fit = self._fit_glm(design, y, weights)
+        if stream_gram is not None:
+            stream_gram = stream_gram(self.encoder_.transform)
+        fit = self._fit_glm(design, y, weights, stream_gram=stream_gram)
         if self.posterior_ is None:
             self.coef_, self.intercept_ = fit.coef, float(fit.intercept)
             if fit.sigma is not None:
@@ -235,6 +251,18 @@ class _Regressor(RegressorMixin, _GLM):
 
     def _check_target(self, y: np.ndarray) -> None:
         pass
+
+    def _stream_fit_inputs(self, stream: StreamInput, y: Any, sample_weight: Any) -> tuple:
+        """The sample (features, target) that sets the encoding and scaling, and a
+        maker of the streamed Gram matrix."""
+        if self._family != "normal":
+            raise TypeError(f"{type(self).__name__}.fit does not take a stream; "
+                            f"LinearRegressor does (its Gram matrix accumulates over chunks)")
+        if y is not None or sample_weight is not None:
+            raise ValueError("with a stream, the target is its label column: pass y=None and "
+                             "no sample_weight")
+        features, target, names = stream_sample(stream)
+        return features, target, lambda encode: stream_gram(stream, encode, names)
 
     def _mean_draws(self, eta: np.ndarray) -> np.ndarray:
         return eta
@@ -469,7 +497,7 @@ class LinearClassifier(ClassifierMixin, _GLM):
         self.random_state = random_state
         self.class_weight = class_weight
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearClassifier:
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> LinearClassifier:
         """Fit the model.
 
         Parameters
@@ -484,6 +512,9 @@ class LinearClassifier(ClassifierMixin, _GLM):
         -------
         self
         """
+        if isinstance(X, StreamInput):
+            raise TypeError("LinearClassifier.fit does not take a stream; LinearRegressor does "
+                            "(its Gram matrix accumulates over chunks)")
         self._check_params()
         require_y(self, y)
         design = self._encode_fit(X)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,49 @@ def test_make_demo_command_runs() -> None:
     assert "posterior mode" in result.stdout
 
 
+def test_variational_example_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
+    fits = _load("variational").main(n_rows=5000, batch_size=1000, steps=1000,
+                                     progress=False)
+    assert "CSV stream" in capsys.readouterr().out
+    reference = fits["in memory"]
+    for fit in fits.values():  # short stochastic runs: within a posterior sd
+        error = (fit.mean["coef"] - reference.mean["coef"]) / reference.sd["coef"]
+        assert np.all(np.abs(error) < 1.0), error
+
+
+@pytest.fixture
+def on_jax() -> Iterator[None]:
+    """The examples with discrete unknowns run on JAX (TensorFlow compiles them slower;
+    tests/tfstats/inference/test_enumeration.py samples one on TensorFlow)."""
+    pytest.importorskip("jax")
+    import tfstats as ts
+
+    before = ts.backend_name()
+    ts.set_backend("jax")
+    yield
+    ts.set_backend(before)
+
+
+def test_change_point_example_runs_with_tiny_settings(capsys: pytest.CaptureFixture,
+                                                      on_jax: None) -> None:
+    out = _load("change_point").main(n_samples=100, warmup=100, chains=2, progress=False,
+                                     n_years=50)
+    assert "P(change year | data)" in capsys.readouterr().out
+    # simulated: 3.0 events a year before year 18, 0.9 after
+    assert out["s"].shape == (2, 100) and abs(np.median(out["s"]) - 18) <= 4
+    assert out["early"].mean() > 2 * out["late"].mean()
+
+
+def test_mixture_assignments_example_runs_with_tiny_settings(
+        capsys: pytest.CaptureFixture, on_jax: None) -> None:
+    out = _load("mixture_assignments").main(n_samples=100, warmup=100, chains=2,
+                                            progress=False, n=40)
+    assert "P(cluster 1)" in capsys.readouterr().out
+    assert out["z"].shape == (2, 100, 40) and set(np.unique(out["z"])) <= {0, 1}
+    centres = out["centre"].mean(axis=(0, 1))
+    assert centres[0] < -1 and centres[1] > 1
+
+
 def test_lkj_multivariate_runs_and_recovers_the_correlation(
         capsys: pytest.CaptureFixture) -> None:
     """examples/lkj_multivariate.py, tiny settings: each correlation's posterior covers the
@@ -50,7 +94,7 @@ def test_lkj_multivariate_runs_and_recovers_the_correlation(
     assert "true correlation" in capsys.readouterr().out
     table = draws.summary(["R"])
     for i, j in [(0, 1), (0, 2), (1, 2)]:
-        row = table.loc[f"R[{i},{j}]"]
+        row = table.loc[f"R[{i}, {j}]"]
         assert abs(row["mean"] - example.TRUE_R[i, j]) < 4 * row["sd"] + 4 * row["mcse_mean"]
 
 

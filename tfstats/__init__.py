@@ -2,7 +2,7 @@
 
 Write a model with arrays, operators, numpy functions and indexing; ``model()`` compiles
 it into one log-density function; fit it by MCMC (``mcmc``), optimisation (``opt``) or
-variational inference.
+variational inference (``vi``, with ``minibatch`` data for large data sets).
 
 Examples
 --------
@@ -31,6 +31,7 @@ from tfstats.distributions import (
     chi_squared,
     dirichlet,
     dirichlet_multinomial,
+    discrete_uniform,
     exponential,
     f,
     gamma,
@@ -79,6 +80,8 @@ from tfstats.inference.mcmc import extra_samples, mcmc
 from tfstats.inference.optimize import OptResult, opt
 from tfstats.inference.predictive import calculate
 from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
+from tfstats.inference.variational import VIResult, vi
+from tfstats.minibatch import minibatch
 from tfstats.model import Model, model
 from tfstats.ode import ode
 from tfstats.scale_priors import half_cauchy, half_normal, half_student, lkj_cholesky
@@ -89,15 +92,17 @@ __version__ = "0.1.0"
 __all__ = [
     "Array", "as_data", "backend_name", "bernoulli", "beta", "beta_binomial", "binomial",
     "calculate", "categorical", "cauchy", "chi_squared", "cholesky", "cholesky_variable",
+    "discrete_uniform",
     "concatenate", "datasets", "diag", "dirichlet", "dirichlet_multinomial", "Draws", "exponential",
     "extra_samples", "f", "gamma", "glm", "hmc", "hypergeometric", "ilogit", "imultilogit",
     "inverse",
     "inverse_gamma", "iprobit", "joint", "laplace", "lgamma", "lkj_correlation", "log1pe",
-    "logistic", "lognormal", "logsumexp", "mcmc", "mixture", "model", "Model", "ModelError",
+    "logistic", "lognormal", "logsumexp", "mcmc", "minibatch", "mixture", "model", "Model",
+    "ModelError",
     "multinomial", "multivariate_normal", "negative_binomial", "normal", "nuts", "ones", "opt",
     "OptResult", "ordered_variable", "outer", "pareto", "poisson", "rwmh", "Sampler", "scan",
     "set_backend", "ShapeError", "simplex_variable", "slice", "solve", "stack", "student",
-    "uniform", "variable", "weibull", "where", "wishart", "zeros",
+    "uniform", "variable", "vi", "VIResult", "weibull", "where", "wishart", "zeros",
     "factor", "half_cauchy", "half_normal", "half_student", "lkj_cholesky",
     "ode",
 ]

@@ -285,11 +285,11 @@ def as_array(value: Any, name: str | None = None) -> Array:
 
 
 def _check_usable(array: Array) -> None:
-    if isinstance(array, Variable) and array.discrete:
-        raise ModelError(
-            f"{array.discrete} is a discrete distribution: it can be a likelihood "
-            f"(observed=...) or a mixture component, but not an unknown; tfstats samples "
-            f"continuous unknowns only"
+    if isinstance(array, Variable) and array.discrete and array.kind != "int":
+        raise ModelError(  # finite discrete unknowns hold integers and are summed out
+            f"{array.discrete} as an unknown is not supported: it can be a likelihood "
+            f"(observed=...) or a mixture component; discrete unknowns summed out of the "
+            f"model are bernoulli, categorical, binomial (data size) and discrete_uniform"
         )
 
 

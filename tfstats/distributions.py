@@ -11,12 +11,12 @@ import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
 from tfstats.families import FAMILIES, Density, Family
+from tfstats.inference.enumeration import discrete_unknown
 from tfstats.labels import name_observed, remember_dim
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.variables import (
     CorrelationMatrix,
     CovarianceMatrix,
-    Interval,
     Simplex,
     as_shape,
     make_variable,
@@ -26,7 +26,7 @@ __all__ = [
     "normal", "lognormal", "student", "cauchy", "laplace", "logistic",
     "uniform", "exponential", "gamma", "inverse_gamma", "weibull", "pareto", "beta",
     "chi_squared", "f", "bernoulli", "binomial", "beta_binomial", "negative_binomial",
-    "poisson", "hypergeometric", "categorical", "multinomial", "dirichlet",
+    "poisson", "hypergeometric", "categorical", "discrete_uniform", "multinomial", "dirichlet",
     "dirichlet_multinomial", "multivariate_normal", "wishart", "lkj_correlation", "mixture",
     "joint",
 ]
@@ -210,6 +210,12 @@ def _check_observed_range(family: Family, values: np.ndarray,
         if size is not None and np.any(values > size):
             raise ModelError(f"{name}: observed counts must not exceed size (the number of "
                              f"trials), got {values.max()} with size {size.max()}")
+    elif name == "discrete_uniform":
+        low, high = (_constant(p) for p in params)
+        if np.any(values != np.round(values)) or np.any(values < low) or np.any(
+                values > high):
+            raise ModelError(f"discrete_uniform: observed values must be integers from low "
+                             f"to high, got values from {values.min()} to {values.max()}")
     elif name in ("multinomial", "dirichlet_multinomial"):
         size = _constant(params[0])
         if size is not None and np.any(values.sum(axis=-1) != size):
@@ -238,9 +244,11 @@ def _as_params(family: Family, names: tuple[str, ...], values: tuple[Any, ...]) 
     params = tuple(as_array(v, name=f"{family.name} {n}") for v, n in zip(values, names,
                                                                            strict=True))
     for param in params:
-        if isinstance(param, Variable) and param.discrete:
+        if isinstance(param, Variable) and param.discrete and param.kind != "int":
             raise ModelError(f"{param.discrete} is a discrete distribution: it cannot be a "
-                             f"parameter of {family.name}; discrete unknowns are not supported")
+                             f"parameter of {family.name}; discrete unknowns summed out of the "
+                             f"model are bernoulli, categorical, binomial and "
+                             f"discrete_uniform")
     return params
 
 
@@ -269,9 +277,11 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
     if trunc is not None and dim is None:  # array truncation bounds shape the unknown too
         bound_shapes = [b.shape for b in trunc if b is not None]
         shape = broadcast_shapes(shape, *bound_shapes, what=f"{family.name} truncation")
-    if family.discrete:
-        unknown = Variable(Interval(), shape, discrete=family.name.split("_")[0])
+    if family.discrete:  # finite supports are summed out (inference/enumeration.py)
+        unknown = discrete_unknown(family, params, shape)
         unknown.prior = Density(family, params, unknown, trunc)
+        if unknown.kind == "int":
+            attach(unknown.prior)
         return unknown
     unknown = _support_constraint(family, params, trunc, shape)
     unknown.prior = Density(family, params, unknown, trunc)
@@ -458,6 +468,35 @@ def categorical(prob: Any, *, dim: Any = None, observed: Any = None) -> Array:
                             observed=observed)
     name, param = _link_variant("categorical", prob, "softmax", "categorical_logit")
     return distribution(name, ("prob",), (param,), dim=dim, observed=observed)
+
+
+def discrete_uniform(low: Any, high: Any, *, dim: Any = None, observed: Any = None) -> Array:
+    """Discrete uniform distribution on the integers ``low, low + 1, ..., high`` (both
+    included); ``low`` and ``high`` are integer data (numbers or arrays).
+
+    As an unknown it is summed out of the model's density (see "Discrete unknowns" in
+    docs/model-language.md).
+
+    Examples
+    --------
+    >>> import tfstats as ts
+    >>> s = ts.discrete_uniform(1, 9)
+    >>> rolls = ts.discrete_uniform(1, 6, observed=[3, 6, 1])
+    """
+    bounds = []
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, Array) and not isinstance(value, Data):
+            raise ModelError(f"discrete_uniform: {name} must be integer data, not an array "
+                             f"of the model")
+        array = as_array(value, name=f"discrete_uniform {name}")
+        if np.any(array.value != np.round(array.value)):
+            raise ModelError(f"discrete_uniform: {name} must hold integers, got "
+                             f"{array.value.ravel()[:5]}")
+        bounds.append(array)
+    if np.any(bounds[0].value > bounds[1].value):
+        raise ModelError("discrete_uniform: low must not exceed high")
+    return distribution("discrete_uniform", ("low", "high"), tuple(bounds), dim=dim,
+                        observed=observed)
 
 
 def multinomial(size: Any, prob: Any, *, dim: Any = None, observed: Any = None) -> Array:

@@ -95,6 +95,17 @@ def _categorical_logit_lp(B: Any, x: Any, logits: Any) -> Any:
     return B.tfd.Categorical(logits=logits).log_prob(B.cast(x, B.int_dtype()))
 
 
+def _discrete_uniform_lp(B: Any, x: Any, low: Any, high: Any) -> Any:
+    inside = (B.np.greater_equal(x, low) & B.np.less_equal(x, high)
+              & B.np.equal(x, B.np.floor(x)))
+    return B.np.log(B.cast(inside, x.dtype)) - B.np.log(high - low + 1.0)
+
+
+def _discrete_uniform(B: Any, low: Any, high: Any) -> Any:
+    """``ceil(u)`` for ``u ~ Uniform(low - 1, high)``: each of low..high equally likely."""
+    return B.tfd.QuantizedDistribution(B.tfd.Uniform(low - 1.0, high))
+
+
 def _cholesky(B: Any, matrix: Any) -> Any:
     return B.linalg.cholesky(matrix)
 
@@ -149,6 +160,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            checks=("simplex",), log_prob=_categorical_lp, observed_check="count"),
     Family("categorical_logit", lambda B, l: B.tfd.Categorical(logits=l), discrete=True,
            log_prob=_categorical_logit_lp, observed_check="count"),
+    Family("discrete_uniform", _discrete_uniform, discrete=True,
+           log_prob=_discrete_uniform_lp),
     Family("multinomial", lambda B, n, p: B.tfd.Multinomial(n, probs=p), discrete=True,
            event_ndims=1, checks=("count", "simplex"), observed_check="count"),
     Family("dirichlet", lambda B, a: B.tfd.Dirichlet(a), "simplex", event_ndims=1,

@@ -69,8 +69,9 @@ class Evaluator:
         self.log_jacobian: Any = 0.0
         self._flat = flat
         self._layout = layout or {}
-        for var, value in (constrained or {}).items():
-            self.values[var] = self.to_float(value)
+        for var, value in (constrained or {}).items():  # discrete unknowns hold integers
+            self.values[var] = self.to_float(value) if var.kind != "int" else self.B.cast(
+                self.B.convert(value), self.B.int_dtype())
 
     # --- helpers used by the op catalogue ---------------------------------------------------
     def to_float(self, x: Any) -> Any:

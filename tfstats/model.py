@@ -14,6 +14,8 @@ from tfstats.backends import backend_name, get_backend
 from tfstats.compile_cache import shared_compiled
 from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
+from tfstats.inference.enumeration import split_discrete
+from tfstats.minibatch import MinibatchData, term_scales
 
 __all__ = ["Model", "model"]
 
@@ -57,6 +59,9 @@ class Model:
         self.targets = dict(targets)
         self.precision = precision
         self.variables, self.terms = self._collect()
+        # discrete unknowns are summed out: self.terms keeps the terms free of them
+        self.variables, self.terms, self.discrete = split_discrete(
+            self.variables, self.terms, self._discrete_names(local_names or {}))
         if not self.variables:
             raise ModelError("the model has no unknowns: give model() arrays that depend on "
                              "at least one unknown (a distribution called without observed=, "
@@ -75,11 +80,14 @@ class Model:
             self.layout[var] = (offset, free)
             offset += int(np.prod(free, dtype=np.int64))
         self.n_free = offset
-        roots = list(self.targets.values()) + [a for t in self.terms for a in t.arrays()]
+        group_terms = [t for g in self.discrete.groups for t in g.terms] if self.discrete else []
+        roots = list(self.targets.values()) + [a for t in self.terms + group_terms
+                                               for a in t.arrays()]
         roots += [p for v in self.variables for p in v.parents]
         nodes = topological(roots)
-        self.data_nodes = [n for n in nodes
-                           if isinstance(n, Data) and n.value.size > CONSTANT_SIZE]
+        self.data_nodes = [n for n in nodes if isinstance(n, Data) and (
+            n.value.size > CONSTANT_SIZE or isinstance(n, MinibatchData))]
+        self.term_scales = term_scales(self.terms)  # N / batch_size over minibatched data
         self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
@@ -108,6 +116,11 @@ class Model:
                     for array in term.arrays():
                         frontier.extend(ordered(array.variables))
         return sorted(found, key=lambda v: v.serial), terms
+
+    def _discrete_names(self, local_names: dict[int, str]) -> dict[Variable, str]:
+        by_target = {id(t): n for n, t in self.targets.items()}
+        return {v: by_target.get(id(v)) or local_names.get(id(v)) or v.name or ""
+                for v in self.variables if v.discrete}
 
     def _name_variables(self, local_names: dict[int, str]) -> None:
         by_target = {id(t): n for n, t in self.targets.items() if isinstance(t, Variable)}
@@ -169,8 +182,12 @@ class Model:
     def _sum_terms(self, ev: Evaluator) -> Any:
         B = self.backend
         total = B.convert(0.0, self.float_dtype)
-        for term in self.terms:  # numpy constants in a term may promote it: cast back
-            total = total + B.cast(B.np.sum(ev.log_density(term)), self.float_dtype)
+        for term, scale in zip(self.terms, self.term_scales, strict=True):
+            # numpy constants in a term may promote it: cast back
+            term_total = B.cast(B.np.sum(ev.log_density(term)), self.float_dtype)
+            total = total + (term_total * scale if scale != 1.0 else term_total)
+        if self.discrete is not None:
+            total = total + self.discrete.log_marginal(ev)
         return total
 
     def compiled(self, key: Any, build: Callable[[], Callable]) -> Callable:
@@ -204,7 +221,8 @@ class Model:
 
     def log_prob(self, values: dict[str, Any]) -> float:
         """The log density at constrained ``values`` (a dict by unknown name), without the
-        Jacobian of the transformations.
+        Jacobian of the transformations. Discrete unknowns are summed out: this is the
+        marginal density of the continuous unknowns (and ``values`` holds only those).
 
         Examples
         --------
@@ -334,8 +352,10 @@ class Model:
 
     def output_arrays(self) -> dict[str, Array]:
         out: dict[str, Array] = {self.names[v]: v for v in self.variables}
+        summed_out = set(self.discrete.variables) if self.discrete else set()
         for name, target in self.targets.items():
-            out.setdefault(name, target)
+            if not target.variables & summed_out:  # those come from calculate()
+                out.setdefault(name, target)
         return out
 
 

@@ -180,8 +180,8 @@ def test_bad_inputs_raise_errors_that_name_them(frame):
         reg.predict(missing_category)
     with pytest.raises(ValueError, match="X has 2 features, but LinearRegressor is expecting 3"):
         reg.predict(X.to_numpy()[:, :2])
-    with pytest.raises(NotImplementedError, match="inference='vi' is not available"):
-        LinearRegressor(inference="vi").fit(X, y)
+    with pytest.raises(ValueError, match="inference must be 'map', 'nuts' or 'vi'"):
+        LinearRegressor(inference="advi").fit(X, y)
     with pytest.raises(ValueError, match="needs non-negative targets"):
         PoissonRegressor().fit(X, -y)
 

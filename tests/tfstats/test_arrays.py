@@ -339,12 +339,12 @@ def test_index_errors() -> None:
 
 
 def test_discrete_unknown_cannot_enter_an_expression() -> None:
-    with pytest.raises(ts.ModelError, match="poisson is a discrete distribution"):
+    with pytest.raises(ts.ModelError, match="poisson as an unknown is not supported"):
         ts.poisson(3) + 1
-    with pytest.raises(ts.ModelError, match="poisson is a discrete distribution"):
+    with pytest.raises(ts.ModelError, match="poisson as an unknown is not supported"):
         np.exp(ts.poisson(3.0, dim=2))
-    with pytest.raises(ts.ModelError, match="bernoulli is a discrete distribution"):
-        ts.normal(ts.bernoulli(0.5), 1)
+    with pytest.raises(ts.ModelError, match="negative_binomial is a discrete distribution"):
+        ts.normal(ts.negative_binomial(3, 0.5), 1)
 
 
 def test_every_expression_in_one_compiled_function() -> None:

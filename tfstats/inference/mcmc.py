@@ -27,6 +27,7 @@ from tfstats.inference.kernels import (
 )
 from tfstats.inference.metric import gradient, position, scaled
 from tfstats.inference.samplers import Sampler, nuts
+from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
 
 __all__ = ["mcmc", "extra_samples", "CHUNK"]
@@ -262,6 +263,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     >>> draws["mu"].shape
     (2, 200)
     """
+    check_no_minibatch(model, "mcmc")
     spec = sampler or nuts()
     if not isinstance(spec, Sampler):
         raise TypeError(f"sampler must be made by ts.nuts(), ts.hmc(), ts.rwmh() or "

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.inference.initial import initial_state
+from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
 
 __all__ = ["opt", "OptResult", "OPTIMIZERS"]
@@ -191,6 +192,7 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
     >>> round(float(fit.par["mu"]), 4)
     2.0
     """
+    check_no_minibatch(model, "opt")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     B = model.backend

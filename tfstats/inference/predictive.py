@@ -14,6 +14,7 @@ from tfstats.backends import get_backend
 from tfstats.draws import Draws
 from tfstats.families import Density
 from tfstats.graph import Evaluator, topological
+from tfstats.inference.enumeration import draw_at_values, draw_discrete, model_for
 
 __all__ = ["calculate", "pointwise_log_likelihood"]
 
@@ -42,7 +43,8 @@ class _Simulator(Evaluator):
                 name = self.names.get(node) or node.name or "an unknown"
                 raise ModelError(f"cannot simulate {name!r}: it has a flat prior "
                                  f"(variable()); give it a distribution or a value")
-            return self.simulate(node.prior, node.shape)
+            value = self.simulate(node.prior, node.shape)
+            return value if node.kind != "int" else self.B.cast(value, self.B.int_dtype())
         return super()._compute(node)
 
     def simulate(self, density: Density, shape: tuple[int, ...]) -> Any:
@@ -59,7 +61,7 @@ class _Simulator(Evaluator):
             return B.np.stack([self.simulate(p, shape[:-1]) for p in density.components],
                               axis=-1)
         params = [self.to_float(self(p)) for p in density.params]
-        if not family.event_ndims:
+        if not family.event_ndims and not family.name.startswith("categorical"):
             params = [B.np.broadcast_to(p, shape) for p in params]
         dist = family.make(B, *params)
         if dist is None:
@@ -199,11 +201,16 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
         known = [v for v in variables if v in model.names]
         batches = [values[model.names[v]].reshape(-1, *v.shape) for v in known]
         n = values.n_chains * values.n_draws
+        if _summed_out(variables, model):
+            drawn = draw_discrete(model, {v: values[model.names[v]].reshape(-1, *v.shape)
+                                          for v in model.variables}, seed)
+            known, batches = known + list(drawn), batches + list(drawn.values())
         out = _evaluate(targets, known, batches, n, seed, model.names, model.precision)
         out = [o.reshape(values.n_chains, values.n_draws, *a.shape)
                for o, a in zip(out, targets, strict=True)]
     elif values is not None:
         names: dict[Variable, str] = {}
+        model_of = values.model if isinstance(values, OptResult) else None
         if isinstance(values, OptResult):
             names = dict(values.model.names) if values.model is not None else {}
             local = {id(v): n for v, n in names.items()} | local
@@ -212,8 +219,15 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
             raise TypeError(f"values must be Draws, an OptResult or a dict, got "
                             f"{type(values).__name__}")
         given = _resolve_values(values, variables, local)
-        known = list(given)
         names = names or {v: local.get(id(v), v.name or "") for v in variables}
+        summed = [v for v in variables if v.kind == "int" and v.discrete and v not in given]
+        if summed:  # drawn from their conditional given the continuous unknowns' values
+            model_of = model_of or model_for(summed, precision)
+            given |= _resolve_values(values, model_of.variables, local)
+            names |= {v: local.get(id(v), model_of.names[v]) for v in model_of.variables}
+            given |= {v: d[0] for v, d in draw_at_values(summed, given, model_of, seed,
+                                                         names).items()}
+        known = list(given)
         out = _evaluate(targets, known, [given[v][None] for v in known], 1, seed, names,
                         precision)
         out = [o[0] for o in out]
@@ -222,7 +236,13 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
             raise ValueError("give values= (draws or a dict) or nsim= (prior simulation)")
         names = {v: local.get(id(v), v.name or "") for v in variables}
         out = _evaluate(targets, [], [], int(nsim), seed, names, precision)
+    out = [np.rint(o).astype(np.int64) if isinstance(a, Variable) and a.kind == "int" else o
+           for o, a in zip(out, targets, strict=True)]
     return out[0] if len(out) == 1 else dict(zip(names_out, out, strict=True))
+
+
+def _summed_out(variables: list[Variable], model: Any) -> bool:
+    return model.discrete is not None and bool(set(variables) & set(model.discrete.variables))
 
 
 def pointwise_log_likelihood(draws: Draws) -> tuple[dict[str, np.ndarray],

@@ -1,0 +1,148 @@
+"""minibatch(): scaling to the full data, agreement with full-batch VI, and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import tfstats as ts
+
+N, D = 200_000, 3
+
+
+def _logistic_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(N, D))
+    eta = 0.3 + X @ np.array([0.5, -1.0, 0.25])
+    return X, (rng.uniform(size=N) < 1 / (1 + np.exp(-eta))).astype(float)
+
+
+def _logistic(X: ts.Array | np.ndarray, y: ts.Array | np.ndarray) -> ts.Model:
+    a = ts.normal(0, 2)
+    b = ts.normal(0, 2, dim=D)
+    ts.bernoulli(ts.ilogit(a + X @ b), observed=y)
+    return ts.model(a=a, b=b)
+
+
+@pytest.mark.slow
+def test_minibatch_vi_agrees_with_full_batch_vi() -> None:
+    X, y = _logistic_data()
+    full = ts.vi(_logistic(X, y), seed=1, progress=False)
+    X_b, y_b = ts.minibatch(X, y, batch_size=5000, seed=1)
+    # 40x gradient noise: a long run with no early stop, tail-averaged over 2500 steps
+    batched = ts.vi(_logistic(X_b, y_b), steps=10_000, tolerance=1e-12, seed=1,
+                    progress=False)
+    for name in ("a", "b"):
+        error = (np.asarray(batched.mean[name]) - full.mean[name]) / full.sd[name]
+        assert np.all(np.abs(error) < 0.2), (name, error)
+        np.testing.assert_allclose(batched.sd[name], full.sd[name], rtol=0.15)
+
+
+def test_likelihood_is_scaled_to_the_full_data() -> None:
+    x = np.random.default_rng(1).normal(size=1000)
+    x_b = ts.minibatch(pd.Series(x, name="x"), batch_size=100)
+    mu = ts.normal(0, 1)
+    ts.normal(mu, 1, observed=x_b)
+    m = ts.model(mu)
+    batch_loglik = stats.norm.logpdf(x[:100], 0.5, 1).sum()  # outside vi: the first rows
+    expected = stats.norm.logpdf(0.5) + 10 * batch_loglik
+    assert m.log_prob({"mu": 0.5}) == pytest.approx(expected, rel=1e-10)
+
+
+def test_small_minibatches_are_arguments_too() -> None:
+    X_b, y_b = ts.minibatch(np.ones((40, 2)), np.ones(40), batch_size=4)
+    beta = ts.normal(0, 1, dim=2)
+    ts.normal(X_b @ beta, 1, observed=y_b)
+    m = ts.model(beta)
+    assert len(m.data_nodes) == 2 and m.term_scales[-1] == 10.0
+
+
+def test_bad_minibatches_are_named() -> None:
+    X, y = np.ones((50, 2)), np.ones(50)
+    with pytest.raises(ValueError, match=r"batch_size=60 is larger than the data \(50 rows\)"):
+        ts.minibatch(X, y, batch_size=60)
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        ts.minibatch(X, batch_size=0)
+    with pytest.raises(ts.ModelError, match="different numbers of rows"):
+        ts.minibatch(X, np.ones(49), batch_size=10)
+    with pytest.raises(ts.ModelError, match="missing values"):
+        ts.minibatch(pd.Series([1.0, np.nan]), batch_size=1)
+
+
+def test_mixing_minibatch_calls_in_one_likelihood_raises() -> None:
+    x_b = ts.minibatch(np.ones(50), batch_size=10)
+    y_b = ts.minibatch(np.ones(50), batch_size=10)
+    mu = ts.normal(0, 1)
+    ts.normal(mu * x_b, 1, observed=y_b)
+    with pytest.raises(ts.ModelError, match="2 different minibatch"):
+        ts.model(mu)
+
+
+def test_mcmc_and_opt_refuse_minibatched_models() -> None:
+    y_b = ts.minibatch(np.ones(50), batch_size=10)
+    mu = ts.normal(0, 1)
+    ts.normal(mu, 1, observed=y_b)
+    m = ts.model(mu)
+    with pytest.raises(ts.ModelError, match="mcmc cannot fit a model with minibatch"):
+        ts.mcmc(m, progress=False)
+    with pytest.raises(ts.ModelError, match="opt cannot fit a model with minibatch"):
+        ts.opt(m)
+
+
+@pytest.fixture(scope="module")
+def small_logistic(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    rng = np.random.default_rng(7)
+    n = 20_000
+    x = rng.normal(size=(n, 2))
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(0.3 + x @ np.array([0.5, -1.0]))))) * 1.0
+    frame = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "y": y})
+    folder = tmp_path_factory.mktemp("stream")
+    paths = [str(folder / "a.csv"), str(folder / "b.csv")]
+    frame.iloc[:12_000].to_csv(paths[0], index=False)
+    frame.iloc[12_000:].to_csv(paths[1], index=False)
+    a = ts.normal(0, 2)
+    b = ts.normal(0, 2, dim=2)
+    ts.bernoulli(ts.ilogit(a + x @ b), observed=y)
+    full = ts.vi(ts.model(a=a, b=b), seed=1, progress=False)
+    return {"frame": frame, "paths": paths, "full": full}
+
+
+def _fit_stream(X_b: ts.Array, y_b: ts.Array) -> ts.VIResult:
+    a = ts.normal(0, 2)
+    b = ts.normal(0, 2, dim=2)
+    ts.bernoulli(ts.ilogit(a + X_b @ b), observed=y_b)
+    return ts.vi(ts.model(a=a, b=b), steps=3000, tolerance=1e-12, seed=1, progress=False)
+
+
+def test_csv_stream_agrees_with_in_memory_vi(small_logistic: dict) -> None:
+    X_b, y_b = ts.minibatch(small_logistic["paths"], batch_size=2000,
+                            columns=[["x1", "x2"], "y"], seed=1)
+    assert X_b.shape == (2000, 2) and y_b.shape == (2000,) and X_b.group.n_rows == 20_000
+    fit, full = _fit_stream(X_b, y_b), small_logistic["full"]
+    for name in ("a", "b"):
+        error = (np.asarray(fit.mean[name]) - full.mean[name]) / full.sd[name]
+        # a short stochastic fit: over seeds its means spread by about 0.2 posterior sd
+        assert np.all(np.abs(error) < 0.5), (name, error)
+
+
+def test_tf_dataset_stream_reads_its_columns(small_logistic: dict) -> None:
+    import tensorflow as tf
+
+    frame = small_logistic["frame"]
+    dataset = tf.data.Dataset.from_tensor_slices(dict(frame)).batch(5000)
+    X_b, y_b = ts.minibatch(dataset, batch_size=500, columns=[["x1", "x2"], "y"], seed=1)
+    assert X_b.group.n_rows == 20_000 and X_b.shape == (500, 2)
+    row = frame[["x1", "x2"]].to_numpy()
+    assert all(np.any(np.all(np.isclose(row, r), axis=1)) for r in X_b.value[:5])
+
+
+def test_bad_streams_are_named(small_logistic: dict) -> None:
+    paths = small_logistic["paths"]
+    with pytest.raises(ts.ModelError, match=r"has no column\(s\) \['x3'\]: its columns are"):
+        ts.minibatch(paths, batch_size=10, columns=[["x1", "x3"], "y"])
+    with pytest.raises(ValueError, match="needs columns="):
+        ts.minibatch(paths, batch_size=10)
+    with pytest.raises(ValueError, match=r"batch_size=30000 is larger than the data"):
+        ts.minibatch(paths, batch_size=30_000, columns=["y"])

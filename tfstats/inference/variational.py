@@ -1,0 +1,286 @@
+"""vi(): automatic differentiation variational inference (ADVI) on the unconstrained space.
+
+A Gaussian approximation (mean-field or full-rank, TFP surrogates: see ``vi_loop``) is fitted
+by maximising the ELBO with stochastic gradients in one compiled loop, run in chunks of
+``CHUNK`` steps for the progress bar and the convergence rule. The result gives the
+approximation's draws as ``Draws``, so summaries, ``calculate`` and ArviZ work as after
+``mcmc``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tfstats.draws import Draws
+from tfstats.inference.gradient_steps import get_rule
+from tfstats.inference.initial import initial_state
+from tfstats.inference.vi_loop import (
+    CHUNK,
+    METHODS,
+    build_chunk,
+    initial_parameters,
+    run_data,
+    scale_tril,
+    steps_per_call,
+)
+from tfstats.inference.vi_start import INITS, mode_start
+from tfstats.model import Model
+
+__all__ = ["vi", "VIResult", "converged_at"]
+
+_SUMMARY_DRAWS = 4000
+
+
+@dataclass
+class VIResult:
+    """The result of :func:`vi`: a Gaussian approximation on the unconstrained space.
+
+    Attributes
+    ----------
+    elbo : numpy.ndarray
+        The ELBO estimate at each step run.
+    converged : bool
+        Whether the convergence rule stopped the fit before ``steps``.
+    method, optimizer : str
+        The approximation ("meanfield" or "fullrank") and the gradient rule.
+    loc, scale_tril : numpy.ndarray
+        The approximation's mean (n_free,) and lower-triangular scale (n_free, n_free) on
+        the unconstrained scale (diagonal for mean-field).
+    interrupted : bool
+        Whether Ctrl-C stopped the fit.
+    """
+
+    elbo: np.ndarray
+    converged: bool
+    method: str
+    optimizer: str
+    loc: np.ndarray
+    scale_tril: np.ndarray
+    interrupted: bool = False
+    model: Model | None = field(repr=False, default=None)
+    _moments: dict[str, dict[str, np.ndarray]] | None = field(repr=False, default=None)
+
+    @property
+    def steps(self) -> int:
+        """The number of steps run."""
+        return int(self.elbo.shape[0])
+
+    def draws(self, n: int = 1000, seed: int | None = None) -> Draws:
+        """``n`` independent draws from the approximation, as one chain of ``Draws``.
+
+        Examples
+        --------
+        >>> import numpy as np, tfstats as ts
+        >>> mu = ts.normal(0, 10)
+        >>> y = ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
+        >>> fit = ts.vi(ts.model(mu), steps=300, learning_rate=0.1, seed=1, progress=False)
+        >>> fit.draws(500, seed=2)["mu"].shape
+        (1, 500)
+        """
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        if self.model is None:
+            raise ValueError("this result carries no model to draw from")
+        rng = np.random.default_rng(seed)
+        z = self.loc + rng.standard_normal((int(n), self.loc.shape[0])) @ self.scale_tril.T
+        values = self.model.constrain_draws(z[None])
+        return Draws(values, {}, self.model, sampler=None, targets=list(self.model.targets))
+
+    def _summary_moments(self) -> dict[str, dict[str, np.ndarray]]:
+        if self._moments is None:
+            sample = self.draws(_SUMMARY_DRAWS, seed=0)
+            self._moments = {
+                "mean": {k: v[0].mean(axis=0) for k, v in sample.values.items()},
+                "sd": {k: v[0].std(axis=0, ddof=1) for k, v in sample.values.items()}}
+        return self._moments
+
+    @property
+    def mean(self) -> dict[str, np.ndarray]:
+        """The approximate posterior mean of every unknown and target on the constrained
+        scale, by name (from 4000 draws with a fixed seed)."""
+        return self._summary_moments()["mean"]
+
+    @property
+    def sd(self) -> dict[str, np.ndarray]:
+        """The approximate posterior sd on the constrained scale, by name (as ``mean``)."""
+        return self._summary_moments()["sd"]
+
+
+def converged_at(elbo: np.ndarray, tolerance: float, window: int = CHUNK) -> bool:
+    """The convergence rule: the mean ELBO over the last ``window`` steps differs from the
+    mean over the ``window`` steps before by less than ``tolerance`` times its size
+    (``|m_k - m_{k-1}| < tolerance * |m_k|``), as Stan's ``tol_rel_obj``. Non-finite
+    estimates are left out of the means.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> converged_at(np.r_[np.full(100, -10.0), np.full(100, -10.001)], 1e-3)
+    True
+    """
+    if elbo.shape[0] < 2 * window:
+        return False
+    last, before = elbo[-window:], elbo[-2 * window:-window]
+    last, before = last[np.isfinite(last)], before[np.isfinite(before)]
+    if not last.size or not before.size:
+        return False
+    m_k, m_prev = float(last.mean()), float(before.mean())
+    return abs(m_k - m_prev) < tolerance * abs(m_k)
+
+
+def _check(method: str, steps: Any, learning_rate: Any, samples: Any, tolerance: Any) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    for name, value in (("steps", steps), ("samples", samples)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    for name, value in (("learning_rate", learning_rate), ("tolerance", tolerance)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating) \
+                or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
+       learning_rate: float = 0.01, seed: int | None = None, progress: bool = True,
+       optimizer: str = "adam", samples: int = 1, tolerance: float = 1e-4,
+       init: str = "map", initial_values: dict[str, Any] | None = None,
+       device: str | None = None) -> VIResult:
+    """Fit a Gaussian approximation to the posterior by ADVI (Kucukelbir et al. 2017).
+
+    The approximation lives on the unconstrained space of the unknowns (where ``mcmc``
+    samples), so bounded unknowns get skewed, bounded approximations on their own scale.
+    The ELBO is estimated at each step from ``samples`` reparameterised draws plus the
+    approximation's exact entropy, and maximised by stochastic gradient steps.
+
+    Parameters
+    ----------
+    model : Model
+        The model (it may use ``minibatch`` data).
+    method : {"meanfield", "fullrank"}
+        Independent normals (a diagonal covariance) or a multivariate normal with a full
+        covariance (``n_free * (n_free + 1) / 2`` more parameters; captures correlations).
+    steps : int
+        The most gradient steps to take.
+    learning_rate : float
+        The optimiser's step size.
+    seed : int, optional
+        Seed for the start, the Monte Carlo draws and the minibatches.
+    progress : bool
+        Show a progress bar with the ELBO.
+    optimizer : {"adam", "rmsprop", "adagrad", "sgd"}
+        The gradient rule (``sgd`` with momentum 0.9).
+    samples : int
+        Monte Carlo draws per step for the ELBO and its gradient.
+    tolerance : float
+        Stop when the mean ELBO of the last 100 steps changes by less than ``tolerance``
+        times its size from the 100 steps before (see :func:`converged_at`).
+    init : {"map", "random"}
+        Where the approximation starts. "map": at the mode of the unconstrained density
+        (L-BFGS) with the Laplace approximation's covariance (for up to 200 unconstrained
+        values; beyond, sd 0.1), so that posteriors with very different scales need few
+        steps. "random": at a random point as ``mcmc``'s starts, with sd 0.1.
+    initial_values : dict, optional
+        Constrained starting values of the approximation's mean, by unknown name (sd 0.1);
+        they override ``init``.
+    device : {"cpu", "gpu"}, optional
+        Where to run; by default the backend's choice.
+
+    Returns
+    -------
+    VIResult
+        ``elbo``, ``converged``, ``mean`` and ``sd`` by name, and ``draws(n)``. Ctrl-C
+        returns the approximation reached so far.
+
+    Examples
+    --------
+    >>> import numpy as np, tfstats as ts
+    >>> mu = ts.normal(0, 10)
+    >>> y = ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
+    >>> fit = ts.vi(ts.model(mu), steps=2000, learning_rate=0.1, seed=1, progress=False)
+    >>> bool(abs(fit.mean["mu"] - 1.0) < 0.1)
+    True
+    """
+    _check(method, steps, learning_rate, samples, tolerance)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    rule = get_rule(optimizer)
+    B = model.backend
+    with B.device_scope(device):
+        if init == "map" and initial_values is None:
+            loc, hessian = mode_start(model, seed)
+        else:
+            loc, hessian = initial_state(model, 1, initial_values, seed)[0], None
+        params, shift, factor = initial_parameters(B, method, loc, hessian,
+                                                   model.float_dtype)
+        state = rule.init(params)
+        run = model.compiled(("vi", method, rule.name, int(samples)),
+                             lambda: build_chunk(model, method, rule, int(samples)))
+        rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
+        preconditioner = (B.convert(shift, model.float_dtype),
+                          B.convert(factor, model.float_dtype))
+        params, elbo, converged, interrupted = _drive(
+            model, run, params, state, B.make_seed(rng_seed), int(steps),
+            float(learning_rate), float(tolerance), progress, preconditioner, seed)
+        loc, tril = scale_tril(B, method, params, shift, factor)
+    return VIResult(elbo=elbo, converged=converged, method=method, optimizer=rule.name,
+                    loc=loc, scale_tril=tril, interrupted=interrupted, model=model)
+
+
+def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: int,
+           learning_rate: float, tolerance: float, progress: bool,
+           preconditioner: tuple, stream_seed: int | None) -> tuple:
+    """Run chunks until ``steps`` or convergence; Ctrl-C keeps what was reached. Returns
+    the parameters averaged over the last quarter of the steps run (Polyak-Ruppert tail
+    averaging: with a constant learning rate the last iterate keeps jittering around the
+    optimum by about the learning rate), the ELBO trace and the flags."""
+    B = model.backend
+    feed = run_data(model, stream_seed)
+    per_call = steps_per_call(model)
+    rate = B.convert(learning_rate, model.float_dtype)
+    elbos: list[np.ndarray] = []
+    tail: list[tuple[int, int, np.ndarray]] = []  # (first step, steps, mean parameters)
+    bar = _progress_bar(progress, steps)
+    done, converged, interrupted = 0, False, False
+    try:
+        while done < steps and not converged:
+            n = min(per_call, steps - done)
+            new = run(params, state, seed, B.convert(done), B.convert(n), rate,
+                      *preconditioner, *feed())
+            params, state, seed = new[0], tuple(new[1]), new[2]
+            tail.append((done, n, np.asarray(B.to_numpy(new[4]), np.float64)))
+            elbos.append(np.asarray(B.to_numpy(new[3]), np.float64)[:n])
+            done += n
+            start = done - max(done // 4, CHUNK)
+            tail = [t for t in tail if t[0] >= start] or tail[-1:]
+            converged = done % CHUNK == 0 and converged_at(np.concatenate(elbos), tolerance)
+            if bar is not None:
+                bar.update(n)
+                recent = elbos[-1][np.isfinite(elbos[-1])]
+                bar.set_postfix(elbo=f"{recent.mean():.4g}" if recent.size else "nan",
+                                refresh=False)
+    except KeyboardInterrupt:
+        interrupted = True
+        warnings.warn(f"vi interrupted after {done} of {steps} steps: returning the "
+                      f"approximation reached so far", stacklevel=3)
+    finally:
+        if bar is not None:
+            bar.close()
+    elbo = np.concatenate(elbos) if elbos else np.zeros(0)
+    if not tail:
+        return np.asarray(B.to_numpy(params), np.float64), elbo, converged, interrupted
+    weights = np.array([t[1] for t in tail], np.float64)
+    average = np.tensordot(weights / weights.sum(), np.stack([t[2] for t in tail]), axes=1)
+    return average, elbo, converged, interrupted
+
+
+def _progress_bar(progress: bool, total: int) -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="vi", unit="step", leave=True, dynamic_ncols=True)

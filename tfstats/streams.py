@@ -1,0 +1,192 @@
+"""Minibatches from a stream: CSV or Parquet files, or a ``tf.data.Dataset``, read in chunks.
+
+``minibatch(source, batch_size=..., columns=...)`` with a stream builds one data array per
+entry of ``columns``. ``vi`` reads the stream chunk by chunk on the host (100,000 rows at
+a time: ``pandas.read_csv(chunksize=...)``, ``pyarrow`` record batches, or a
+``StreamInput``'s own chunks), shuffles the rows of each chunk (with the rows the last
+one left over), and passes the batches of each compiled call as one argument of at most
+about a million values; so the files may be larger than memory. The number of rows ``N``
+(for the ``N / batch_size`` scaling) is counted in one pass unless given. The readers are
+written here rather than taken from ``estimators.inputs``: importing the ``estimators``
+package loads Keras, which a model fit does not need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tfstats.arrays import ModelError
+from tfstats.data import as_data
+from tfstats.minibatch import MinibatchData, MinibatchGroup
+
+__all__ = ["is_stream_source", "stream_minibatch", "StreamGroup", "StreamData",
+           "chunk_feeder"]
+
+_CHUNK_ROWS = 100_000
+
+
+def is_stream_source(source: Any) -> bool:
+    """A path, a list of paths, a ``StreamInput`` or a ``tf.data.Dataset``."""
+    if isinstance(source, str | os.PathLike):
+        return True
+    if isinstance(source, list | tuple) and source and all(
+            isinstance(s, str | os.PathLike) for s in source):
+        return True
+    name = type(source).__name__
+    module = type(source).__module__
+    return name == "StreamInput" or module.startswith("tensorflow")
+
+
+class StreamGroup(MinibatchGroup):
+    """A minibatch group fed from chunks of a stream."""
+
+    def __init__(self, chunks: Callable[[], Iterator[pd.DataFrame]], columns: list[Any],
+                 n_rows: int, batch_size: int, seed: int | None, where: str) -> None:
+        super().__init__(n_rows, batch_size, seed)
+        self.chunks, self.columns, self.where = chunks, columns, where
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "chunks": None}  # a reader is not data: drop it
+
+    def select(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        """The arrays of each ``columns`` entry from a chunk, checked."""
+        wanted = [c for entry in self.columns for c in _names(entry)]
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise ModelError(f"the stream {self.where} has no column(s) {missing}: its columns "
+                             f"are {list(frame.columns)}")
+        return [as_data(frame[entry] if isinstance(entry, str) else frame[list(entry)],
+                        name=str(entry)).value for entry in self.columns]
+
+    def batches(self, seed: int | None) -> Iterator[list[np.ndarray]]:
+        """Endless shuffled batches of exactly ``batch_size`` rows, epoch after epoch."""
+        rng = np.random.default_rng(seed)
+        size = self.batch_size
+        pool: list[np.ndarray] | None = None
+        while True:
+            for chunk in self.chunks():
+                arrays = self.select(chunk)
+                pool = arrays if pool is None else [np.concatenate([p, a]) for p, a in
+                                                    zip(pool, arrays, strict=True)]
+                order = rng.permutation(len(pool[0]))
+                pool = [p[order] for p in pool]
+                full = len(order) // size * size
+                for start in range(0, full, size):
+                    yield [p[start:start + size] for p in pool]
+                pool = [p[full:] for p in pool]
+
+
+class StreamData(MinibatchData):
+    """A data array fed by a stream: the batches of a compiled call arrive as one
+    (steps, batch_size, ...) argument."""
+
+    __slots__ = ("position",)
+
+    def __init__(self, first: np.ndarray, group: StreamGroup, position: int,
+                 name: str | None) -> None:
+        super().__init__(first, group, name)
+        self.full = None
+        self.position = position
+
+
+def _names(entry: Any) -> list[str]:
+    return [entry] if isinstance(entry, str) else list(entry)
+
+
+def _reader(source: Any) -> tuple[Callable[[], Iterator[pd.DataFrame]], str, int | None]:
+    """``(chunks, description, rows if known cheaply)`` for a stream source."""
+    if type(source).__name__ == "StreamInput":
+        return source.chunks, repr(list(source.paths)), None
+    if type(source).__module__.startswith("tensorflow"):
+        return (lambda: _dataset_chunks(source)), "tf.data.Dataset", None
+    paths = [str(p) for p in ([source] if isinstance(source, str | os.PathLike) else source)]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise FileNotFoundError(f"minibatch(): no such file(s): {missing}")
+    if not all(p.endswith((".parquet", ".pq")) for p in paths):
+        return (lambda: _csv_chunks(paths)), repr(paths), None
+    import pyarrow.parquet as pq
+
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    return (lambda: _parquet_chunks(paths)), repr(paths), rows
+
+
+def _csv_chunks(paths: list[str]) -> Iterator[pd.DataFrame]:
+    for path in paths:
+        with pd.read_csv(path, chunksize=_CHUNK_ROWS) as reader:
+            yield from reader
+
+
+def _parquet_chunks(paths: list[str]) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=_CHUNK_ROWS):
+            yield batch.to_pandas()
+
+
+def _dataset_chunks(dataset: Any) -> Iterator[pd.DataFrame]:
+    for element in dataset.as_numpy_iterator():
+        if not isinstance(element, dict):
+            raise ModelError("minibatch(): a tf.data.Dataset must yield dicts of columns "
+                             f"(name -> values), got {type(element).__name__}")
+        if any(np.ndim(v) > 1 for v in element.values()):
+            raise ModelError("minibatch(): each column of a tf.data.Dataset element must be a "
+                             "scalar or a 1-D batch")
+        yield pd.DataFrame({k: np.atleast_1d(v) for k, v in element.items()})
+
+
+def stream_minibatch(source: Any, batch_size: int, columns: Sequence[Any] | None,
+                     seed: int | None, n_rows: int | None) -> Any:
+    """The data arrays of ``minibatch`` over a stream (see ``tfstats.minibatch``)."""
+    if not columns:
+        raise ValueError("minibatch() of a stream needs columns=[...]: one column name (a 1-D "
+                         "array) or list of names (a 2-D array) per data array wanted")
+    chunks, where, known = _reader(source)
+    first_chunk = next(iter(chunks()), None)
+    if first_chunk is None or not len(first_chunk):
+        raise ModelError(f"the stream {where} holds no rows")
+    group = StreamGroup(chunks, list(columns), 0, int(batch_size), seed, where)
+    group.select(first_chunk)  # the columns exist: a clear error now
+    rows = n_rows if n_rows is not None else known
+    if rows is None:
+        rows = sum(len(chunk) for chunk in chunks())
+    if batch_size > rows:
+        raise ValueError(f"batch_size={batch_size} is larger than the data ({rows} rows)")
+    group.n_rows = int(rows)
+    first = next(group.batches(seed))
+    out = tuple(StreamData(values, group, k, str(entry))
+                for k, (values, entry) in enumerate(zip(first, columns, strict=True)))
+    return out[0] if len(out) == 1 else out
+
+
+def chunk_feeder(model: Any, full: tuple, steps: int, seed: int | None) -> Callable[[], tuple]:
+    """``() -> data arguments`` of the next compiled call: each stream's next ``steps``
+    batches stacked, the other data as they are."""
+    nodes = model.data_nodes
+    groups: list[StreamGroup] = []
+    for node in nodes:
+        if isinstance(node, StreamData) and all(node.group is not g for g in groups):
+            groups.append(node.group)
+    if not groups:
+        return lambda: full
+    B = model.backend
+    iterators = {id(g): g.batches(None if seed is None else seed + k)
+                 for k, g in enumerate(groups)}
+
+    def feed() -> tuple:
+        stacked = {}
+        for group in groups:
+            batches = [next(iterators[id(group)]) for _ in range(steps)]
+            stacked[id(group)] = [np.stack([b[k] for b in batches])
+                                  for k in range(len(group.columns))]
+        return tuple(B.convert(stacked[id(n.group)][n.position], model.float_dtype)
+                     if isinstance(n, StreamData) else t for n, t in zip(nodes, full,
+                                                                         strict=True))
+
+    return feed
