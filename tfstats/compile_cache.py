@@ -157,8 +157,9 @@ def structure_key(model: Any) -> tuple:
                       for v in model.variables)
     terms = tuple(encoder.term(t) for t in model.terms)
     targets = tuple((name, encoder.node(a)) for name, a in model.targets.items())
+    scales = tuple(getattr(model, "term_scales", ()))  # minibatches: N / batch size
     key = (model.precision, tuple(encoder.nodes), arguments, variables, terms, targets,
-           tuple(model.observed_names), model.n_free, model.has_loops)
+           tuple(model.observed_names), model.n_free, model.has_loops, scales)
     model.__dict__["_structure_key"] = key
     model.__dict__["_structure_nodes"] = encoder.keep
     return key
@@ -168,8 +169,8 @@ def shared_compiled(model: Any, key: tuple, build: Callable[[], Callable]) -> Ca
     """The compiled function ``key`` of ``model``: from the process-wide cache when a model
     of the same structure built it, else built now (and kept, for the shared kinds)."""
     kind = key[-1][0] if isinstance(key[-1], tuple) else key[-1]
-    if kind not in SHARED_KINDS:
-        return build()
+    if kind not in SHARED_KINDS or getattr(model, "discrete", None) is not None:
+        return build()  # unknowns summed out: their groups are not in the key
     from tfstats.backends import get_backend
 
     full = (structure_key(model), key, getattr(get_backend(), "_XLA", None))
