@@ -76,11 +76,13 @@ def _argument_key(value: np.ndarray) -> tuple:
 
 
 def _hashable(value: Any) -> Any:
+    if isinstance(value, float):  # bit for bit: -0.0 and nan too
+        return ("float", value.hex())
     try:
         hash(value)
     except TypeError:
         return _Same(value)
-    return value if not isinstance(value, float) or value == value else _Same(value)
+    return value
 
 
 class _Encoder:

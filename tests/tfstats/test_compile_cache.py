@@ -135,3 +135,15 @@ def test_persistent_cache_gets_entries(tmp_path: Path) -> None:
                PYTHONPATH=os.pathsep.join(sys.path))
     subprocess.run([sys.executable, "-c", _SCRIPT], env=env, check=True, timeout=300)
     assert any((tmp_path / "jax").iterdir())
+
+
+def test_scan_bodies_are_in_the_key() -> None:
+    xs = np.linspace(0.0, 1.0, N)
+
+    def ar(coefficient: float) -> Model:
+        rho = ts.uniform(-1, 1)
+        h = ts.scan(lambda prev, e: coefficient * rho * prev + e, xs, 0.0)
+        return ts.model(rho=rho, h=h)
+
+    assert compile_cache.structure_key(ar(1.0)) == compile_cache.structure_key(ar(1.0))
+    assert compile_cache.structure_key(ar(1.0)) != compile_cache.structure_key(ar(0.5))
