@@ -67,7 +67,8 @@ def _tfstats(frame: object, config: dict) -> dict[str, np.ndarray]:
 
     priors = {"Intercept": ("normal", 0, 2.5), "x": ("normal", 0, 2.5),
               "1|g_sigma": ("half_normal", 1), "x|g_sigma": ("half_normal", 1)}
-    m = ts.glm("y ~ x + (1 + x | g)", frame, family="bernoulli", priors=priors)
+    m = ts.glm("y ~ x + (1 + x | g)", frame, family="bernoulli", priors=priors,
+               correlated=False)  # bambi's model: independent intercept and slope
     draws = ts.mcmc(m, n_samples=config["draws"], warmup=config["warmup"],
                     chains=config["chains"], seed=1, progress=False)
     return {p: draws[p] for p in PARAMS}

@@ -12,6 +12,8 @@ Run it with ``python examples/radon_formula.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -20,9 +22,11 @@ from tfstats import datasets
 
 
 def main(n_samples: int = 1000, warmup: int = 1000, chains: int = 4, seed: int = 1,
-         progress: bool = True) -> tuple[ts.Model, ts.Draws]:
+         progress: bool = True,
+         priors: dict[str, Any] | None = None) -> tuple[ts.Model, ts.Draws]:
+    """Fit, summarise and predict; ``priors`` replaces bambi's default priors by name."""
     df = datasets.load("radon_mn")  # columns log_radon, floor, county
-    m = ts.glm("log_radon ~ floor + (1 | county)", df)
+    m = ts.glm("log_radon ~ floor + (1 | county)", df, priors=priors)
     draws = ts.mcmc(m, n_samples=n_samples, warmup=warmup, chains=chains, seed=seed,
                     progress=progress)
     with pd.option_context("display.width", 120, "display.max_columns", 9):

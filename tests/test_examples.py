@@ -109,10 +109,38 @@ def test_ode_lotka_volterra_posterior_covers_the_true_rates() -> None:
     assert draws.divergences == 0
 
 
-def test_radon_formula_runs_with_tiny_settings(capsys: pytest.CaptureFixture) -> None:
-    model, draws = _load("radon_formula").main(n_samples=100, warmup=100, chains=2,
-                                               progress=False)
+def test_radon_formula_runs_and_matches_the_reference(capsys: pytest.CaptureFixture) -> None:
+    """The example with posteriordb's priors for this model (the same data, counties
+    numbered from 0 instead of 1): its posterior means agree with the reference posterior
+    within 5 combined Monte Carlo standard errors."""
+    from tests.tfstats.posteriordb_models import (
+        POSTERIORDB,
+        load_reference,
+        reference_mcse,
+    )
+    from tfstats.draws import summarise
+
+    priors = {"Intercept": ("normal", 0, 10), "floor": ("normal", 0, 10),
+              "1|county_sigma": ("half_normal", 1), "sigma": ("half_normal", 1)}
+    model, draws = _load("radon_formula").main(n_samples=300, warmup=300, chains=2,
+                                               progress=False, priors=priors)
     out = capsys.readouterr().out
     assert "1|county_sigma" in out and "a new county" in out
+    assert model.formula.design.group[0].levels == [str(j) for j in range(85)]
     # the basement-to-floor effect is about -0.69 (Gelman & Hill)
     assert abs(draws["floor"].mean() + 0.69) < 0.15
+    posterior = "radon_mn-radon_variable_intercept_noncentered"
+    if not POSTERIORDB.is_dir():
+        return
+    alpha = draws["Intercept"][..., None] + draws["1|county"]
+    table = summarise({"alpha": alpha, "beta": draws["floor"], "mu_alpha": draws["Intercept"],
+                       "sigma_alpha": draws["1|county_sigma"], "sigma_y": draws["sigma"]})
+    reference, mcse_ref = load_reference(posterior), reference_mcse(posterior)
+    problems = []
+    for name, ref in reference.items():
+        row = table.loc[f"alpha[{int(name[6:-1]) - 1}]" if name.startswith("alpha[") else name]
+        combined = np.hypot(row["mcse_mean"], mcse_ref.get(name, 0.0))
+        if not abs(row["mean"] - ref["mean"]) < 5 * combined:
+            problems.append(f"{name}: {row['mean']:.4f} vs {ref['mean']:.4f}")
+    assert not problems, problems
+    assert table["r_hat"].max() < 1.05

@@ -1,5 +1,6 @@
-"""ts.glm: formulas on data frames against a reference posterior, OLS, simulated truths,
-the graph's own linear predictor, and bad input."""
+"""ts.glm: formulas on data frames against OLS, simulated truths (correlated group effects
+too), the graph's own linear predictor, and bad input. The radon model is checked against
+its posteriordb reference posterior in tests/test_examples.py (examples/radon_formula.py)."""
 
 from __future__ import annotations
 
@@ -13,45 +14,14 @@ import pytest
 from scipy import stats
 
 import tfstats as ts
-from tests.tfstats.posteriordb_models import POSTERIORDB, load_data, load_reference, reference_mcse
 from tfstats.backends import backend_name
 from tfstats.draws import summarise
-
-RADON = "radon_mn-radon_variable_intercept_noncentered"
 
 
 def _mcmc(model: ts.Model, n: int = 300, chains: int = 2, seed: int = 1) -> ts.Draws:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short runs: diagnostics are asserted where needed
         return ts.mcmc(model, n_samples=n, warmup=n, chains=chains, seed=seed, progress=False)
-
-
-# --- radon: the posteriordb reference --------------------------------------------------------
-
-@pytest.mark.slow
-@pytest.mark.skipif(not POSTERIORDB.is_dir(), reason="no posteriordb data")
-def test_radon_varying_intercept_matches_reference() -> None:
-    data = load_data(RADON)
-    df = pd.DataFrame({k: data[k] for k in ("log_radon", "floor_measure", "county_idx")})
-    m = ts.glm("log_radon ~ floor_measure + (1 | county_idx)", df,
-               priors={"Intercept": ("normal", 0, 10), "floor_measure": ("normal", 0, 10),
-                       "1|county_idx_sigma": ("half_normal", 1), "sigma": ("half_normal", 1)})
-    draws = _mcmc(m)
-    alpha = draws["Intercept"][..., None] + draws["1|county_idx"]
-    table = summarise({"alpha": alpha, "beta": draws["floor_measure"],
-                       "mu_alpha": draws["Intercept"], "sigma_alpha": draws["1|county_idx_sigma"],
-                       "sigma_y": draws["sigma"]})
-    reference, mcse_ref = load_reference(RADON), reference_mcse(RADON)
-    levels = m.formula.design.group[0].levels
-    assert levels == [str(j) for j in range(1, 86)]  # county_idx 1..85 in order
-    problems = []
-    for name, ref in reference.items():
-        row = table.loc[f"alpha[{int(name[6:-1]) - 1}]" if name.startswith("alpha[") else name]
-        combined = np.hypot(row["mcse_mean"], mcse_ref.get(name, 0.0))
-        if not abs(row["mean"] - ref["mean"]) < 5 * combined:
-            problems.append(f"{name}: {row['mean']:.4f} vs {ref['mean']:.4f}")
-    assert not problems, problems
-    assert table["r_hat"].max() < 1.05
 
 
 # --- OLS: flat priors ------------------------------------------------------------------------
@@ -188,6 +158,82 @@ def test_a_new_group_gets_wider_intervals(group_fits: dict[str, Any]) -> None:
     assert high[1] - low[1] > 1.2 * (high[0] - low[0])
     response = m.predict(draws, data=new, kind="response", seed=2)
     assert response.shape == (2, 250, 2) and set(np.unique(response)) <= {0.0, 1.0}
+
+
+# --- correlated group effects: (1 + x | g) with an LKJ prior --------------------------------
+
+@pytest.fixture(scope="module")
+def correlated_fit() -> dict[str, Any]:
+    """40 groups x 10 rows; each group's intercept and slope effects have sds 1 and 0.5
+    and correlation 0.8."""
+    rng = np.random.default_rng(3)
+    groups, per_group, rho = 40, 10, 0.8
+    sds = np.array([1.0, 0.5])
+    cov = np.outer(sds, sds) * np.array([[1.0, rho], [rho, 1.0]])
+    effects = rng.multivariate_normal([0.0, 0.0], cov, groups)
+    g = np.repeat(np.arange(groups), per_group)
+    x = rng.normal(size=g.size)
+    y = 1.0 + 0.5 * x + effects[g, 0] + effects[g, 1] * x + rng.normal(0, 0.5, g.size)
+    df = pd.DataFrame({"y": y, "x": x, "g": [f"g{k:02d}" for k in g]})
+    m = ts.glm("y ~ x + (1 + x | g)", df)
+    return {"df": df, "rho": rho, "model": m, "draws": _mcmc(m, n=250)}
+
+
+def test_correlated_group_effects_are_named_like_brms(correlated_fit: dict[str, Any]) -> None:
+    m, draws = correlated_fit["model"], correlated_fit["draws"]
+    assert m.variable_names == ["Intercept", "x", "1|g_sigma", "1|g_offset", "x|g_sigma",
+                                "x|g_offset", "g_corr_cholesky", "sigma"]
+    assert m.formula.priors["g_corr"] == ("lkj", 1.0)
+    rows = draws.summary().index.tolist()
+    # the unit diagonal is constant, so it has no row
+    assert rows[-4:] == ["x|g_sigma", "g_corr[Intercept, x]", "g_corr[x, Intercept]", "sigma"]
+    corr = draws["g_corr"]
+    np.testing.assert_allclose(corr[..., [0, 1], [0, 1]], 1.0, atol=1e-6)
+    # the effects are the offsets correlated by the Cholesky factor and scaled by the sds
+    z = np.stack([draws["1|g_offset"], draws["x|g_offset"]], axis=-1)
+    sds = np.stack([draws["1|g_sigma"], draws["x|g_sigma"]], axis=-1)[:, :, None, :]
+    expected = np.einsum("cdjm,cdkm->cdjk", z, draws["g_corr_cholesky"]) * sds
+    np.testing.assert_allclose(draws["x|g"], expected[..., 1], rtol=1e-6, atol=1e-8)
+
+
+def test_correlated_group_effects_cover_the_true_correlation(
+        correlated_fit: dict[str, Any]) -> None:
+    draws = correlated_fit["draws"]
+    rho = draws["g_corr"][..., 0, 1].ravel()
+    low, high = np.quantile(rho, [0.05, 0.95])
+    assert low < correlated_fit["rho"] < high and low > 0.3, (low, high)
+    for name, sd in (("1|g_sigma", 1.0), ("x|g_sigma", 0.5)):
+        low, high = np.quantile(draws[name], [0.005, 0.995])
+        assert low < sd < high, (name, low, high)
+
+
+def test_a_new_groups_intercept_and_slope_are_drawn_correlated(
+        correlated_fit: dict[str, Any]) -> None:
+    m, draws = correlated_fit["model"], correlated_fit["draws"]
+    new = pd.DataFrame({"x": [0.0, 1.0], "g": ["new", "new"]})
+    mean = m.predict(draws, data=new, seed=3)
+    intercept = mean[..., 0] - draws["Intercept"]
+    slope = mean[..., 1] - mean[..., 0] - draws["x"]
+    # 500 draws: the sample correlation of independent effects has sd about 0.045
+    observed = np.corrcoef(intercept.ravel(), slope.ravel())[0, 1]
+    assert observed > 0.5, observed
+    fitted = m.predict(draws, data=correlated_fit["df"].iloc[:3])
+    np.testing.assert_allclose(fitted, m.predict(draws)[..., :3], rtol=1e-10)
+
+
+def test_uncorrelated_group_effects_and_lkj_priors(small: pd.DataFrame) -> None:
+    m = ts.glm("y ~ x + (1 + x | county)", small, correlated=False)
+    assert "county_corr" not in m.formula.priors and not m.formula.blocks
+    assert m.variable_names == ["Intercept", "x", "1|county_sigma", "1|county_offset",
+                                "x|county_sigma", "x|county_offset", "sigma"]
+    m = ts.glm("y ~ x + (1 + x | county) + (1 | region)", small,
+               priors={"county_corr": ("lkj", 2.0)})
+    assert m.formula.priors["county_corr"] == ("lkj", 2.0)
+    assert "region_corr" not in m.formula.priors  # one coefficient: nothing to correlate
+    with pytest.raises(ValueError, match=r"'county_corr'.*takes \('lkj', eta\)"):
+        ts.glm("y ~ x + (1 + x | county)", small, priors={"county_corr": ("normal", 0, 1)})
+    with pytest.raises(ValueError, match=r"'x'.*'lkj' is the prior of a group's correlation"):
+        ts.glm("y ~ x", small, priors={"x": ("lkj", 1.0)})
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 from tfstats import distributions as dist
 from tfstats import functions
 from tfstats.arrays import Array
+from tfstats.formulas.correlated import CorrBlock, block_effects, correlated_blocks
 from tfstats.formulas.design import Design, check_missing, make_design, used_columns
 from tfstats.formulas.family import (
     GlmFamily,
@@ -37,6 +38,7 @@ class GlmSpec:
     eta: Array  # the linear predictor on the fitted rows
     mu: Array  # the mean of the response: the inverse link of eta
     dropped: int = 0  # rows dropped by dropna=True
+    blocks: list[CorrBlock] = field(default_factory=list)  # correlated group terms
 
 
 def _as_frame(data: Any) -> pd.DataFrame:
@@ -48,15 +50,22 @@ def _as_frame(data: Any) -> pd.DataFrame:
                     f"{type(data).__name__}")
 
 
-def _unknown_names(design: Design, family: GlmFamily) -> list[str]:
+def _unknown_names(design: Design, family: GlmFamily, blocks: list[CorrBlock]) -> list[str]:
     names = ["Intercept"] if design.intercept else []
     names += [t.name for t in design.common]
     names += [f"{t.name}_sigma" for t in design.group]
+    for block in blocks:
+        if block.name in names:
+            raise ValueError(f"the correlation matrix of the group terms of {block.factor!r} "
+                             f"is named {block.name!r}, as is a term of the formula: rename "
+                             f"that column, or pass correlated=False")
+        names.append(block.name)
     return names + list(family.params)
 
 
 def _resolve_priors(names: list[str], defaults: dict[str, Prior],
-                    given: dict[str, Any] | None) -> dict[str, Prior]:
+                    given: dict[str, Any] | None,
+                    correlations: set[str]) -> dict[str, Prior]:
     if given is not None and not isinstance(given, dict):
         raise TypeError(f"priors must be a dict by term name, got {type(given).__name__}")
     given = dict(given or {})
@@ -68,10 +77,12 @@ def _resolve_priors(names: list[str], defaults: dict[str, Prior],
             hint = f" (a group term's prior is set on its sd: {[f'{k}_sigma' for k in group]})"
         raise ValueError(f"priors given for {unknown}, which are not terms of this model"
                          f"{hint}; its terms are {names}")
-    return {n: check_prior(n, given[n]) if n in given else defaults[n] for n in names}
+    return {n: check_prior(n, given[n], n in correlations) if n in given else defaults[n]
+            for n in names}
 
 
-def _labels(design: Design) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _labels(design: Design,
+            blocks: list[CorrBlock]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """ArviZ-style coords and dims giving level names to the rows of the summary."""
     coords: dict[str, list[str]] = {}
     dims: dict[str, list[str]] = {}
@@ -89,23 +100,36 @@ def _labels(design: Design) -> tuple[dict[str, list[str]], dict[str, list[str]]]
             dims[f"{term.name}_sigma"] = [f"{expr}_dim"]
         dims[term.name] = term_dims
         dims[f"{term.name}_offset"] = term_dims
+    for block in blocks:  # two dims: xarray wants distinct names for the two axes
+        axes = [f"{block.name}_row", f"{block.name}_col"]
+        coords.update({axis: block.labels for axis in axes})
+        dims[block.name] = dims[block.cholesky] = axes
     return coords, dims
 
 
+def _group_effects(design: Design, unknowns: dict[str, Array], offsets: dict[str, Array],
+                   blocks: list[CorrBlock]) -> dict[str, Array]:
+    """Each group term's effects, non-centred: offset * sd, or correlated by blocks."""
+    sigmas = {t.name: unknowns[f"{t.name}_sigma"] for t in design.group}
+    effects: dict[str, Array] = {}
+    for block in blocks:
+        effects.update(block_effects(block, offsets, sigmas, unknowns[block.cholesky]))
+    for term in design.group:
+        if term.name not in effects:
+            effects[term.name] = offsets[term.name] * sigmas[term.name]
+    return effects
+
+
 def _linear_predictor(design: Design, unknowns: dict[str, Array],
-                      offsets: dict[str, Array]) -> tuple[Array, dict[str, Array]]:
-    """eta = Intercept + X @ beta + sum of group contributions; and the group effects
-    (offset * sd, non-centred)."""
+                      effects: dict[str, Array]) -> Array:
+    """eta = Intercept + X @ beta + sum of group contributions."""
     eta: Any = unknowns["Intercept"] if design.intercept else 0.0
     if design.common:
         coefs = [unknowns[t.name] for t in design.common]
         beta = functions.concatenate([c[None] if c.shape == () else c for c in coefs])
         eta = eta + design.X @ beta
-    effects: dict[str, Array] = {}
     for term in design.group:
-        effect = offsets[term.name] * unknowns[f"{term.name}_sigma"]
-        effects[term.name] = effect
-        per_row = effect[term.index]
+        per_row = effects[term.name][term.index]
         if term.width > 1:
             eta = eta + np.sum(term.predictor * per_row, axis=1)
         elif term.is_intercept:
@@ -114,11 +138,11 @@ def _linear_predictor(design: Design, unknowns: dict[str, Array],
             eta = eta + term.predictor[:, 0] * per_row
     if not isinstance(eta, Array):
         raise ValueError(f"the formula {design.formula!r} has no terms to estimate")
-    return eta, effects
+    return eta
 
 
 def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any] | None = None,
-        link: str | None = None, *, dropna: bool = False,
+        link: str | None = None, *, correlated: bool = True, dropna: bool = False,
         precision: str | None = None) -> Model:
     """A generalised linear (mixed) model from a formula on a data frame, as in brms/bambi.
 
@@ -137,10 +161,16 @@ def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any
         ``{name: (distribution name, *arguments)}`` by unknown name (``"Intercept"``,
         ``"x"``, ``"region"``, ``"1|county_sigma"``, ``"sigma"``, ...), e.g.
         ``{"x": ("normal", 0, 1), "1|county_sigma": ("half_normal", 1)}``; ``("flat",)``
-        is an improper flat prior. Unknowns not named get bambi's weakly informative
-        defaults, scaled to the data.
+        is an improper flat prior; ``{"county_corr": ("lkj", 2)}`` sets the LKJ prior of
+        the correlation of a factor's group effects. Unknowns not named get bambi's weakly
+        informative defaults, scaled to the data, and correlations ``("lkj", 1)`` (brms's).
     link : str, optional
         The link function; the family's usual one by default (identity, logit, log).
+    correlated : bool
+        The group-specific effects of one factor with two or more coefficients in all
+        (``(1 + x | county)``) are correlated, with an LKJ prior on their correlation
+        matrix ``county_corr`` (brms and lme4's default). ``False`` makes them
+        independent (bambi's default).
     dropna : bool
         Drop rows with missing values in the columns the formula uses (with a warning
         saying how many) instead of raising an error.
@@ -173,9 +203,12 @@ def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any
     glm_family, link = get_family(family, link)
     y = check_response(glm_family, design.response, design.response_name,
                        design.response_kind)
-    names = _unknown_names(design, glm_family)
+    blocks = correlated_blocks(design, correlated)
+    names = _unknown_names(design, glm_family, blocks)
     gaussian_like = glm_family.name in ("gaussian", "student")
-    resolved = _resolve_priors(names, default_priors(design, gaussian_like, y), priors)
+    defaults = default_priors(design, gaussian_like, y)
+    defaults.update({block.name: ("lkj", 1.0) for block in blocks})
+    resolved = _resolve_priors(names, defaults, priors, {block.name for block in blocks})
     unknowns: dict[str, Array] = {}
     if design.intercept:
         unknowns["Intercept"] = make_unknown(resolved["Intercept"], ())
@@ -188,20 +221,26 @@ def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any
         width = () if term.width == 1 else (term.width,)
         unknowns[sigma_name] = make_unknown(resolved[sigma_name], width, positive=True)
         offsets[term.name] = dist.normal(0.0, 1.0, dim=(len(term.levels), *width))
+    correlations: dict[str, Array] = {}
+    for block in blocks:
+        cholesky = make_unknown(resolved[block.name], (block.size, block.size))
+        unknowns[block.cholesky] = cholesky
+        correlations[block.name] = cholesky @ cholesky.T
     for param in glm_family.params:
         unknowns[param] = make_unknown(resolved[param], (), positive=True)
-    eta, effects = _linear_predictor(design, unknowns, offsets)
+    effects = _group_effects(design, unknowns, offsets, blocks)
+    eta = _linear_predictor(design, unknowns, effects)
     mu = inverse_link(link, eta)
     likelihood(glm_family, mu, unknowns, y)
     targets = {n: unknowns[n] for n in names if n in ("Intercept",)}
     targets.update({t.name: unknowns[t.name] for t in design.common})
     targets.update(effects)
-    targets.update({n: unknowns[n] for n in names if n not in targets})
+    targets.update({n: correlations.get(n, unknowns.get(n)) for n in names if n not in targets})
     local_names = {id(v): n for n, v in unknowns.items()}
     local_names.update({id(v): f"{n}_offset" for n, v in offsets.items()})
-    coords, dims = _labels(design)
+    coords, dims = _labels(design, blocks)
     model = Model(targets, precision=precision, local_names=local_names, coords=coords,
                   dims=dims)
     model.formula = GlmSpec(design, glm_family, link, y, resolved, eta, mu,
-                            n_rows - design.n_rows)
+                            n_rows - design.n_rows, blocks)
     return model

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tfstats.arrays import ModelError
+from tfstats.formulas.correlated import new_level_effects
 from tfstats.formulas.design import check_missing, new_common, new_group, used_columns
 from tfstats.formulas.family import inverse_link_numpy, simulate
 
@@ -32,19 +33,28 @@ def _values(fit: Any) -> tuple[dict[str, np.ndarray], bool]:
                     f"got {type(fit).__name__}")
 
 
-def _group_effects(values: dict[str, np.ndarray], name: str, width: int, n_new: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """(chains, draws, levels, k) effects of a group term; new levels drawn from the group
-    distribution normal(0, sd) at each draw."""
-    effect = values[name]
-    sigma = values[f"{name}_sigma"]
-    chains, n = effect.shape[:2]
-    effect = effect.reshape(chains, n, -1, width)
-    if n_new:
-        sd = sigma.reshape(chains, n, 1, width)
-        fresh = rng.normal(0.0, 1.0, size=(chains, n, n_new, width)) * sd
-        effect = np.concatenate([effect, fresh], axis=2)
-    return effect
+def _group_effects(spec: Any, values: dict[str, np.ndarray], n_new: dict[str, int],
+                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """(chains, draws, levels, k) effects of each group term; the ``n_new[term]`` unseen
+    levels get effects drawn from the group distribution at each draw: jointly with the
+    correlation of a correlated block, else normal(0, sd)."""
+    fresh: dict[str, np.ndarray] = {}
+    for block in spec.blocks:
+        if n_new[block.terms[0]]:
+            fresh.update(new_level_effects(values, block, n_new[block.terms[0]], rng))
+    effects = {}
+    for term in spec.design.group:
+        effect = values[term.name]
+        chains, n = effect.shape[:2]
+        effect = effect.reshape(chains, n, -1, term.width)
+        if n_new[term.name] and term.name not in fresh:
+            sd = values[f"{term.name}_sigma"].reshape(chains, n, 1, term.width)
+            fresh[term.name] = rng.normal(0.0, 1.0, size=(chains, n, n_new[term.name],
+                                                          term.width)) * sd
+        if n_new[term.name]:
+            effect = np.concatenate([effect, fresh[term.name]], axis=2)
+        effects[term.name] = effect
+    return effects
 
 
 def linear_predictor(spec: Any, values: dict[str, np.ndarray], data: pd.DataFrame | None,
@@ -62,13 +72,15 @@ def linear_predictor(spec: Any, values: dict[str, np.ndarray], data: pd.DataFram
         beta = np.concatenate([values[t.name].reshape(chains, n, -1) for t in design.common],
                               axis=2)
         eta += np.einsum("cdp,rp->cdr", beta, X)
+    rows = {}
     for term in design.group:
         if data is None:
-            predictor, index, new_levels = term.predictor, term.index, []
+            rows[term.name] = term.predictor, term.index, []
         else:
-            predictor, index, new_levels = new_group(term, data)
-        effect = _group_effects(values, term.name, term.width, len(new_levels), rng)
-        eta += np.einsum("cdrk,rk->cdr", effect[:, :, index, :], predictor)
+            rows[term.name] = new_group(term, data)
+    effects = _group_effects(spec, values, {t: len(r[2]) for t, r in rows.items()}, rng)
+    for name, (predictor, index, _) in rows.items():
+        eta += np.einsum("cdrk,rk->cdr", effects[name][:, :, index, :], predictor)
     return eta
 
 

@@ -8,7 +8,8 @@ standard deviation of the predictor, as rstanarm): for a gaussian or student res
 with ``mean(y) = 0`` and ``sd(y) = 1``. ``s_0 = sqrt((2.5 sd(y))^2 + sum_j s_j^2
 mean(x_j)^2)`` over the slopes' scales ``s_j``. A group-specific term's sd is
 ``half_normal`` with the scale its common counterpart would have; ``nu ~ gamma(2, 0.1)``
-and ``alpha ~ half_cauchy(1)`` (bambi's and brms's).
+and ``alpha ~ half_cauchy(1)`` (bambi's and brms's). The correlation matrix of a group's
+correlated effects is ``lkj(1)``, uniform over correlation matrices (brms's default).
 """
 
 from __future__ import annotations
@@ -18,17 +19,13 @@ from typing import Any
 import numpy as np
 
 from tfstats import distributions as dist
-from tfstats import variables
+from tfstats import scale_priors, variables
 
 __all__ = ["PRIOR_NAMES", "Prior", "make_unknown", "check_prior"]
 
 STD = 2.5
 
 Prior = tuple  # ("normal", 0, 1)
-
-
-def _half(make: Any) -> Any:
-    return lambda *args, dim: make(*args, dim=dim, truncation=(0, None))
 
 
 # name -> (constructor(*args, dim), number of arguments, real line?)
@@ -39,24 +36,24 @@ _CONSTRUCTORS: dict[str, tuple[Any, int, bool]] = {
     "laplace": (lambda m, s, dim: dist.laplace(m, s, dim=dim), 2, True),
     "logistic": (lambda m, s, dim: dist.logistic(m, s, dim=dim), 2, True),
     "uniform": (lambda lo, hi, dim: dist.uniform(lo, hi, dim=dim), 2, False),
-    "half_normal": (_half(lambda s, dim, truncation: dist.normal(
-        0, s, dim=dim, truncation=truncation)), 1, False),
-    "half_cauchy": (_half(lambda s, dim, truncation: dist.cauchy(
-        0, s, dim=dim, truncation=truncation)), 1, False),
-    "half_student": (_half(lambda df, s, dim, truncation: dist.student(
-        df, 0, s, dim=dim, truncation=truncation)), 2, False),
+    "half_normal": (lambda s, dim: scale_priors.half_normal(s, dim=dim), 1, False),
+    "half_cauchy": (lambda s, dim: scale_priors.half_cauchy(s, dim=dim), 1, False),
+    "half_student": (lambda df, s, dim: scale_priors.half_student(df, s, dim=dim), 2, False),
     "exponential": (lambda r, dim: dist.exponential(r, dim=dim), 1, False),
     "gamma": (lambda a, r, dim: dist.gamma(a, r, dim=dim), 2, False),
     "inverse_gamma": (lambda a, b, dim: dist.inverse_gamma(a, b, dim=dim), 2, False),
     "lognormal": (lambda m, s, dim: dist.lognormal(m, s, dim=dim), 2, False),
     "weibull": (lambda k, s, dim: dist.weibull(k, s, dim=dim), 2, False),
     "flat": (None, 0, True),
+    # the LKJ prior of a correlation matrix; ``dim`` is the shape of its Cholesky factor
+    "lkj": (lambda eta, dim: scale_priors.lkj_cholesky(eta, dim[0]), 1, False),
 }
 PRIOR_NAMES = tuple(_CONSTRUCTORS)
 
 
-def check_prior(name: str, prior: Any) -> Prior:
-    """``prior`` as a validated tuple, or an error naming the unknown it was given for."""
+def check_prior(name: str, prior: Any, correlation: bool = False) -> Prior:
+    """``prior`` as a validated tuple, or an error naming the unknown it was given for.
+    A correlation matrix (``correlation``) takes only ``("lkj", eta)``, and only it."""
     if isinstance(prior, str):
         prior = (prior,)
     if not isinstance(prior, tuple | list) or not prior or not isinstance(prior[0], str):
@@ -65,6 +62,10 @@ def check_prior(name: str, prior: Any) -> Prior:
     if prior[0] not in _CONSTRUCTORS:
         raise ValueError(f"the prior of {name!r}: unknown distribution {prior[0]!r}; choose "
                          f"one of {list(PRIOR_NAMES)}")
+    if correlation != (prior[0] == "lkj"):
+        raise ValueError(f"the prior of {name!r}: " + (
+            f"a correlation matrix takes ('lkj', eta), got {tuple(prior)!r}" if correlation
+            else "'lkj' is the prior of a group's correlation matrix (named like 'g_corr')"))
     n_args = _CONSTRUCTORS[prior[0]][1]
     if len(prior) - 1 != n_args:
         raise ValueError(f"the prior of {name!r}: {prior[0]!r} takes {n_args} argument(s), "
