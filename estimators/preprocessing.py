@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,9 +31,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfstats.quiet import import_quietly
 
-import keras  # noqa: E402  (after the log level is set)
+keras = import_quietly("keras")  # TensorFlow's C++ logging filtered
 from keras import layers  # noqa: E402
 
 __all__ = [

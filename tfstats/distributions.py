@@ -12,8 +12,9 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.inference.enumeration import discrete_unknown
-from tfstats.labels import name_observed, remember_dim
+from tfstats.labels import name_observed, observed_name, remember_dim
 from tfstats.operations import ShapeError, broadcast_shapes
+from tfstats.structure import replace_duplicate
 from tfstats.variables import (
     CorrelationMatrix,
     CovarianceMatrix,
@@ -271,6 +272,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
             density.value = data
         data.density = density
         name_observed(data, observed)
+        replace_duplicate(density, observed_name(data))  # a re-run line is counted once
         attach(density)
         return data
     shape = _distribution_shape(family, params, dim)

@@ -241,8 +241,9 @@ class Draws:
         >>> mu = ts.normal(0, 10)
         >>> y = np.array([0.5, 1.5, 1.0])
         >>> _ = ts.normal(mu, 1, observed=y)
-        >>> draws = ts.mcmc(ts.model(mu), n_samples=100, warmup=100, chains=2, seed=1,
-        ...                 progress=False)
+        >>> m = ts.model(mu)
+        >>> draws = ts.Draws({"mu": np.random.default_rng(1).normal(1, 0.5, (2, 100))}, {},
+        ...                  model=m)  # draws as ts.mcmc(m) makes them
         >>> idata = draws.to_arviz(posterior_predictive=True)
         >>> list(idata.log_likelihood.data_vars), idata.posterior_predictive["y"].shape
         (['y'], (2, 100, 3))
@@ -255,24 +256,50 @@ class Draws:
                                  prior_predictive=prior_predictive, seed=seed)
 
     def save(self, path: str) -> None:
-        """Save the draws and sampler statistics to a ``.npz`` file (the model is not
-        saved: a loaded Draws supports summaries and export, not ``calculate``)."""
+        """Save the draws, sampler statistics, labels, the sampler and the chains' state
+        to a ``.npz`` file, with a fingerprint of the model (the model itself is not
+        saved: pickle it, or give it to :meth:`load` to use ``calculate`` and
+        ``extra_samples`` on the loaded draws)."""
+        from tfstats.persistence import saved_state
+
         arrays = {f"value:{k}": v for k, v in self.values.items()}
         arrays.update({f"stat:{k}": v for k, v in self.stats.items()})
+        state, extra = saved_state(self)
         meta = {"targets": self.targets, "thin": self.thin, "interrupted": self.interrupted,
                 "coords": {k: [_plain(v) for v in c] for k, c in self.coords.items()},
-                "dims": self.dims}
-        np.savez_compressed(path, __meta__=np.array(json.dumps(meta)), **arrays)
+                "dims": self.dims, **extra}
+        np.savez_compressed(path, __meta__=np.array(json.dumps(meta)), **arrays, **state)
 
     @classmethod
-    def load(cls, path: str) -> Draws:
-        """Load draws saved by :meth:`save`."""
+    def load(cls, path: str, model: Any = None) -> Draws:
+        """Load draws saved by :meth:`save`. With ``model`` (checked to be the model the
+        draws came from: same unknowns, densities, targets and data), ``calculate`` and
+        ``extra_samples`` work on them; without, summaries and export do.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os, tfstats as ts
+        >>> mu = ts.normal(0, 10)
+        >>> y = ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
+        >>> m = ts.model(mu)
+        >>> draws = ts.Draws({"mu": np.random.default_rng(1).normal(1, 0.5, (2, 100))}, {},
+        ...                  model=m)  # draws as ts.mcmc(m) makes them
+        >>> path = os.path.join(tempfile.mkdtemp(), "draws.npz")
+        >>> draws.save(path)
+        >>> again = ts.Draws.load(path, model=m)
+        >>> ts.calculate(mu * 2, values=again).shape
+        (2, 100)
+        """
+        from tfstats.persistence import reattached
+
         with np.load(path, allow_pickle=False) as content:
             meta = json.loads(str(content["__meta__"]))
             values = {k[6:]: content[k] for k in content.files if k.startswith("value:")}
             stats = {k[5:]: content[k] for k in content.files if k.startswith("stat:")}
+            attached = reattached(content, meta, values, model)
         return cls(values, stats, thin=meta["thin"], interrupted=meta["interrupted"],
-                   targets=meta["targets"], coords=meta.get("coords"), dims=meta.get("dims"))
+                   targets=meta["targets"], coords=meta.get("coords"), dims=meta.get("dims"),
+                   **attached)
 
 
 def _plain(label: Any) -> Any:

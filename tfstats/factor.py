@@ -7,6 +7,7 @@ from typing import Any
 
 from tfstats.arrays import Array, ModelError, as_array
 from tfstats.families import FAMILIES, Density, Family
+from tfstats.structure import replace_duplicate
 
 __all__ = ["factor"]
 
@@ -59,6 +60,7 @@ def factor(expr: Any) -> Array:
                          "constant and cannot change the model; write it with the model's "
                          "unknowns")
     density = Density(FACTOR, (), array)
+    replace_duplicate(density, "factor")  # a re-run line is counted once
     for var in array.variables:
         var.terms.append(density)
     return array

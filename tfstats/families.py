@@ -11,7 +11,7 @@ from typing import Any
 
 from tfstats.arrays import Array
 
-__all__ = ["Family", "Density", "FAMILIES"]
+__all__ = ["Family", "Density", "FAMILIES", "family_named"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -28,6 +28,23 @@ class Family:
     checks: tuple[str, ...] = ()  # one per parameter: positive, probability, count, ...
     log_prob: Callable[..., Any] | None = None  # fast path: (B, x, *params) -> log density
     observed_check: str | None = None
+
+    def __post_init__(self) -> None:
+        _BY_NAME[self.name] = self
+
+    def __reduce__(self) -> tuple:
+        """Pickled by name (its functions are lambdas): models and draws pickle."""
+        return family_named, (self.name,)
+
+
+_BY_NAME: dict[str, Family] = {}
+
+
+def family_named(name: str) -> Family:
+    """The family called ``name`` (every family made registers itself)."""
+    import tfstats  # noqa: F401 - a fresh process makes every family by importing tfstats
+
+    return _BY_NAME[name]
 
 
 @dataclass(eq=False)

@@ -15,7 +15,7 @@ __all__ = ["to_inference_data"]
 
 def _sample_stats(draws: Any) -> dict[str, np.ndarray]:
     stats = draws.stats
-    if not stats:
+    if "divergent" not in stats:  # not MCMC draws (VI draws have no sampler statistics)
         return {}
     out = {"diverging": stats["divergent"].astype(bool), "acceptance_rate": stats["accept"],
            "n_steps": stats["n_steps"], "energy": stats["energy"],

@@ -9,8 +9,9 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
 from tfstats.distributions import _check_values, attach, support_bounds
 from tfstats.families import Density, Family
-from tfstats.labels import name_observed
+from tfstats.labels import name_observed, observed_name
 from tfstats.operations import ShapeError, broadcast_shapes
+from tfstats.structure import replace_duplicate
 from tfstats.variables import make_variable
 
 __all__ = ["mixture", "joint"]
@@ -53,6 +54,7 @@ def _finish(density: Density, observed: Any, shape: tuple[int, ...],
         density.value = data
         data.density = density
         name_observed(data, observed)
+        replace_duplicate(density, observed_name(data))
         attach(density)
         return data
     if any(p.family.discrete for p in parts):

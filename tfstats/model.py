@@ -12,6 +12,7 @@ from tfstats import labels
 from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
 from tfstats.backends import backend_name, get_backend
 from tfstats.compile_cache import shared_compiled
+from tfstats.errors import check_names
 from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
 from tfstats.inference.enumeration import split_discrete
@@ -134,6 +135,20 @@ class Model:
             self.names[var] = name
         self.variable_names = [self.names[v] for v in self.variables]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without compiled functions and tensors: rebuilt when first needed."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_data_tensors")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _cache={}, _data_tensors={})
+
+    @property
+    def observed(self) -> dict[str, Array]:
+        """The observed data arrays by name (``observed_names``): simulate one with
+        ``calculate(m.observed["y"], values=draws)``, also after loading a pickled model."""
+        return dict(zip(self.observed_names, [t.value for t in self.observed_terms],
+                        strict=True))
+
     @property
     def observed_terms(self) -> list[Density]:
         """The likelihood terms of observed data (named by ``observed_names``)."""
@@ -200,10 +215,7 @@ class Model:
 
     # --- values --------------------------------------------------------------------------------
     def _constrained_inputs(self, values: dict[str, Any]) -> dict[Variable, Any]:
-        unknown = set(values) - set(self.variable_names)
-        if unknown:
-            raise KeyError(f"unknown names {sorted(unknown)}; the model's unknowns are "
-                           f"{self.variable_names}")
+        check_names(values, self.variable_names, "values")
         missing = [n for n in self.variable_names if n not in values]
         if missing:
             raise KeyError(f"values are missing for {missing}")

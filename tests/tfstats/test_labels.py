@@ -13,33 +13,20 @@ import pandas as pd
 import pytest
 
 import tfstats as ts
-
-COUNTIES = ["AITKIN", "ANOKA", "BECKER"]
+from tests.tfstats.fitted import COUNTIES, radon_fit
 
 
 @pytest.fixture(scope="module")
 def fit() -> dict[str, Any]:
-    rng = np.random.default_rng(3)
-    county = pd.Series(pd.Categorical(rng.choice(COUNTIES, 30), categories=COUNTIES),
-                       name="county")
-    radon = rng.normal(size=30) + county.cat.codes.to_numpy()
-    alpha = ts.normal(0, 5, dim=3)
-    sigma = ts.exponential(1)
-    ts.normal(alpha[county], sigma, observed=radon)
-    model = ts.model(alpha, sigma)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        draws = ts.mcmc(model, n_samples=60, warmup=60, chains=2, seed=1, progress=False)
-    return {"model": model, "draws": draws, "warnings": [str(w.message) for w in caught],
-            "radon": radon}
+    return radon_fit()
 
 
 def test_a_categorical_index_labels_the_axis_it_indexes(fit: dict) -> None:
     model, draws = fit["model"], fit["draws"]
     assert model.coords == {"county": COUNTIES} and model.dims == {"alpha": ["county"]}
     rows = ["alpha[AITKIN]", "alpha[ANOKA]", "alpha[BECKER]", "sigma"]
-    assert list(draws.summary().index) == rows
-    assert list(draws.to_dataframe().columns) == ["chain", "draw", *rows]
+    assert list(draws.summary(["alpha", "sigma"]).index) == rows
+    assert list(draws.to_dataframe(["alpha", "sigma"]).columns) == ["chain", "draw", *rows]
 
 
 def test_warnings_name_elements_by_label(fit: dict) -> None:

@@ -8,9 +8,10 @@ tensorflow or jax.
 
 from __future__ import annotations
 
-import importlib
 import os
 from types import ModuleType
+
+from tfstats.quiet import import_quietly
 
 __all__ = ["get_backend", "set_backend", "backend_name"]
 
@@ -59,7 +60,7 @@ def backend_name() -> str:
 
 def _load(name: str) -> ModuleType:
     try:
-        return importlib.import_module(_BACKENDS[name])
+        return import_quietly(_BACKENDS[name])  # TensorFlow's C++ logging filtered
     except ImportError as error:
         extra = "jax" if name == "jax" else ""
         hint = f" Install it with `pip install tfstats[{extra}]`." if extra else ""

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import ModelError
+from tfstats.errors import check_names
 from tfstats.model import Model
 
 __all__ = ["log_density_function", "initial_state"]
@@ -53,12 +54,15 @@ def _culprit(model: Model, flat: np.ndarray) -> str:
     return "; ".join(bad) if bad else "the gradient of the log density"
 
 
-def _per_chain(values: dict[str, Any] | list[dict[str, Any]], chains: int) -> list[dict]:
+def _per_chain(model: Model, values: dict[str, Any] | list[dict[str, Any]],
+               chains: int) -> list[dict]:
     if isinstance(values, dict):
-        return [values] * chains
+        values = [values] * chains
     values = list(values)
     if len(values) != chains:
         raise ValueError(f"initial_values has {len(values)} sets for {chains} chains")
+    for one in values:
+        check_names(one, model.variable_names, "initial_values")
     return values
 
 
@@ -74,7 +78,7 @@ def initial_state(model: Model, chains: int, initial_values: Any, seed: int | No
 
     if initial_values is not None:
         flats = np.stack([model.unconstrain(_fill_defaults(model, v))
-                          for v in _per_chain(initial_values, chains)])
+                          for v in _per_chain(model, initial_values, chains)])
         ok = finite(flats)
         if not ok.all():
             chain = int(np.flatnonzero(~ok)[0])

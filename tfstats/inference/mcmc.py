@@ -46,6 +46,9 @@ class ChainState:
     iteration: int
     schedule: dict[str, np.ndarray]
 
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__, seed=np.asarray(self.seed))  # backend-neutral
+
 
 def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     B = model.backend
@@ -169,7 +172,7 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     divergences = 0
     x = B.convert(state.x, model.float_dtype)
     adapt = {k: B.convert(v, model.float_dtype) for k, v in state.adaptation.items()}
-    seed = state.seed
+    seed = B.convert(state.seed) if isinstance(state.seed, np.ndarray) else state.seed
     done = 0
     interrupted = False
     restarts = _restarts(spec, state.schedule)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ class OptResult:
         The log density (adjusted for MAP, the log likelihood plus priors for MLE) there.
     converged : bool
         Whether the optimiser met its tolerance.
+    interrupted : bool
+        Whether Ctrl-C stopped the optimiser (the result is then the best point so far).
     iterations : int
         Iterations taken.
     optimizer : str
@@ -42,6 +45,7 @@ class OptResult:
     optimizer: str
     unconstrained: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     model: Model | None = field(repr=False, default=None)
+    interrupted: bool = False
 
 
 def _objective_scale(model: Model) -> float:
@@ -74,6 +78,8 @@ class _Evaluations:
     def __init__(self, model: Model, adjust: bool) -> None:
         self.model, self.objective = model, _objective(model, adjust)
         self.last: tuple[np.ndarray, float, np.ndarray] | None = None
+        self.best: tuple[float, np.ndarray] | None = None  # for an interrupted run
+        self.count = 0
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         if self.last is not None and np.array_equal(self.last[0], x):
@@ -82,6 +88,9 @@ class _Evaluations:
         value, grad = B.to_numpy(self.objective(B.convert(x, model.float_dtype),
                                                 *model.data_tensors()))
         self.last = (np.array(x, copy=True), float(value), np.asarray(grad, np.float64))
+        self.count += 1
+        if np.isfinite(self.last[1]) and (self.best is None or self.last[1] < self.best[0]):
+            self.best = (self.last[1], self.last[0])
         return self.last[1], self.last[2]
 
     def finite(self, flats: np.ndarray) -> np.ndarray:
@@ -182,6 +191,8 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
     Returns
     -------
     OptResult
+        Ctrl-C (KeyboardInterrupt) returns the best point found so far, with a warning
+        and ``interrupted=True``.
 
     Examples
     --------
@@ -208,15 +219,24 @@ def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
     evaluate = _Evaluations(model, adjust)
     x0 = initial_state(model, 1, initial_values, seed, adjust=adjust,
                        finite=evaluate.finite)[0]
-    if optimizer == "adam":
-        run = model.compiled(("adam", adjust, max_iterations, tolerance, learning_rate),
-                             lambda: _build_adam(model, adjust, max_iterations, tolerance,
-                                                 learning_rate))
-        position, value, converged, iterations = B.to_numpy(
-            run(B.convert(x0, model.float_dtype), *model.data_tensors()))
-    else:
-        position, value, converged, iterations = _quasi_newton(
-            model, optimizer, evaluate, x0, max_iterations, tolerance)
+    interrupted = False
+    try:
+        if optimizer == "adam":
+            run = model.compiled(("adam", adjust, max_iterations, tolerance, learning_rate),
+                                 lambda: _build_adam(model, adjust, max_iterations, tolerance,
+                                                     learning_rate))
+            position, value, converged, iterations = B.to_numpy(
+                run(B.convert(x0, model.float_dtype), *model.data_tensors()))
+        else:
+            position, value, converged, iterations = _quasi_newton(
+                model, optimizer, evaluate, x0, max_iterations, tolerance)
+    except KeyboardInterrupt:
+        if evaluate.best is None:
+            raise
+        value, position = evaluate.best
+        converged, iterations, interrupted = False, evaluate.count, True
+        warnings.warn(f"optimisation interrupted after {evaluate.count} evaluations: "
+                      f"returning the best point so far (not converged)", stacklevel=3)
     ev = model.evaluator(model.data_tensors(), flat=B.convert(position, model.float_dtype))
     par = {k: np.asarray(B.to_numpy(ev.to_float(ev(a))))
            for k, a in model.output_arrays().items()}
@@ -224,5 +244,5 @@ def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
         par=par,
         value=float(-value * _objective_scale(model)),
         converged=bool(converged), iterations=int(iterations), optimizer=optimizer,
-        unconstrained=np.asarray(position), model=model,
+        unconstrained=np.asarray(position), model=model, interrupted=interrupted,
     )

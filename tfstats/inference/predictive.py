@@ -4,6 +4,7 @@ predictive simulation, and pointwise log-likelihoods for LOO."""
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError, Variable, as_array
 from tfstats.backends import get_backend
 from tfstats.draws import Draws
+from tfstats.errors import UnknownNameError, check_names
 from tfstats.families import Density
 from tfstats.graph import Evaluator, topological
 from tfstats.inference.enumeration import draw_at_values, draw_discrete, model_for
@@ -82,26 +84,43 @@ class _Simulator(Evaluator):
         return dist.quantile(u)
 
 
-def _caller_names(frame: Any) -> dict[int, str]:
+def _caller_names(frame: Any, kind: type = Array) -> dict[int, str]:
     names: dict[int, str] = {}
     scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
     for key, value in scope.items():
-        if isinstance(value, Array) and not key.startswith("_"):
+        if isinstance(value, kind) and not key.startswith("_"):
             names.setdefault(id(value), key)
     return names
 
 
 def _resolve_values(values: dict[Any, Any], variables: list[Variable],
-                    local: dict[int, str]) -> dict[Variable, np.ndarray]:
+                    local: dict[int, str],
+                    scope_unknowns: dict[int, str] | None = None) -> dict[Variable, np.ndarray]:
     """Values keyed by arrays or by names (of the caller's variables) -> by unknown."""
     by_name = {local.get(id(v), v.name): v for v in variables}
+    by_name.pop(None, None)
+    _check_keys(values, by_name, local, scope_unknowns or {})
     out: dict[Variable, np.ndarray] = {}
     for key, value in values.items():
         var = key if isinstance(key, Variable) else by_name.get(key)
-        if var is None:
-            continue
+        if var is None or all(var is not v for v in variables):
+            continue  # an unknown these arrays do not depend on
         out[var] = np.broadcast_to(np.asarray(value, dtype=np.float64), var.shape)
     return out
+
+
+def _check_keys(values: dict[Any, Any], by_name: dict[str, Variable],
+                local: dict[int, str], scope_unknowns: dict[int, str]) -> None:
+    """Keys of ``values`` must be unknowns: an array, or the name of one (of the arrays'
+    unknowns, or of an unknown held by a variable of the caller)."""
+    for key in values:
+        if isinstance(key, Array) and not isinstance(key, Variable):
+            raise UnknownNameError(f"calculate(values=...): {local.get(id(key), key)!r} is not "
+                                   f"an unknown (values are given for unknowns only)")
+    check_names([k for k in values if not isinstance(k, Array)],
+                [*by_name, *sorted(set(scope_unknowns.values()) - set(by_name))],
+                "calculate(values=...)" if by_name else
+                "calculate(values=...) (no unknown has a name here: key by the arrays)")
 
 
 def _needed_variables(arrays: list[Array]) -> list[Variable]:
@@ -186,6 +205,7 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
     """
     frame = inspect.currentframe()
     local = _caller_names(frame.f_back if frame is not None else None)
+    scope_unknowns = _caller_names(frame.f_back if frame is not None else None, Variable)
     del frame
     if not arrays:
         raise ValueError("calculate() needs at least one array")
@@ -196,9 +216,14 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
 
     if isinstance(values, Draws):
         if values.model is None:
-            raise ValueError("these draws were loaded from a file and have no model")
+            raise ValueError("these draws were loaded from a file and have no model: load "
+                             "them with Draws.load(path, model=m)")
         model = values.model
         known = [v for v in variables if v in model.names]
+        if variables and not known and not _summed_out(variables, model):
+            warnings.warn("calculate(values=draws): none of the unknowns these arrays depend "
+                          "on is in the draws' model (arrays of a re-run of the model code?): "
+                          "all of them are drawn from their priors", stacklevel=2)
         batches = [values[model.names[v]].reshape(-1, *v.shape) for v in known]
         n = values.n_chains * values.n_draws
         if _summed_out(variables, model):
@@ -214,16 +239,17 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
         if isinstance(values, OptResult):
             names = dict(values.model.names) if values.model is not None else {}
             local = {id(v): n for v, n in names.items()} | local
-            values = values.par
+            scope_unknowns = {id(v): n for v, n in names.items()} | scope_unknowns
+            values = {k: v for k, v in values.par.items() if k in names.values()}
         if not isinstance(values, dict):
             raise TypeError(f"values must be Draws, an OptResult or a dict, got "
                             f"{type(values).__name__}")
-        given = _resolve_values(values, variables, local)
+        given = _resolve_values(values, variables, local, scope_unknowns)
         names = names or {v: local.get(id(v), v.name or "") for v in variables}
         summed = [v for v in variables if v.kind == "int" and v.discrete and v not in given]
         if summed:  # drawn from their conditional given the continuous unknowns' values
             model_of = model_of or model_for(summed, precision)
-            given |= _resolve_values(values, model_of.variables, local)
+            given |= _resolve_values(values, model_of.variables, local, scope_unknowns)
             names |= {v: local.get(id(v), model_of.names[v]) for v in model_of.variables}
             given |= {v: d[0] for v, d in draw_at_values(summed, given, model_of, seed,
                                                          names).items()}

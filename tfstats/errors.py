@@ -1,0 +1,37 @@
+"""Errors for names that are not unknowns of a model (in ``values=``, ``initial_values=``,
+``log_prob``): they list the valid names, so a misspelt name is never ignored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tfstats.arrays import ModelError
+
+__all__ = ["UnknownNameError", "check_names"]
+
+
+class UnknownNameError(ModelError, KeyError):
+    """A name that is not an unknown of the model (both a ``ModelError`` and a
+    ``KeyError``)."""
+
+    def __str__(self) -> str:  # a KeyError would quote its message
+        return str(self.args[0]) if self.args else ""
+
+
+def check_names(given: Iterable[str], valid: Iterable[str], where: str) -> None:
+    """Raise :class:`UnknownNameError` for names in ``given`` that are not in ``valid``.
+
+    Examples
+    --------
+    >>> check_names(["mu"], ["mu", "sigma"], "values")
+    >>> try:
+    ...     check_names(["muu"], ["mu", "sigma"], "values")
+    ... except KeyError as error:
+    ...     print(error)
+    values: unknown names ['muu']; the model's unknowns are ['mu', 'sigma']
+    """
+    valid = list(valid)
+    unknown = sorted({str(n) for n in given} - set(valid))
+    if unknown:
+        raise UnknownNameError(f"{where}: unknown names {unknown}; the model's unknowns are "
+                               f"{valid}")
