@@ -1,8 +1,8 @@
 """First-call latency: eight schools NUTS 4 x (1000 + 1000), on TensorFlow and on JAX.
 
 Per backend, two fresh processes share one new persistent compilation cache directory
-(``TFSTATS_COMPILATION_CACHE``): the first finds it empty (cold), the second finds the
-first's programs (warm). Each process times
+(``TFSTATS_COMPILATION_CACHE``, which also switches TensorFlow's cache on): the first
+finds it empty (cold), the second finds the first's programs (warm). Each process times
 
 - ``first``: building the model and its first ``ts.mcmc`` call (tracing and compilation
   included), from a process where tfstats is already imported;

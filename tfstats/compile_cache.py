@@ -9,9 +9,11 @@ compiled functions as arguments, so they are in the key by shape and dtype only;
 data are embedded as constants, so they are in the key by value.
 
 The backends' own persistent caches keep compiled XLA programs on disk, so a second
-process does not compile again: on by default in ``$XDG_CACHE_HOME/tfstats``
-(``~/.cache/tfstats``); ``TFSTATS_COMPILATION_CACHE=0`` switches them off and any other
-value is the directory to use. It is read when the backend is first imported.
+process does not compile again. JAX's is on by default in ``$XDG_CACHE_HOME/tfstats``
+(``~/.cache/tfstats``); ``TFSTATS_COMPILATION_CACHE=0`` switches it off and any other
+value is the directory to use, for JAX and TensorFlow alike (TensorFlow's is off unless a
+directory is named: see ``configure_tensorflow``). It is read when the backend is first
+imported.
 """
 
 from __future__ import annotations
@@ -228,16 +230,35 @@ def cache_directory(backend: str) -> Path | None:
 
 
 def configure_tensorflow() -> Path | None:
-    """Point TensorFlow's XLA persistent cache at ``cache_directory("tensorflow-<version>")``
-    (TensorFlow's cache keys do not hold its version); run before TensorFlow is imported (it
-    reads ``TF_XLA_FLAGS`` once). A directory the user set in ``TF_XLA_FLAGS`` is kept."""
+    """Point TensorFlow's XLA persistent cache at a subdirectory of the directory named by
+    ``TFSTATS_COMPILATION_CACHE``; run before TensorFlow is imported (it reads
+    ``TF_XLA_FLAGS`` once). Off unless a directory is named: TensorFlow's XLA:CPU loader
+    logs an error line ("... could lead to execution errors such as SIGILL") at every load
+    on CPUs with tuning-only features (openxla/xla#44565), and its keys hold neither its
+    version nor the CPU, so the subdirectory is named by both. A directory the user set in
+    ``TF_XLA_FLAGS`` is kept."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
-    if "tf_xla_persistent_cache_directory" in flags:
+    setting = os.environ.get("TFSTATS_COMPILATION_CACHE")
+    if "tf_xla_persistent_cache_directory" in flags or not setting or (
+            setting.strip().lower() in _OFF):
         return None
-    path = cache_directory(f"tensorflow-{_version('tensorflow', 'tf-nightly')}")
+    path = cache_directory(f"tensorflow-{_version('tensorflow', 'tf-nightly')}-{_cpu()}")
     if path is not None:
         os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={path}".strip()
     return path
+
+
+def _cpu() -> str:
+    """A short digest of the machine type and CPU flags (Linux), for cache directories."""
+    import platform
+
+    text = platform.machine() + platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            text += next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        pass
+    return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
 
 
 def _version(*distributions: str) -> str:

@@ -137,7 +137,8 @@ class Model:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without compiled functions and tensors: rebuilt when first needed."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_data_tensors")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_cache", "_data_tensors", "_structure_key", "_structure_nodes")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, _cache={}, _data_tensors={})

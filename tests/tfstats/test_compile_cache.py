@@ -118,6 +118,15 @@ def test_cache_directory_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     blocker.write_text("")
     monkeypatch.setenv("TFSTATS_COMPILATION_CACHE", str(blocker / "cache"))
     assert compile_cache.cache_directory("jax") is None  # not writable: no cache, no error
+    # TensorFlow's: off by default, on in a named directory
+    monkeypatch.setenv("TF_XLA_FLAGS", "")
+    monkeypatch.delenv("TFSTATS_COMPILATION_CACHE")
+    assert compile_cache.configure_tensorflow() is None
+    assert os.environ["TF_XLA_FLAGS"] == ""
+    monkeypatch.setenv("TFSTATS_COMPILATION_CACHE", str(tmp_path / "named"))
+    path = compile_cache.configure_tensorflow()
+    assert path is not None and path.parent == tmp_path / "named"
+    assert os.environ["TF_XLA_FLAGS"] == f"--tf_xla_persistent_cache_directory={path}"
 
 
 _SCRIPT = """
