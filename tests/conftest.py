@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# no persistent compilation cache: no test depends on (or fills) ~/.cache/tfstats
+os.environ.setdefault("TFSTATS_COMPILATION_CACHE", "0")
 
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402

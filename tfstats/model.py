@@ -11,6 +11,7 @@ import numpy as np
 from tfstats import labels
 from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
 from tfstats.backends import backend_name, get_backend
+from tfstats.compile_cache import shared_compiled
 from tfstats.errors import check_names
 from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
@@ -96,7 +97,12 @@ class Model:
     def _collect(self) -> tuple[list[Variable], list[Density]]:
         found: set[Variable] = set()
         terms: list[Density] = []
-        frontier = [v for t in self.targets.values() for v in t.variables]
+        # by creation order, not by the sets' hash order: a rebuilt model gets its terms in
+        # the same order (one structure, one compiled function: compile_cache)
+        def ordered(variables: frozenset[Variable]) -> list[Variable]:
+            return sorted(variables, key=lambda v: v.serial, reverse=True)
+
+        frontier = [v for t in self.targets.values() for v in ordered(t.variables)]
         while frontier:
             var = frontier.pop()
             if var in found:
@@ -104,12 +110,12 @@ class Model:
             _check_usable(var)
             found.add(var)
             for parent in var.parents:
-                frontier.extend(parent.variables)
+                frontier.extend(ordered(parent.variables))
             for term in var.terms:
                 if term not in terms:
                     terms.append(term)
                     for array in term.arrays():
-                        frontier.extend(array.variables)
+                        frontier.extend(ordered(array.variables))
         return sorted(found, key=lambda v: v.serial), terms
 
     def _discrete_names(self, local_names: dict[int, str]) -> dict[Variable, str]:
@@ -131,7 +137,8 @@ class Model:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without compiled functions and tensors: rebuilt when first needed."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_data_tensors")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_cache", "_data_tensors", "_structure_key", "_structure_nodes")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, _cache={}, _data_tensors={})
@@ -200,10 +207,11 @@ class Model:
         return total
 
     def compiled(self, key: Any, build: Callable[[], Callable]) -> Callable:
-        """A compiled function cached on this model per backend and ``key``."""
+        """A compiled function cached on this model per backend and ``key``, shared with
+        models of the same structure (``compile_cache``)."""
         full_key = (backend_name(), self.precision, key)
         if full_key not in self._cache:
-            self._cache[full_key] = build()
+            self._cache[full_key] = shared_compiled(self, full_key, build)
         return self._cache[full_key]
 
     # --- values --------------------------------------------------------------------------------

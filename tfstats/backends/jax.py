@@ -17,8 +17,10 @@ from jax import lax
 from jax.scipy import special as jsp_special
 
 from tfstats.backends.ode_jax import solve_ode
+from tfstats.compile_cache import configure_jax
 
 jax.config.update("jax_enable_x64", True)
+configure_jax(jax)
 
 
 

@@ -6,6 +6,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from tfstats.compile_cache import configure_tensorflow  # noqa: E402
+
+configure_tensorflow()  # before TensorFlow reads TF_XLA_FLAGS
+
 import contextlib  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
