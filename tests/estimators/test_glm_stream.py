@@ -10,18 +10,26 @@ from estimators import LinearClassifier, LinearRegressor, PoissonRegressor
 from estimators.inputs import csv_input
 
 
+def _features(rng: np.random.Generator, n: int, effects: dict[str, float]):
+    """Age, income and region columns, and the region's effect on each row."""
+    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.lognormal(3, 0.5, n),
+                          "region": rng.choice(["north", "south", "east"], n)})
+    return frame, frame["region"].map(effects)
+
+
+def _written(frame: pd.DataFrame, tmp_path_factory, name: str) -> tuple[pd.DataFrame, str]:
+    path = tmp_path_factory.mktemp("glm") / name
+    frame.to_csv(path, index=False)
+    return frame, str(path)
+
+
 @pytest.fixture(scope="module")
 def frame_and_path(tmp_path_factory):
     rng = np.random.default_rng(3)
-    n = 3000
-    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.lognormal(3, 0.5, n),
-                          "region": rng.choice(["north", "south", "east"], n)})
-    effect = frame["region"].map({"north": 0.0, "south": 1.5, "east": -0.5})
+    frame, effect = _features(rng, 3000, {"north": 0.0, "south": 1.5, "east": -0.5})
     frame["y"] = 2.0 + 0.1 * frame["age"] - 0.05 * frame["income"] + effect + rng.normal(
-        size=n)
-    path = tmp_path_factory.mktemp("glm") / "rows.csv"
-    frame.to_csv(path, index=False)
-    return frame, str(path)
+        size=len(frame))
+    return _written(frame, tmp_path_factory, "rows.csv")
 
 
 @pytest.mark.parametrize("prior_scale", [1.0, None])
@@ -62,16 +70,12 @@ def test_stream_errors_are_named(frame_and_path):
 def counts_and_path(tmp_path_factory):
     rng = np.random.default_rng(5)
     n = 3000
-    frame = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.lognormal(3, 0.5, n),
-                          "region": rng.choice(["north", "south", "east"], n)})
-    effect = frame["region"].map({"north": 0.0, "south": 0.8, "east": -0.4})
+    frame, effect = _features(rng, n, {"north": 0.0, "south": 0.8, "east": -0.4})
     eta = -1.0 + 0.03 * frame["age"] - 0.02 * frame["income"] + effect
     frame["count"] = rng.poisson(np.exp(eta))
     frame["label"] = np.where(eta + rng.logistic(size=n) > 0.2, "yes", "no")
     frame["tier"] = rng.choice(["a", "b", "c"], n)
-    path = tmp_path_factory.mktemp("glm") / "counts.csv"
-    frame.to_csv(path, index=False)
-    return frame, str(path)
+    return _written(frame, tmp_path_factory, "counts.csv")
 
 
 @pytest.mark.parametrize("estimator, label", [
