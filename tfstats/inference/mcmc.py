@@ -8,7 +8,6 @@ dual-averaging step size and the windowed diagonal (or dense) mass matrix.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from tfstats.inference.kernels import (
     with_step_size,
 )
 from tfstats.inference.metric import gradient, position, scaled
+from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.samplers import Sampler, nuts
 from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
@@ -168,19 +168,17 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     kept: dict[str, list[np.ndarray]] = {k: [] for k in ("x", *_STATS)}
     schedule = {k: B.convert(v) for k, v in state.schedule.items()}
     warmup = int(state.schedule["warmup"])
-    bar = _progress_bar(progress, n_iterations, desc)
     divergences = 0
     x = B.convert(state.x, model.float_dtype)
     adapt = {k: B.convert(v, model.float_dtype) for k, v in state.adaptation.items()}
     seed = B.convert(state.seed) if isinstance(state.seed, np.ndarray) else state.seed
-    done = 0
-    interrupted = False
     restarts = _restarts(spec, state.schedule)
-    try:
-        while done < n_iterations:
-            start = state.iteration + done
+    with ChunkProgress(progress, n_iterations, desc, "iterations",
+                       "the draws made so far") as run:
+        while run.done < n_iterations:
+            start = state.iteration + run.done
             upcoming = [r - start for r in restarts if r > start]
-            n = min(CHUNK - start % CHUNK, n_iterations - done, *upcoming)
+            n = min(CHUNK - start % CHUNK, n_iterations - run.done, *upcoming)
             x, adapt, seed, buffers = runner(x, adapt, seed, B.convert(start), B.convert(n),
                                              B.convert(start in restarts), schedule, *data)
             buffers = B.to_numpy(buffers)
@@ -189,32 +187,14 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
             for k in kept:
                 kept[k].append(buffers[k][:n][keep])
             divergences += int(buffers["divergent"][:n][iterations >= warmup].sum())
-            done += n
-            if bar is not None:
-                bar.update(n)
-                bar.set_postfix(divergences=divergences, refresh=False)
-    except KeyboardInterrupt:
-        interrupted = True
-        warnings.warn(f"sampling interrupted after {done} of {n_iterations} iterations: "
-                      f"returning the draws made so far", stacklevel=3)
-    finally:
-        if bar is not None:
-            bar.close()
+            run.update(n, divergences=divergences)
     new_state = ChainState(np.asarray(B.to_numpy(x)), {k: np.asarray(v) for k, v in
                                                       B.to_numpy(adapt).items()},
-                           seed, state.iteration + done, state.schedule)
+                           seed, state.iteration + run.done, state.schedule)
     draws = {k: np.concatenate(v) if v else np.zeros((0, chains)) for k, v in kept.items()}
     if not kept["x"]:
         draws["x"] = np.zeros((0, chains, model.n_free))
-    return new_state, draws, interrupted
-
-
-def _progress_bar(progress: bool, total: int, desc: str) -> Any:
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="it", leave=True, dynamic_ncols=True)
+    return new_state, draws, run.interrupted
 
 
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,

@@ -10,7 +10,6 @@ approximation's draws as ``Draws``, so summaries, ``calculate`` and ArviZ work a
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.inference.gradient_steps import get_rule
 from tfstats.inference.initial import initial_state
+from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.vi_loop import (
     CHUNK,
     METHODS,
@@ -244,32 +244,24 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
     rate = B.convert(learning_rate, model.float_dtype)
     elbos: list[np.ndarray] = []
     tail: list[tuple[int, int, np.ndarray]] = []  # (first step, steps, mean parameters)
-    bar = _progress_bar(progress, steps)
-    done, converged, interrupted = 0, False, False
-    try:
-        while done < steps and not converged:
+    converged = False
+    with ChunkProgress(progress, steps, "vi", "steps", "the approximation reached so far",
+                       bar_unit="step") as progress_run:
+        while progress_run.done < steps and not converged:
+            done = progress_run.done
             n = min(per_call, steps - done)
             new = run(params, state, seed, B.convert(done), B.convert(n), rate,
                       *preconditioner, *feed())
             params, state, seed = new[0], tuple(new[1]), new[2]
             tail.append((done, n, np.asarray(B.to_numpy(new[4]), np.float64)))
             elbos.append(np.asarray(B.to_numpy(new[3]), np.float64)[:n])
-            done += n
+            recent = elbos[-1][np.isfinite(elbos[-1])]
+            progress_run.update(n, elbo=f"{recent.mean():.4g}" if recent.size else "nan")
+            done = progress_run.done
             start = done - max(done // 4, CHUNK)
             tail = [t for t in tail if t[0] >= start] or tail[-1:]
             converged = done % CHUNK == 0 and converged_at(np.concatenate(elbos), tolerance)
-            if bar is not None:
-                bar.update(n)
-                recent = elbos[-1][np.isfinite(elbos[-1])]
-                bar.set_postfix(elbo=f"{recent.mean():.4g}" if recent.size else "nan",
-                                refresh=False)
-    except KeyboardInterrupt:
-        interrupted = True
-        warnings.warn(f"vi interrupted after {done} of {steps} steps: returning the "
-                      f"approximation reached so far", stacklevel=3)
-    finally:
-        if bar is not None:
-            bar.close()
+    interrupted = progress_run.interrupted
     elbo = np.concatenate(elbos) if elbos else np.zeros(0)
     if not tail:
         return np.asarray(B.to_numpy(params), np.float64), elbo, converged, interrupted
@@ -277,10 +269,3 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
     average = np.tensordot(weights / weights.sum(), np.stack([t[2] for t in tail]), axes=1)
     return average, elbo, converged, interrupted
 
-
-def _progress_bar(progress: bool, total: int) -> Any:
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="vi", unit="step", leave=True, dynamic_ncols=True)
