@@ -42,8 +42,8 @@ from estimators.neural.base import (
     model_to_bytes,
 )
 from estimators.tabular.preprocessing import (
+    has_categorical,
     infer_schema,
-    is_categorical_dtype,
     keras,
     to_model_inputs,
 )
@@ -64,7 +64,8 @@ class _KerasBase(NeuralEstimator):
             elif not isinstance(self.X_shape_, dict) or set(X) != set(self.X_shape_):
                 raise ValueError(f"expected inputs {sorted(self.X_shape_)}, got {sorted(X)}")
             return X
-        if isinstance(X, pd.DataFrame) and any(is_categorical_dtype(t) for t in X.dtypes):
+        if isinstance(X, pd.DataFrame) and (has_categorical(X) if reset else
+                                            self.schema_ is not None):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if reset:
                 self.schema_ = infer_schema(X, string_inputs=BACKEND == "tensorflow")
@@ -85,7 +86,7 @@ class _KerasBase(NeuralEstimator):
         if isinstance(X, dict):
             return {k: cast(np.asarray(v)) for k, v in X.items()}
         if self.schema_ is not None:
-            return to_model_inputs(self.schema_, X, check_unseen=False)
+            return to_model_inputs(self.schema_, X, check_unseen=check_unseen)
         return cast(np.asarray(X))
 
     def _meta(self) -> dict[str, Any]:

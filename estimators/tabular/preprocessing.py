@@ -1,15 +1,17 @@
 """Raw feature columns -> Keras inputs, with the preprocessing kept inside the model.
 
 A :class:`FeatureSchema` is learnt once, in ``fit``, from a DataFrame, an array or a bounded
-sample of a stream. It records, per column, whether the column is numeric (standardised by a
-``keras.layers.Normalization`` layer holding the fitted mean and variance) or categorical
-(``keras.layers.StringLookup`` then one-hot, or an ``Embedding`` when the column has more
-than ``embedding_threshold`` levels). The layers live in the Keras model, so ``predict`` and
+sample of a stream. Column kinds, levels and their order come from
+:mod:`estimators.tabular.schema` (the rules the GLMs use too); on top of it the schema
+records, per numeric column, the mean and variance a ``keras.layers.Normalization`` layer
+holds, and per categorical column its vocabulary (the levels as text) for
+``keras.layers.StringLookup`` then one-hot, or an ``Embedding`` when the column has more
+than ``embedding_threshold`` levels. The layers live in the Keras model, so ``predict`` and
 the exported SavedModel take the raw columns.
 
-Inputs are checked in Python before they reach Keras: missing columns, wrong dtypes, missing
-numeric values and categories never seen in training raise a ``ValueError`` that names the
-column (and the value).
+Inputs are checked in Python before they reach Keras, by the schema's rules: missing
+columns, wrong dtypes, missing values and categories never seen in training raise a
+``ValueError`` that names the column (and the value).
 
 Examples
 --------
@@ -31,17 +33,27 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from estimators.tabular.schema import (
+    CATEGORICAL,
+    NUMERIC,
+    Column,
+    check_finite,
+    check_missing,
+    learn_schema,
+    level_codes,
+    numeric_values,
+)
 from tfstats.quiet import import_quietly
 
 keras = import_quietly("keras")  # TensorFlow's C++ logging filtered
 from keras import layers  # noqa: E402
 
 __all__ = [
-    "MISSING_LEVEL",
+    "OOV_TOKEN",
     "ColumnSpec",
     "FeatureSchema",
     "infer_schema",
-    "is_categorical_dtype",
+    "has_categorical",
     "to_model_inputs",
     "build_inputs",
     "encode_columns",
@@ -49,32 +61,22 @@ __all__ = [
     "ColumnSelect",
 ]
 
-#: Level used for missing values (None / NaN) in categorical columns.
-MISSING_LEVEL = "<NA>"
+#: What an unseen level becomes while training from a stream (StringLookup's OOV token).
+OOV_TOKEN = "[UNK]"
 
 _NAME_OK = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
-def is_categorical_dtype(dtype: Any) -> bool:
-    """Whether a pandas / numpy dtype is treated as categorical.
-
-    Object, string, category and bool columns are categorical; numbers are numeric.
+def has_categorical(frame: pd.DataFrame) -> bool:
+    """Whether the schema's rules make any column of ``frame`` categorical.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> is_categorical_dtype(np.dtype(object)), is_categorical_dtype(np.dtype("float64"))
-    (True, False)
+    >>> import pandas as pd
+    >>> has_categorical(pd.DataFrame({"a": [1.0], "b": pd.Series([2], dtype=object)}))
+    False
     """
-    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):
-        return True
-    if pd.api.types.is_bool_dtype(dtype):
-        return True
-    return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
-
-
-def _is_numeric_dtype(dtype: Any) -> bool:
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return any(c.kind == CATEGORICAL for c in learn_schema(frame).columns)
 
 
 def _sanitise(names: Sequence[str]) -> list[str]:
@@ -93,16 +95,6 @@ def _sanitise(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _as_strings(values: pd.Series) -> np.ndarray:
-    """Categorical column -> object array of str, missing values as ``MISSING_LEVEL``."""
-    obj = values.astype(object)
-    missing = pd.isna(obj).to_numpy()
-    out = obj.map(str).to_numpy(dtype=object)
-    if missing.any():
-        out[missing] = MISSING_LEVEL
-    return out
-
-
 @dataclass
 class ColumnSpec:
     """What ``fit`` learnt about one raw feature column.
@@ -110,14 +102,16 @@ class ColumnSpec:
     Attributes
     ----------
     name : str
-        Column label as in the training data (``str`` of it).
+        Column name as in the training data (``str`` of it).
     input_name : str
         Name of the Keras input and of the serving-signature tensor.
     kind : {"numeric", "categorical"}
     vocabulary : list of str or None
-        Sorted levels of a categorical column.
+        The levels of a categorical column as text, in the schema's order.
     mean, variance : float or None
         Statistics of a numeric column, used by ``Normalization``.
+    levels : tuple
+        The levels as they were in the data (:class:`estimators.tabular.schema.Column`).
     """
 
     name: str
@@ -126,6 +120,12 @@ class ColumnSpec:
     vocabulary: list[str] | None = None
     mean: float | None = None
     variance: float | None = None
+    levels: tuple = ()
+
+    @property
+    def column(self) -> Column:
+        """The schema column."""
+        return Column(self.name, self.kind, self.levels)
 
 
 @dataclass
@@ -184,7 +184,8 @@ def infer_schema(
     X : DataFrame or 2-D array
         Training features (or a bounded sample of a stream).
     categorical : sequence of str, optional
-        Columns forced to be categorical (e.g. integer codes). Others follow their dtype.
+        Columns forced to be categorical (e.g. integer codes). Others follow the rules of
+        :mod:`estimators.tabular.schema`.
     embedding_threshold : int, default=20
         Categorical columns with more levels than this use an embedding.
     string_inputs : bool, default=True
@@ -201,84 +202,39 @@ def infer_schema(
     >>> s.layout, s.names, s.columns[0].mean
     ('array', ['x0', 'x1'], 1.0)
     """
-    if isinstance(X, pd.DataFrame):
-        forced = {str(c) for c in (categorical or ())}
-        labels = list(X.columns)
-        names = [str(c) for c in labels]
-        unknown = forced - set(names)
-        if unknown:
-            raise ValueError(f"categorical columns not in the data: {sorted(unknown)}")
-        specs = []
-        for label, name, input_name in zip(labels, names, _sanitise(names), strict=True):
-            col = X[label]
-            if name in forced or is_categorical_dtype(col.dtype):
-                vocab = sorted(set(_as_strings(col)))
-                specs.append(ColumnSpec(name, input_name, "categorical", vocabulary=vocab))
-            elif _is_numeric_dtype(col.dtype):
-                values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-                _check_finite(values, name)
-                specs.append(
-                    ColumnSpec(name, input_name, "numeric", mean=float(values.mean()),
-                               variance=float(values.var()))
-                )
-            else:
-                raise ValueError(
-                    f"column {name!r} has dtype {col.dtype}, which is neither numeric nor "
-                    "categorical (object, string, category, bool); convert it first"
-                )
-        return FeatureSchema("frame", specs, string_inputs, embedding_threshold, labels)
-    X = np.asarray(X)
-    mean, var = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
-    specs = [
-        ColumnSpec(f"x{j}", f"x{j}", "numeric", mean=float(mean[j]), variance=float(var[j]))
-        for j in range(X.shape[1])
-    ]
-    return FeatureSchema("array", specs, string_inputs, embedding_threshold)
+    table = learn_schema(X, categorical=categorical)
+    if table.layout == "array":
+        if any(c.kind == CATEGORICAL for c in table.columns):
+            raise ValueError("the deep nets take categorical columns from a DataFrame: pass "
+                             "pd.DataFrame(X) (array input must be numeric)")
+        X = np.asarray(X, dtype=np.float64)
+        mean, var = X.mean(axis=0), X.var(axis=0)
+        specs = [ColumnSpec(c.name, c.name, NUMERIC, mean=float(mean[j]),
+                            variance=float(var[j])) for j, c in enumerate(table.columns)]
+        return FeatureSchema("array", specs, string_inputs, embedding_threshold)
+    specs = []
+    for label, column, input_name in zip(table.labels, table.columns,
+                                         _sanitise(table.names), strict=True):
+        if column.kind == NUMERIC:
+            values = numeric_values(X[label], column)
+            specs.append(ColumnSpec(column.name, input_name, NUMERIC, mean=float(values.mean()),
+                                    variance=float(values.var())))
+        else:
+            specs.append(ColumnSpec(column.name, input_name, CATEGORICAL,
+                                    vocabulary=column.vocabulary, levels=column.levels))
+    return FeatureSchema("frame", specs, string_inputs, embedding_threshold,
+                         list(table.labels))
 
 
-def _check_finite(values: np.ndarray, name: str) -> None:
-    if not np.isfinite(values).all():
-        what = "missing (NaN)" if np.isnan(values).any() else "infinite"
-        raise ValueError(f"column {name!r} contains {what} values; impute or drop them first")
-
-
-def _numeric_column(col: pd.Series, name: str) -> np.ndarray:
-    if not (_is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
-        if pd.api.types.is_object_dtype(col.dtype):
-            try:
-                values = pd.to_numeric(col).to_numpy(dtype=np.float32, na_value=np.nan)
-            except (ValueError, TypeError):
-                values = None
-            if values is not None:
-                _check_finite(values, name)
-                return values
-        raise ValueError(
-            f"column {name!r} was numeric at fit time but has dtype {col.dtype} now"
-        )
-    values = col.to_numpy(dtype=np.float32, na_value=np.nan)
-    _check_finite(values, name)
-    return values
-
-
-def _categorical_column(col: pd.Series, spec: ColumnSpec, check_unseen: bool) -> np.ndarray:
-    if pd.api.types.is_float_dtype(col.dtype):
-        raise ValueError(
-            f"column {spec.name!r} was categorical at fit time but has dtype {col.dtype} now; "
-            "pass its levels as strings (or integers)"
-        )
-    values = _as_strings(col)
-    if check_unseen:
-        vocab = spec.vocabulary or []
-        unseen = ~np.isin(values, vocab)
-        if unseen.any():
-            bad = sorted(set(values[unseen]))
-            shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
-            known = ", ".join(repr(v) for v in vocab[:10]) + (" ..." if len(vocab) > 10 else "")
-            raise ValueError(
-                f"column {spec.name!r} has categories never seen in training: {shown} "
-                f"(known: {known})"
-            )
-    return values
+def _categorical_inputs(col: Any, spec: ColumnSpec, schema: FeatureSchema,
+                        check_unseen: bool) -> np.ndarray:
+    """A categorical column as the model takes it: its levels as text (unseen levels, when
+    allowed, as ``OOV_TOKEN``), or int32 codes with 0 for out of vocabulary."""
+    codes = level_codes(col, spec.column, allow_unseen=not check_unseen)
+    if not schema.string_inputs:
+        return (codes + 1).astype(np.int32)
+    vocabulary = np.asarray([*(spec.vocabulary or []), OOV_TOKEN], dtype=object)
+    return vocabulary[codes]  # code -1 is the last entry
 
 
 def to_model_inputs(
@@ -310,7 +266,7 @@ def to_model_inputs(
     >>> to_model_inputs(s, df.assign(city=["b", "z"]))
     Traceback (most recent call last):
     ...
-    ValueError: column 'city' has categories never seen in training: 'z' (known: 'a', 'b')
+    ValueError: column 'city' has categories never seen in fit: 'z' (known: ['a', 'b'])
     """
     if schema.layout == "array":
         if isinstance(X, pd.DataFrame):
@@ -320,13 +276,13 @@ def to_model_inputs(
             raise ValueError(
                 f"X has shape {X.shape}, but the model expects {schema.n_features} features"
             )
-        _check_finite(X, "X")
+        check_finite(X, schema.names)
         return X
     if not isinstance(X, pd.DataFrame):
-        if any(c.kind == "categorical" for c in schema.columns):
+        if any(c.kind == CATEGORICAL for c in schema.columns):
             raise ValueError(
                 "this estimator was fitted on a DataFrame with categorical columns "
-                f"{[c.name for c in schema.columns if c.kind == 'categorical']}; "
+                f"{[c.name for c in schema.columns if c.kind == CATEGORICAL]}; "
                 "pass a DataFrame with the columns " + repr(schema.names)
             )
         X = np.asarray(X)
@@ -339,17 +295,14 @@ def to_model_inputs(
     missing = [c.name for c in schema.columns if c.name not in lookup]
     if missing:
         raise ValueError(f"missing feature columns: {missing} (expected {schema.names})")
+    check_missing((spec.name, X[lookup[spec.name]]) for spec in schema.columns)
     out: dict[str, np.ndarray] = {}
     for spec in schema.columns:
         col = X[lookup[spec.name]]
-        if spec.kind == "numeric":
-            out[spec.input_name] = _numeric_column(col, spec.name)[:, None]
+        if spec.kind == NUMERIC:
+            out[spec.input_name] = numeric_values(col, spec.column, np.float32)[:, None]
         else:
-            values = _categorical_column(col, spec, check_unseen)
-            if not schema.string_inputs:
-                codes = pd.Index(spec.vocabulary or []).get_indexer(values) + 1
-                values = codes.astype(np.int32)
-            out[spec.input_name] = values[:, None]
+            out[spec.input_name] = _categorical_inputs(col, spec, schema, check_unseen)[:, None]
     return out
 
 

@@ -51,7 +51,7 @@ def test_unseen_category_names_column_and_value(frame):
     enc = FeatureEncoder().fit(frame)
     new = frame.copy()
     new.loc[2, "region"] = "west"
-    with pytest.raises(ValueError, match=r"column 'region'.*'west'.*not seen in fit"):
+    with pytest.raises(ValueError, match=r"column 'region'.*never seen in fit: 'west'"):
         enc.transform(new)
 
 
@@ -77,5 +77,5 @@ def test_shape_errors(frame):
         FeatureEncoder().fit(sp.csr_matrix(np.eye(3)))
     with pytest.raises(ValueError, match="infinite"):
         FeatureEncoder().fit_transform(np.array([[1.0], [np.inf]]))
-    with pytest.raises(TypeError, match="argument must be a string.* number"):
+    with pytest.raises(TypeError, match=r"column 'x0' holds dict values"):
         FeatureEncoder().fit_transform(np.array([[1.0], [{"a": 1}]], dtype=object))
