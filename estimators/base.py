@@ -1,11 +1,38 @@
-"""scikit-learn plumbing shared by the estimators: targets, sample weights, seeds, tags.
+"""scikit-learn plumbing shared by the estimators: parameter tables, targets, sample
+weights, seeds, tags.
 
 These helpers hold no model knowledge: they turn what users pass to ``fit`` into checked
 numpy arrays, with errors that name what is wrong, and set the scikit-learn tags.
+
+Parameters are checked from one declarative table per estimator, its class attribute
+``_parameter_constraints`` (scikit-learn's name and vocabulary: each parameter maps to a
+list of allowed forms, any of which will do: ``None``, a type, ``"boolean"``,
+``"random_state"``, ``callable``, :class:`Interval`, :class:`Options`, :class:`ListOf`).
+:func:`validate_params` checks them all at the start of ``fit`` and raises
+:class:`InvalidParameterError` (a ``ValueError`` and a ``TypeError``, as scikit-learn's)
+naming the parameter, the value and what is allowed. scikit-learn's own checker lives in
+the private ``sklearn.utils._param_validation``, which scikit-learn may move or change
+without notice; the small checker here keeps the same table format without depending on
+it.
+
+Examples
+--------
+>>> from numbers import Integral
+>>> class Net:
+...     _parameter_constraints = {"epochs": [Interval(Integral, 1, None)],
+...                               "mode": [Options({"fast", "exact"}), None]}
+...     def get_params(self, deep=False):
+...         return {"epochs": 0, "mode": "fast"}
+>>> try:
+...     validate_params(Net())
+... except ValueError as error:
+...     print(error)
+The 'epochs' parameter of Net must be an int in the range [1, inf); got 0.
 """
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -15,33 +42,123 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
 __all__ = [
-    "INFERENCES", "check_inference", "check_positive", "check_regression_target",
-    "check_classification_target", "check_sample_weight", "class_sample_weight",
-    "require_y", "seed_from", "set_input_tags",
+    "InvalidParameterError", "Interval", "Options", "ListOf", "satisfies", "validate_params",
+    "check_regression_target", "check_classification_target", "check_sample_weight",
+    "class_sample_weight", "require_y", "seed_from", "set_input_tags",
 ]
 
-INFERENCES = ("map", "nuts", "vi")
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of an estimator is not allowed (both a ``ValueError`` and a
+    ``TypeError``, as scikit-learn's error of the same name)."""
 
 
-def check_inference(inference: Any) -> str:
-    """The inference method, checked: "map", "nuts" or "vi"."""
-    if inference not in INFERENCES:
-        raise ValueError(f"inference must be 'map', 'nuts' or 'vi', got {inference!r}")
-    return str(inference)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool | np.bool_)
 
 
-def check_positive(name: str, value: Any, *, allow_none: bool = False,
-                   integer: bool = False, minimum: float = 0.0) -> Any:
-    """``value`` if it is a number above ``minimum`` (an int when ``integer``)."""
-    if value is None and allow_none:
-        return None
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not np.isfinite(value) \
-            or value <= minimum:
-        need = "an int" if integer else "a finite number"
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be {need} > {minimum:g}{extra}, got {value!r}")
-    return value
+def _is_real(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
+class Interval:
+    """Numbers of a type (``Integral`` or ``Real``) between ``left`` and ``right`` (None:
+    unbounded); ``closed`` is "left", "right", "both" or "neither"."""
+
+    def __init__(self, kind: type, left: float | None, right: float | None, *,
+                 closed: str = "left") -> None:
+        self.kind, self.left, self.right, self.closed = kind, left, right, closed
+
+    def allows(self, value: Any) -> bool:
+        if not (_is_int(value) if self.kind is Integral else _is_real(value)):
+            return False
+        if self.left is not None and not (value >= self.left if self.closed in ("left", "both")
+                                          else value > self.left):
+            return False
+        return self.right is None or bool(value <= self.right if self.closed in
+                                          ("right", "both") else value < self.right)
+
+    def __str__(self) -> str:
+        kind = "an int" if self.kind is Integral else "a float"
+        low = "-inf" if self.left is None else f"{self.left:g}"
+        high = "inf" if self.right is None else f"{self.right:g}"
+        opening = "[" if self.closed in ("left", "both") and self.left is not None else "("
+        closing = "]" if self.closed in ("right", "both") and self.right is not None else ")"
+        return f"{kind} in the range {opening}{low}, {high}{closing}"
+
+
+class Options:
+    """One of a set of values (e.g. strings)."""
+
+    def __init__(self, values: set) -> None:
+        self.values = values
+
+    def allows(self, value: Any) -> bool:
+        try:
+            return any(type(value) is type(v) and value == v for v in self.values)
+        except (TypeError, ValueError):
+            return False
+
+    def __str__(self) -> str:
+        return f"one of {sorted(self.values, key=str)}"
+
+
+class ListOf:
+    """A list or tuple whose every item satisfies ``item``."""
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+    def allows(self, value: Any) -> bool:
+        return isinstance(value, list | tuple) and all(satisfies(self.item, v) for v in value)
+
+    def __str__(self) -> str:
+        return f"a list or tuple of items each {_describe(self.item)}"
+
+
+def satisfies(constraint: Any, value: Any) -> bool:
+    """Whether ``value`` has the form one entry of a table allows."""
+    if constraint is None:
+        return value is None
+    if constraint == "boolean":
+        return isinstance(value, bool | np.bool_)
+    if constraint == "random_state":
+        return value is None or _is_int(value) or isinstance(value, np.random.RandomState)
+    if constraint is callable:
+        return callable(value)
+    if isinstance(constraint, type):
+        return isinstance(value, constraint)
+    return constraint.allows(value)
+
+
+def _describe(constraint: Any) -> str:
+    named: dict[Any, str] = {None: "None", "boolean": "a bool", callable: "a callable",
+                             "random_state": "an int, a numpy RandomState or None"}
+    if isinstance(constraint, str | type(None)) or constraint is callable:
+        return named[constraint]
+    if isinstance(constraint, type):
+        return f"an instance of {constraint.__module__}.{constraint.__qualname__}" if \
+            constraint.__module__ != "builtins" else f"a {constraint.__name__}"
+    return str(constraint)
+
+
+def validate_params(estimator: Any) -> None:
+    """Check every parameter of ``estimator`` against its ``_parameter_constraints``.
+
+    Raises :class:`InvalidParameterError` naming the first parameter not allowed, its value
+    and the forms allowed. A parameter missing from the table is a programming error.
+    """
+    table: dict[str, list[Any]] = type(estimator)._parameter_constraints
+    name_of = type(estimator).__name__
+    for name, value in estimator.get_params(deep=False).items():
+        if name not in table:
+            raise KeyError(f"{name_of} has no constraint for its parameter {name!r}")
+        allowed = table[name]
+        if not any(satisfies(c, value) for c in allowed):
+            forms = [_describe(c) for c in allowed]
+            text = forms[0] if len(forms) == 1 else ", ".join(forms[:-1]) + " or " + forms[-1]
+            raise InvalidParameterError(f"The {name!r} parameter of {name_of} must be {text}; "
+                                        f"got {value!r}.")
 
 
 def require_y(estimator: Any, y: Any) -> None:
@@ -103,9 +220,6 @@ def class_sample_weight(class_weight: Any, classes: np.ndarray, y: np.ndarray,
     ``weights`` as ``LogisticRegression`` does."""
     if class_weight is None:
         return weights
-    if not (isinstance(class_weight, dict) or class_weight == "balanced"):
-        raise ValueError(f"class_weight must be 'balanced', a dict or None, got "
-                         f"{class_weight!r}")
     per_class = compute_class_weight(class_weight, classes=classes, y=y,
                                      sample_weight=weights)
     return weights * np.asarray(per_class, dtype=np.float64)[codes]

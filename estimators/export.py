@@ -113,8 +113,8 @@ def _outputs(est: Any, raw: Any, tf: Any) -> dict[str, Any]:
         ids = tf.argmax(probs, axis=1)
         labels = tf.constant([str(c) for c in est.classes_])
         return {"probabilities": probs, "class_ids": ids, "classes": tf.gather(labels, ids)}
-    out = raw * est._target_scale.astype(np.float32) + est._target_mean.astype(np.float32)
-    if est._target_1d:
+    out = raw * est.target_scale_.astype(np.float32) + est.target_mean_.astype(np.float32)
+    if est.target_1d_:
         out = out[:, 0]
     return {"predictions": out}
 

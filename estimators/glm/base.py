@@ -4,6 +4,7 @@ checks, encoding, fitting through ``estimators.glm.models``, posterior draws and
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from estimators.base import check_inference, check_positive, seed_from, set_input_tags
+from estimators.base import Interval, Options, seed_from, set_input_tags, validate_params
 from estimators.glm.models import GLMData, GLMFit, fit_glm
 from estimators.glm.stream_fit import fit_glm_stream
 from estimators.tabular.features import FeatureEncoder, as_table
@@ -28,18 +29,21 @@ class GLMEstimator(BaseEstimator):
     """Shared machinery: input encoding, checks, fitting and posterior summaries."""
 
     _family = "normal"
+    #: What each parameter may be (checked at ``fit``; see ``estimators.base``).
+    _parameter_constraints: dict = {
+        "inference": [Options({"map", "nuts", "vi"})],
+        "prior_scale": [Interval(Real, 0, None, closed="neither"), None],
+        "fit_intercept": ["boolean"],
+        "standardize": ["boolean"],
+        "n_samples": [Interval(Integral, 1, None)],
+        "warmup": [Interval(Integral, 0, None)],
+        "chains": [Interval(Integral, 1, None)],
+        "random_state": ["random_state"],
+    }
 
     # --- fitting -------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        check_inference(self.inference)
-        check_positive("prior_scale", self.prior_scale, allow_none=True)
-        if self.inference in ("nuts", "vi"):
-            check_positive("n_samples", self.n_samples, integer=True)
-        if self.inference == "nuts":
-            if isinstance(self.warmup, bool) or not isinstance(self.warmup, int | np.integer) \
-                    or self.warmup < 0:
-                raise ValueError(f"warmup must be an int >= 0, got {self.warmup!r}")
-            check_positive("chains", self.chains, integer=True)
+        validate_params(self)
 
     def _encode_fit(self, X: Any) -> np.ndarray:
         table = as_table(X)
@@ -68,13 +72,13 @@ class GLMEstimator(BaseEstimator):
                        standardize=bool(self.standardize),
                        prior_scale=None if self.prior_scale is None else float(
                            self.prior_scale))
-        self._seed = seed_from(self.random_state)
+        self.seed_ = seed_from(self.random_state)
         if stream is not None:  # (chunks, rows, chunk rows, VI batch rows)
-            fit = fit_glm_stream(data, *stream, seed=self._seed, inference=self.inference,
+            fit = fit_glm_stream(data, *stream, seed=self.seed_, inference=self.inference,
                                  n_samples=int(self.n_samples))
         else:
             fit = fit_glm(data, self.inference, n_samples=int(self.n_samples),
-                          warmup=int(self.warmup), chains=int(self.chains), seed=self._seed,
+                          warmup=int(self.warmup), chains=int(self.chains), seed=self.seed_,
                           stream_gram=stream_gram)
         if self.inference == "map":
             if not fit.converged:

@@ -30,6 +30,7 @@ from sklearn.metrics import d2_tweedie_score
 from sklearn.utils.validation import check_is_fitted
 
 from estimators.base import (
+    Options,
     check_classification_target,
     check_regression_target,
     check_sample_weight,
@@ -133,7 +134,7 @@ class _Regressor(RegressorMixin, GLMEstimator):
         design = self._encode(X)
         tails = np.array([(1 - level) / 2, (1 + level) / 2])
         out = np.empty((design.shape[0], 2))
-        rng = np.random.default_rng(self._seed)
+        rng = np.random.default_rng(self.seed_)
         for start, eta in self._eta_blocks(design):
             mu = self._mean_draws(eta)
             stop = start + mu.shape[0]
@@ -318,6 +319,8 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
     """
 
     _family = "logistic"
+    _parameter_constraints: dict = {**GLMEstimator._parameter_constraints,
+                                    "class_weight": [dict, Options({"balanced"}), None]}
 
     def __init__(self, *, inference: str = "map", prior_scale: float | None = 1.0,
                  fit_intercept: bool = True, standardize: bool = True, n_samples: int = 1000,

@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from estimators.base import validate_params
 from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
 from estimators.neural.steps import (
     memory_train_function,
@@ -89,15 +89,10 @@ class NeuralEstimator(BaseEstimator):
             if n_rows is not None:
                 k = min(k, max(1, -(-n_rows // bs)))
             return k
-        if not isinstance(spe, numbers.Integral) or spe < 1:
-            raise ValueError(f"steps_per_execution must be 'auto' or a positive int, got {spe!r}")
         return int(spe)
 
     def _batch_size(self) -> int:
-        bs = self.batch_size
-        if not isinstance(bs, numbers.Integral) or bs < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {bs!r}")
-        return int(bs)
+        return int(self.batch_size)
 
     def _seed(self) -> int | None:
         rs = self.random_state
@@ -111,8 +106,6 @@ class NeuralEstimator(BaseEstimator):
         opt = self.optimizer
         if isinstance(opt, str):
             opt = keras.optimizers.get(opt)
-        elif not isinstance(opt, keras.optimizers.Optimizer):
-            raise ValueError(f"optimizer must be a name or a keras Optimizer, got {opt!r}")
         config = opt.get_config()
         if self.learning_rate is not None:
             config["learning_rate"] = float(self.learning_rate)
@@ -135,12 +128,9 @@ class NeuralEstimator(BaseEstimator):
     def _callbacks(self, has_validation: bool) -> list[Any]:
         out = list(self.callbacks or [])
         if self.early_stopping is not None:
-            patience = self.early_stopping
-            if not isinstance(patience, numbers.Integral) or patience < 0:
-                raise ValueError(
-                    f"early_stopping must be None or a patience >= 0, got {patience!r}")
             out.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss" if has_validation else "loss", patience=int(patience),
+                monitor="val_loss" if has_validation else "loss",
+                patience=int(self.early_stopping),
                 restore_best_weights=True,
             ))
         return out
@@ -173,6 +163,7 @@ class NeuralEstimator(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, validation_data: Any, sample_weight: Any, *,
              partial: bool, classes: Any = None) -> NeuralEstimator:
+        validate_params(self)
         warm = (self.warm_start or partial) and hasattr(self, "model_")
         seed = self._seed()
         if seed is not None and not (partial and warm):
@@ -250,8 +241,6 @@ class NeuralEstimator(BaseEstimator):
         return data, kwargs, start
 
     def _epochs(self) -> int:
-        if not isinstance(self.epochs, numbers.Integral) or self.epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
         return int(self.epochs)
 
     def _setup_model(self, n_rows: int | None) -> None:
@@ -334,8 +323,6 @@ class NeuralEstimator(BaseEstimator):
         frac = self.validation_split
         if validation_data is not None or partial or not frac:
             return train, None
-        if not 0.0 < frac < 1.0:
-            raise ValueError(f"validation_split must be in [0, 1), got {frac!r}")
         feats, targets, weights = train
         n = len(targets)
         n_val = int(round(n * frac))

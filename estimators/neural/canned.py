@@ -37,6 +37,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 
 from estimators.neural.base import ClassifierTask, NeuralEstimator, RegressorTask
 from estimators.neural.dnn import DNNBase
+from estimators.neural.params import CLASSIFIER, DNN, REGRESSOR, TRAINING, WIDE
 from estimators.neural.wrappers import KerasClassifier, KerasRegressor
 
 __all__ = [
@@ -137,6 +138,8 @@ class DNNClassifier(ClassifierMixin, ClassifierTask, DNNBase):
     (2,)
     """
 
+    _parameter_constraints: dict = {**TRAINING, **DNN, **CLASSIFIER}
+
     def __init__(
         self,
         hidden_units: Sequence[int] = (64, 32),
@@ -203,6 +206,8 @@ class DNNRegressor(RegressorMixin, RegressorTask, DNNBase):
     >>> reg.predict(X[:3]).shape
     (3,)
     """
+
+    _parameter_constraints: dict = {**TRAINING, **DNN, **REGRESSOR}
 
     def __init__(
         self,
@@ -286,6 +291,7 @@ class DNNLinearCombinedClassifier(DNNClassifier):
     """
 
     _wide = True
+    _parameter_constraints: dict = {**TRAINING, **DNN, **CLASSIFIER, **WIDE}
 
     def __init__(
         self,
@@ -345,6 +351,7 @@ class DNNLinearCombinedRegressor(DNNRegressor):
     """
 
     _wide = True
+    _parameter_constraints: dict = {**TRAINING, **DNN, **REGRESSOR, **WIDE}
 
     def __init__(
         self,

@@ -158,10 +158,6 @@ class DNNBase(NeuralEstimator):
         if isinstance(units, int):
             units = [units]
         units = list(units or [])
-        if any(int(u) < 1 for u in units):
-            raise ValueError(f"hidden_units must be positive integers, got {self.hidden_units!r}")
-        if self.dropout is not None and not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         return build_network(
             self.schema_, n_outputs=self._n_outputs(),
             output_activation=self._output_activation(), hidden_units=units,

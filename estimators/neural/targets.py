@@ -39,24 +39,22 @@ class ClassifierTask:
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_[0]!r}"
             )
-        self._class_weights = self._class_weight_vector(y)
-        self._head = "sigmoid" if self.n_classes_ == 2 else "softmax"
+        self.class_weights_ = self._class_weight_vector(y)
+        self.head_ = "sigmoid" if self.n_classes_ == 2 else "softmax"
 
     def _class_weight_vector(self, y: np.ndarray) -> np.ndarray | None:
         cw = self.class_weight
         if cw is None:
             return None
-        if isinstance(cw, str):
-            if cw != "balanced":
-                raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {cw!r}")
+        if cw == "balanced":
             counts = np.array([(y == c).sum() for c in self.classes_], dtype=float)
             return len(y) / (self.n_classes_ * np.maximum(counts, 1.0))
         return np.array([float(cw.get(c, 1.0)) for c in self.classes_])
 
     def _class_weight_rows(self, targets: np.ndarray) -> np.ndarray | None:
-        if self._class_weights is None:
+        if self.class_weights_ is None:
             return None
-        return self._class_weights[np.asarray(targets).reshape(len(targets)).astype(int)]
+        return self.class_weights_[np.asarray(targets).reshape(len(targets)).astype(int)]
 
     def _encode_targets(self, y: np.ndarray) -> np.ndarray:
         idx = np.searchsorted(self.classes_, y)
@@ -65,9 +63,9 @@ class ClassifierTask:
         if bad.any():
             raise ValueError(f"y contains labels not seen in fit: {sorted(set(y[bad]))[:5]} "
                              f"(classes_ = {self.classes_.tolist()})")
-        if self._head == "sigmoid":
+        if self.head_ == "sigmoid":
             return idx.astype(np.float32)[:, None]
-        if self._head == "onehot":
+        if self.head_ == "onehot":
             return np.eye(self.n_classes_, dtype=np.float32)[idx]
         return idx.astype(np.int32)
 
@@ -91,11 +89,11 @@ class ClassifierTask:
         with tf.control_dependencies([check]):
             idx = tf.identity(idx)
         weights = None
-        if self._class_weights is not None:
-            weights = tf.gather(tf.constant(self._class_weights, tf.float32), idx)
-        if self._head == "sigmoid":
+        if self.class_weights_ is not None:
+            weights = tf.gather(tf.constant(self.class_weights_, tf.float32), idx)
+        if self.head_ == "sigmoid":
             return tf.cast(idx, tf.float32)[:, None], weights
-        if self._head == "onehot":
+        if self.head_ == "onehot":
             return tf.one_hot(idx, self.n_classes_), weights
         return tf.cast(idx, tf.int32), weights
 
@@ -106,9 +104,9 @@ class ClassifierTask:
         return "sigmoid" if self.n_classes_ == 2 else "softmax"
 
     def _default_loss(self) -> str:
-        if self._head == "sigmoid":
+        if self.head_ == "sigmoid":
             return "binary_crossentropy"
-        return "categorical_crossentropy" if self._head == "onehot" else \
+        return "categorical_crossentropy" if self.head_ == "onehot" else \
             "sparse_categorical_crossentropy"
 
     def _default_metrics(self) -> list[Any]:
@@ -167,26 +165,26 @@ class RegressorTask:
     def _init_targets(self, y: np.ndarray, classes: Any = None) -> None:
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         y2 = y.reshape(len(y), self.n_outputs_).astype(np.float64)
-        self._target_1d = y.ndim == 1
+        self.target_1d_ = y.ndim == 1
         if self.normalize_y:
             scale = y2.std(axis=0)
-            self._target_mean = y2.mean(axis=0)
-            self._target_scale = np.where(scale > 0, scale, 1.0)
+            self.target_mean_ = y2.mean(axis=0)
+            self.target_scale_ = np.where(scale > 0, scale, 1.0)
         else:
-            self._target_mean = np.zeros(self.n_outputs_)
-            self._target_scale = np.ones(self.n_outputs_)
+            self.target_mean_ = np.zeros(self.n_outputs_)
+            self.target_scale_ = np.ones(self.n_outputs_)
 
     def _encode_targets(self, y: np.ndarray) -> np.ndarray:
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if y2.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y2.shape[1]} outputs, expected {self.n_outputs_}")
-        return ((y2 - self._target_mean) / self._target_scale).astype(np.float32)
+        return ((y2 - self.target_mean_) / self.target_scale_).astype(np.float32)
 
     def _encode_targets_tf(self, y: Any) -> Any:
         import tensorflow as tf
 
         y = tf.reshape(tf.cast(y, tf.float32), [-1, self.n_outputs_])
-        mean, scale = self._target_mean.astype(np.float32), self._target_scale.astype(np.float32)
+        mean, scale = self.target_mean_.astype(np.float32), self.target_scale_.astype(np.float32)
         return (y - mean) / scale, None
 
     def _n_outputs(self) -> int:
@@ -203,8 +201,8 @@ class RegressorTask:
 
     def _from_raw(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=np.float64).reshape(len(raw), -1)
-        out = raw * self._target_scale + self._target_mean
-        return out[:, 0] if self._target_1d else out
+        out = raw * self.target_scale_ + self.target_mean_
+        return out[:, 0] if self.target_1d_ else out
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs).

@@ -41,6 +41,7 @@ from estimators.neural.base import (
     model_from_bytes,
     model_to_bytes,
 )
+from estimators.neural.params import CLASSIFIER, REGRESSOR, TRAINING, WRAPPER
 from estimators.tabular.preprocessing import (
     has_categorical,
     infer_schema,
@@ -104,8 +105,6 @@ class _KerasBase(NeuralEstimator):
 
     def _build_model(self) -> Any:
         spec = self.model
-        if spec is None:
-            raise ValueError("model is required: a keras.Model or a function returning one")
         if isinstance(spec, keras.Model):
             try:
                 return model_from_bytes(model_to_bytes(spec))
@@ -114,8 +113,6 @@ class _KerasBase(NeuralEstimator):
                     "could not copy the Keras model (it must be serialisable to .keras); "
                     "pass a function that builds it instead"
                 ) from exc
-        if not callable(spec):
-            raise ValueError(f"model must be a keras.Model or a callable, got {spec!r}")
         model = call_with_meta(spec, {**self._meta(), **(self.model_kwargs or {})})
         if not isinstance(model, keras.Model):
             raise ValueError(f"the model function returned {type(model).__name__}, "
@@ -201,6 +198,8 @@ class KerasClassifier(ClassifierMixin, ClassifierTask, _KerasBase):
     (2,)
     """
 
+    _parameter_constraints: dict = {**TRAINING, **WRAPPER, **CLASSIFIER}
+
     def __init__(
         self,
         model: Any = None,
@@ -246,9 +245,9 @@ class KerasClassifier(ClassifierMixin, ClassifierTask, _KerasBase):
         name = loss if isinstance(loss, str) else type(loss).__name__
         one_hot = str(name).lower() in ("categorical_crossentropy", "categoricalcrossentropy")
         if width == 1 and self.n_classes_ == 2:
-            self._head = "sigmoid"
+            self.head_ = "sigmoid"
         elif width == self.n_classes_:
-            self._head = "onehot" if one_hot else "softmax"
+            self.head_ = "onehot" if one_hot else "softmax"
         else:
             raise ValueError(f"the model has {width} output units but there are "
                              f"{self.n_classes_} classes (use n_classes_ units, or 1 sigmoid "
@@ -282,6 +281,8 @@ class KerasRegressor(RegressorMixin, RegressorTask, _KerasBase):
     >>> KerasRegressor(rnn, epochs=1, random_state=0).fit(X, y).predict(X[:2]).shape
     (2,)
     """
+
+    _parameter_constraints: dict = {**TRAINING, **REGRESSOR, **WRAPPER}
 
     def __init__(
         self,

@@ -22,8 +22,8 @@ same column kinds, the same levels in the same order and the same errors in a
    how many rows: impute or drop them first (``df[col].fillna("missing")`` makes a level
    of them). This is scikit-learn's default (``allow_nan`` is False for every estimator).
 3. **Levels** are the values present in ``fit``: in the declared order for a ``category``
-   column, else sorted (numbers by value, text alphabetically, mixed types by type name
-   then text). The first level is the GLM's reference (it gets no indicator column).
+   column, else sorted (numbers by value, text alphabetically; in a mixed column bools,
+   then numbers, then text). The first level is the GLM's reference (it gets no indicator column).
 4. **Unseen levels** at ``predict`` are a ``ValueError`` naming the column, the values and
    the known levels. (Training a deep net from a stream is the one exception: levels
    outside the stream's sample go to Keras' out-of-vocabulary slot.)
@@ -188,11 +188,19 @@ def _clean(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _mixed_key(value: Any) -> tuple:
+    if isinstance(value, bool | np.bool_):
+        return (0, int(value), "")
+    if _is_number(value):
+        return (1, value, "")
+    return (2, 0, str(value))
+
+
 def _sort_levels(values: list) -> tuple:
     try:
         return tuple(sorted(values))
-    except TypeError:  # mixed types: order by type name, then text
-        return tuple(sorted(values, key=lambda v: (type(v).__name__, str(v))))
+    except TypeError:  # mixed types: bools, then numbers by value, then text
+        return tuple(sorted(values, key=_mixed_key))
 
 
 def column_levels(values: Any, name: str) -> tuple:

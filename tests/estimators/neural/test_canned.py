@@ -101,19 +101,22 @@ def test_missing_and_mistyped_columns(frame_clf, frame):
     with pytest.raises(ValueError, match="column 'region' was categorical"):
         frame_clf.predict(floats)
     nan = frame[FEATURES].head(3).assign(income=[1.0, np.nan, 2.0])
-    with pytest.raises(ValueError, match="column 'income' contains missing"):
+    with pytest.raises(ValueError, match="column 'income' has missing values"):
         frame_clf.predict(nan)
     with pytest.raises(ValueError, match="pass a DataFrame"), \
             pytest.warns(UserWarning, match="valid feature names"):
         frame_clf.predict(np.zeros((2, 5)))
 
 
-def test_missing_categorical_values_are_a_level():
+def test_missing_categorical_values_are_an_error():
+    # the schema's rule (estimators.tabular.schema), as for the GLMs: no "<NA>" level
     df = pd.DataFrame({"x": np.arange(40.0), "c": ["a", None, "b", "a"] * 10})
     clf = DNNClassifier(hidden_units=[4], epochs=1, random_state=0)
-    clf.fit(df, np.arange(40) % 2)
-    assert "<NA>" in clf.schema_.column("c").vocabulary
-    assert clf.predict(df.head(4)).shape == (4,)
+    with pytest.raises(ValueError, match=r"column 'c' has missing values .* in 10 of 40 rows"):
+        clf.fit(df, np.arange(40) % 2)
+    clf.fit(df.fillna({"c": "missing"}), np.arange(40) % 2)
+    assert clf.schema_.column("c").vocabulary == ["a", "b", "missing"]
+    assert clf.predict(df.fillna({"c": "missing"}).head(4)).shape == (4,)
 
 
 def test_validation_data_early_stopping_and_callbacks():
@@ -289,5 +292,5 @@ def test_keras_regressor_rnn_and_dict_inputs():
 
 
 def test_keras_wrapper_requires_model():
-    with pytest.raises(ValueError, match="model is required"):
+    with pytest.raises(ValueError, match="The .model. parameter of KerasRegressor must be"):
         KerasRegressor(epochs=1).fit(np.zeros((4, 2)), np.zeros(4))
