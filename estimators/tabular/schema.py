@@ -173,7 +173,8 @@ def column_kind(values: Any, name: str) -> Literal["numeric", "categorical"]:
                                       or _is_number(v))]
     if bad:
         raise TypeError(f"column {name!r} holds {type(bad[0]).__name__} values ({bad[0]!r}): "
-                        f"a column must hold numbers, or text / bool / number levels")
+                        f"argument must be a string or a number (a column holds numbers, "
+                        f"or text / bool / number levels)")
     return CATEGORICAL
 
 
@@ -327,6 +328,12 @@ def level_codes(values: Any, column: Column, *, allow_unseen: bool = False) -> n
         np.asarray(values, dtype=object)
     codes = pd.Index(list(column.levels), dtype=object).get_indexer(objects)
     unseen = codes < 0
+    if unseen.any() and any(isinstance(v, str) for v in column.levels):
+        # a text level also matches a value that reads the same (a CSV chunk of "1", "2"
+        # parses as numbers): the lookup the exported deep nets do on strings
+        text = {v: j for j, v in enumerate(column.levels) if isinstance(v, str)}
+        codes[unseen] = [text.get(str(_clean(v)), -1) for v in objects[unseen]]
+        unseen = codes < 0
     if unseen.any() and not allow_unseen:
         if pd.api.types.is_float_dtype(values.dtype) and \
                 not any(isinstance(v, float) for v in column.levels):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from estimators import DNNClassifier, LinearClassifier
-from estimators.tabular.schema import learn_schema
+from estimators.tabular.schema import learn_schema, level_codes
 
 KINDS = {"num": "numeric", "obj_num": "numeric", "text": "categorical",
          "size": "categorical", "flag": "categorical", "code": "categorical"}
@@ -101,3 +101,12 @@ def test_object_column_rule():
         learn_schema(pd.DataFrame({"d": [{"a": 1}, 2]}))
     with pytest.raises(ValueError, match=r"column 'c' has different levels that read the same"):
         learn_schema(pd.DataFrame({"c": pd.Series([1, "1"], dtype=object)}))
+
+
+def test_text_levels_match_values_that_read_the_same():
+    # a CSV chunk holding only "1" and "2" parses as numbers; they are still the levels
+    schema = learn_schema(pd.DataFrame({"c": ["1", "2", "a"]}))
+    column = schema.columns[0]
+    np.testing.assert_array_equal(level_codes(pd.Series([2, 1]), column), [1, 0])
+    with pytest.raises(ValueError, match=r"column 'c' has categories never seen in fit: 3"):
+        level_codes(pd.Series([3, 1]), column)
