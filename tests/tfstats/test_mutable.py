@@ -167,3 +167,24 @@ def test_vi_after_set_data_does_not_trace(regression: dict, traces: dict[str, in
     fit = ts.vi(m, steps=300, seed=1, progress=False)
     assert traces["n"] == before
     assert abs(fit.draws(200, seed=1)["b"].mean() + 2.0) < 0.3
+
+
+def test_views_of_one_mutable_array_change_together_and_pickle() -> None:
+    import pickle
+
+    z = ts.as_data(np.array([1.0, 2.0, 3.0]), mutable=True)
+    a = ts.normal(0, 5)
+    b = ts.normal(0, 5)
+    ts.normal(a, 1, observed=z)
+    ts.normal(b, 1, observed=z)  # a second likelihood on z: a view of it
+    m = ts.model(a, b)
+    assert len(m.mutable_data["z"]) == 2
+    m.set_data(z=[5.0, 5.0, 5.0])
+    fit = ts.opt(m, seed=1)
+    # posterior mode of normal(0, 5) prior and three normal(., 1) observations of 5
+    expected = 15.0 / (3.0 + 1.0 / 25.0)
+    np.testing.assert_allclose([fit.par["a"], fit.par["b"]], expected, rtol=1e-5)
+    restored = pickle.loads(pickle.dumps(m))
+    restored.set_data(z=[-5.0, -5.0, -5.0])
+    np.testing.assert_allclose(ts.opt(restored, seed=1).par["a"], -expected, rtol=1e-5)
+    np.testing.assert_allclose(ts.opt(m, seed=1).par["a"], expected, rtol=1e-5)
