@@ -76,6 +76,7 @@ def test_opt_and_calculate_after_set_data_do_not_trace(regression: dict,
     np.testing.assert_allclose(fitted, second.par["a"] + second.par["b"] * x_new, rtol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:MCMC diagnostics")  # short chains
 def test_mcmc_after_set_data_does_not_trace(regression: dict, traces: dict[str, int]) -> None:
     m = regression["model"]
     x1, y1 = _regression(3, 0.5)
