@@ -41,6 +41,7 @@ from estimators.glm.models import mean_of
 from estimators.glm.stream import stream_chunks, stream_fit_sample, stream_labels
 from estimators.glm.stream import stream_gram as stream_gram_of
 from estimators.io.inputs import StreamInput
+from estimators.tracking import tracked_fit
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
 
@@ -48,6 +49,7 @@ __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
 class _Regressor(RegressorMixin, GLMEstimator):
     """Regression: predictions, predictive sd and intervals."""
 
+    @tracked_fit
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> _Regressor:
         """Fit the model.
 
@@ -332,6 +334,7 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         self.random_state = random_state
         self.class_weight = class_weight
 
+    @tracked_fit
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> LinearClassifier:
         """Fit the model.
 
