@@ -28,6 +28,17 @@ def visible_devices(platform: str | None = None) -> list[Any]:
     return list(jax.devices(platform) if platform else jax.devices())
 
 
+def _global(value: Any, sharding: NamedSharding) -> Any:
+    """``value`` (the same in every process) as one array placed by ``sharding``: each
+    device gets its slice (across processes, by ``make_array_from_callback``)."""
+    if isinstance(value, jax.Array) and value.sharding == sharding:
+        return value
+    if jax.process_count() == 1:
+        return jax.device_put(value, sharding)
+    host = numpy.asarray(value)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
 class DeviceMesh:
     """A mesh of ``devices`` with one axis, named ``axis`` ("chains" or "data").
 
@@ -64,9 +75,23 @@ class DeviceMesh:
         call)."""
         if self._placed is not None and self._placed[0] is data:
             return self._placed[1]
-        placed = tuple(jax.device_put(value, self.sharding(value, rows)) for value in data)
+        placed = tuple(_global(value, self.sharding(value, rows)) for value in data)
         self._placed = (data, placed)
         return placed
+
+    def placed(self, fn: Callable, leading: int, split: int = 0) -> Callable:
+        """``fn`` with its first ``leading`` arguments (not the data) put on the mesh, the
+        first ``split`` of them split by their leading axis and the others copied: the
+        same placement at every call, so that ``jax.jit`` compiles once (an argument
+        that arrives uncommitted, then as the last call's output, is two placements)."""
+        whole, parts = NamedSharding(self.mesh, P()), NamedSharding(self.mesh, P(self.axis))
+
+        def call(*args: Any) -> Any:
+            put = [jax.tree.map(lambda a, s=parts if k < split else whole: _global(a, s), arg)
+                   for k, arg in enumerate(args[:leading])]
+            return fn(*put, *args[leading:])
+
+        return call
 
     def chain_parallel(self, chunk: Callable) -> Callable:
         """Run the MCMC chunk ``(x, adapt, seed, start, n_iter, restart, schedule, *data)
@@ -92,4 +117,4 @@ class DeviceMesh:
                                    check_vma=False)
             return mapped(*args)
 
-        return jax.jit(run)
+        return self.placed(jax.jit(run), 7, split=2)

@@ -54,7 +54,7 @@ class _OnMesh:
         """The MCMC chunk for ``chains`` chains: per device (chains), or whole (data)."""
         if self.axis == "chains":
             return self.mesh.chain_parallel(build(chains // self.size))
-        return build(chains)
+        return self.mesh.placed(build(chains), 7)  # before the data: x, adapt, seed, ...
 
     def put(self, data: tuple) -> tuple:
         return self.mesh.put(data, self.rows)
@@ -62,8 +62,10 @@ class _OnMesh:
     def with_data(self, fn: Callable, leading: int) -> Callable:
         """``fn`` with its arguments after the first ``leading`` (the data) placed."""
 
+        placed = self.mesh.placed(fn, leading)
+
         def call(*args: Any) -> Any:
-            return fn(*args[:leading], *self.put(tuple(args[leading:])))
+            return placed(*args[:leading], *self.put(tuple(args[leading:])))
 
         return call
 
