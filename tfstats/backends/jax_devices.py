@@ -44,7 +44,7 @@ class DeviceMesh:
 
     Examples
     --------
-    >>> mesh = DeviceMesh(visible_devices()[:1], "data")
+    >>> mesh = DeviceMesh(visible_devices("cpu")[:1], "data")
     >>> mesh.key
     ('data', ('cpu', 0))
     >>> [a.shape for a in mesh.put((numpy.zeros((4, 2)), numpy.zeros(3)), rows=4)]
