@@ -39,6 +39,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,8 @@ def autolog(*, tracking_uri: str | None = None, experiment: str | None = None,
         MLflow's own setting (``MLFLOW_TRACKING_URI`` or its default).
     experiment : str, optional
         The MLflow experiment the runs go to (created if needed). None keeps the active one,
-        or takes the store's "Default" experiment when ``tracking_uri`` is given.
+        or is "tfstats" when ``tracking_uri`` is given. A new experiment in a SQLite store
+        keeps its artifacts in ``mlruns/`` beside the database file.
     log_models : bool, default=True
         Whether estimator fits also log the fitted model as an MLflow model
         (``mlflow.pyfunc.load_model`` serves it).
@@ -96,8 +98,18 @@ def autolog(*, tracking_uri: str | None = None, experiment: str | None = None,
     if tracking_uri is not None:
         mlflow.set_tracking_uri(tracking_uri)
     if experiment is not None or tracking_uri is not None:
-        mlflow.set_experiment(experiment or "Default")  # a new store: its default experiment
+        _use_experiment(mlflow, experiment or "tfstats", tracking_uri)
     _SETTINGS.update(enabled=True, experiment=experiment, log_models=bool(log_models))
+
+
+def _use_experiment(mlflow: Any, name: str, tracking_uri: str | None) -> None:
+    """Make ``name`` the active experiment; a new one in a SQLite store keeps its artifacts
+    in ``mlruns/`` beside the database file, so the store is one folder."""
+    prefix = "sqlite:///"
+    if (tracking_uri or "").startswith(prefix) and mlflow.get_experiment_by_name(name) is None:
+        folder = Path(tracking_uri[len(prefix):]).resolve().parent
+        mlflow.create_experiment(name, artifact_location=(folder / "mlruns").as_uri())
+    mlflow.set_experiment(name)
 
 
 def tracking_enabled() -> bool:
