@@ -87,6 +87,10 @@ def _run_worker(system: str, workloads: list[str], quick: bool, timeout: float,
     if system.startswith("tfstats-jax"):
         env["TFSTATS_BACKEND"] = "jax"
     with tempfile.TemporaryDirectory() as tmp:
+        if system.startswith("tfstats"):
+            # a new, empty persistent compilation cache: the first call compiles, as a
+            # user's first run of a model does (JAX's cache is on by default)
+            env["TFSTATS_COMPILATION_CACHE"] = str(Path(tmp) / "cache")
         out = Path(tmp) / "result.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", system,
                    "--workloads", ",".join(workloads), "--out", str(out)]
