@@ -256,7 +256,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
     parser.add_argument("--report", type=Path, nargs="+",
                         help="print the tables of saved result files, later files replacing "
-                             "the same (workload, system); run nothing")
+                             "the same (workload, system) unless failed; run nothing")
     parser.add_argument("--no-warm", action="store_true",
                         help="time the first call only (the metric of the peer table)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -281,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.report:
             report = json.loads(path.read_text())
             print(f"{path}: {report['date']}, {report['uptime_before']}")
-            merged.update({(r["workload"], r["system"]): r for r in report["results"]})
+            for r in report["results"]:  # a failure never replaces a result
+                key = (r["workload"], r["system"])
+                if r.get("ok") or key not in merged:
+                    merged[key] = r
         order = {w: i for i, w in enumerate(WORKLOADS)}
         ranks = {s: i for i, s in enumerate(SYSTEMS)}
         results = sorted(merged.values(), key=lambda r: (order[r["workload"]],
