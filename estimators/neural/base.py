@@ -281,12 +281,15 @@ class NeuralEstimator(BaseEstimator):
             spe = max(d for d in range(1, spe + 1) if steps % d == 0)
         if not getattr(model, "compiled", False):
             self._compile(model, spe)
-        if is_multi_worker(self._strategy()):
-            # Keras 3's fit fails across workers (keras-team/keras#20585): build from the
-            # local batch and run one step per call, the logs reduced across replicas
-            local_symbolic_build(model, self._strategy())
-            if custom_train_functions():
-                replica_step_functions(model, self._strategy())
+        strategy = self._strategy()
+        if is_tf_strategy(strategy):
+            # Keras 3's fit reduces a first batch across replicas to learn its shapes, which
+            # fails for string columns and across workers (keras-team/keras#20585)
+            local_symbolic_build(model, strategy)
+        if is_multi_worker(strategy) and custom_train_functions():
+            # ... and reduces each scalar log along axis 0 across workers: one step per
+            # call, the logs reduced across replicas
+            replica_step_functions(model, strategy)
         self.model_ = model
         self.history_ = history_frame({})
 

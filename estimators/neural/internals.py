@@ -15,12 +15,12 @@ warning that says what was lost and why.
   executor below (it cannot run the lowered ops).
 - :func:`executor_scope`: ``tf.experimental.function_executor_type``, the experimental
   switch to TensorFlow's single-threaded executor. Fallback: the default executor.
-- :func:`local_symbolic_build`: under ``MultiWorkerMirroredStrategy`` Keras 3's ``fit``
-  (``_maybe_symbolic_build``) all-reduces a whole first batch only to learn its shapes,
-  which fails for a batch with more than one tensor (keras-team/keras#20585). The model
-  gets its own ``_maybe_symbolic_build`` that builds (Keras' ``_symbolic_build``) from this
-  worker's part of the batch. Fallback: Keras' own, with a warning that multi-worker
-  ``fit`` may then fail.
+- :func:`local_symbolic_build`: under a ``tf.distribute`` strategy Keras 3's ``fit``
+  (``_maybe_symbolic_build``) reduces a whole first batch across replicas only to learn
+  its shapes, which fails for string columns (no sum of strings) and, across workers,
+  for any batch of more than one tensor (keras-team/keras#20585). The model gets its own
+  ``_maybe_symbolic_build`` that builds (Keras' ``_symbolic_build``) from this replica's
+  part of the batch. Fallback: Keras' own, with a warning that ``fit`` may then fail.
 
 Examples
 --------
@@ -196,8 +196,8 @@ def local_symbolic_build(model: Any, strategy: Any) -> bool:
     """
     if not _probe_symbolic_build(model):
         _fallback("Keras' Trainer._maybe_symbolic_build / _symbolic_build",
-                  "Keras' own build, which under MultiWorkerMirroredStrategy may fail "
-                  "(keras-team/keras#20585)")
+                  "Keras' own build, which under a tf.distribute strategy fails for string "
+                  "inputs and across workers (keras-team/keras#20585)")
         return False
     import tensorflow as tf
 
