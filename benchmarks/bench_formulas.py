@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.parent.mkdir(exist_ok=True)
         old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         kept = old.get("results", []) if old.get("settings") == config else []
+        kept = [row for row in kept if "cpu_seconds" in row or "error" in row]  # this format
         names = {row["system"] for row in rows}
         rows = [row for row in kept if row["system"] not in names] + rows
         RESULTS.write_text(json.dumps({"settings": config, "results": rows}, indent=1))
@@ -207,16 +208,17 @@ def table(rows: list[dict]) -> str:
              and "error" not in r]
     best = max(bambi) if bambi else None
     lines = ["| system | seconds (compile included) | CPU seconds | leapfrogs per draw | "
-             "step size | min bulk ESS | ESS/s | ratio to bambi's fastest | load before/after |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "step size | min bulk ESS | ESS/s | ratio to bambi's fastest | ESS per CPU second | "
+             "load before/after |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['system']} | failed: {r['error']} | | | | | | | |")
+            lines.append(f"| {r['system']} | failed: {r['error']} | | | | | | | | |")
             continue
         ratio = f"{r['ess_per_second'] / best:.2f}x" if best else ""
         lines.append(f"| {r['system']} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | "
                      f"{r['leapfrogs_per_draw']:.1f} | {r['step_size']:.3f} | "
                      f"{r['min_ess_bulk']:.0f} | {r['ess_per_second']:.2f} | {ratio} | "
+                     f"{r['min_ess_bulk'] / r['cpu_seconds']:.1f} | "
                      f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
     return "\n".join(lines)
 
