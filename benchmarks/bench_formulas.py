@@ -14,8 +14,9 @@ bulk ESS (arviz-stats, rank-normalised) over ``Intercept``, ``x`` and the two gr
 divided by that time. Each row also gives the CPU seconds of the worker and its child
 processes (steadier than wall time on a loaded machine), the leapfrog steps per draw after
 warmup and the mean step size: the samplers are comparable only if those agree.
-``tfstats-single`` is the same model in float32 (``precision="single"``); bambi's
-samplers run in float64. bambi conflicts with tfstats' formulae version, so it lives in its own
+``tfstats-single`` is the same model in float32 (``precision="single"``), and
+``bambi-numpyro-single`` bambi's with PyTensor's ``floatX=float32``; the default rows are
+float64 on both sides. bambi conflicts with tfstats' formulae version, so it lives in its own
 environment: ``--bambi-python PATH`` (default ``$BAMBI_PYTHON``); without one, only
 tfstats runs. Results go to ``benchmarks/results/formulas.json``; a table to stdout.
 
@@ -45,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "formulas.json"
 PARAMS = ("Intercept", "x", "1|g_sigma", "x|g_sigma")
 SYSTEMS = ("tfstats", "bambi-pymc", "bambi-nutpie", "bambi-numpyro")
-VARIANTS = ("tfstats-single",)
+VARIANTS = ("tfstats-single", "bambi-numpyro-single")
 
 
 def settings(quick: bool) -> dict:
@@ -116,8 +117,8 @@ def _worker(system: str, data_path: str, config: dict, out: str) -> None:
     if system.startswith("tfstats"):
         draws = _tfstats(frame, config, "single" if system == "tfstats-single" else None)
     else:
-        method = {"bambi-pymc": "pymc", "bambi-nutpie": "nutpie",
-                  "bambi-numpyro": "numpyro"}[system]
+        method = {"bambi-pymc": "pymc", "bambi-nutpie": "nutpie", "bambi-numpyro": "numpyro",
+                  "bambi-numpyro-single": "numpyro"}[system]
         draws = _bambi(frame, config, method)
     seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
     np.savez(out, seconds=seconds, cpu_seconds=cpu_seconds, **draws)
@@ -145,6 +146,8 @@ def _run(system: str, python: str, data_path: str, config: dict, tmp: str) -> di
                               and tfstats else [])))
     if tfstats:  # compile from scratch, as bambi's samplers do
         env["TFSTATS_COMPILATION_CACHE"] = "0"
+    if system.endswith("-single") and not tfstats:
+        env["PYTENSOR_FLAGS"] = "floatX=float32"
     result = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env,
                             timeout=3600)
     if result.returncode != 0:
