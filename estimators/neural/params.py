@@ -19,11 +19,29 @@ from numbers import Integral, Real
 from typing import Any
 
 from estimators.base import Interval, ListOf, Options
+from estimators.neural.distribute import check_strategy
 from estimators.tabular.preprocessing import keras
 
 __all__ = ["TRAINING", "DNN", "WIDE", "CLASSIFIER", "REGRESSOR", "WRAPPER"]
 
 _POSITIVE_INT = Interval(Integral, 1, None)
+
+
+class _Strategy:
+    """A distribution the Keras backend can use (``distribute.check_strategy``)."""
+
+    def allows(self, value: Any) -> bool:
+        try:
+            check_strategy(value)
+        except ValueError:
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return ("a tf.distribute.Strategy (TensorFlow backend) or a "
+                "keras.distribution.DataParallel (JAX backend)")
+
+
 _COLUMNS = [ListOf(str), ListOf(Interval(Integral, 0, None)), str, Interval(Integral, 0, None),
             None]
 
@@ -42,6 +60,7 @@ TRAINING: dict[str, list[Any]] = {
     "steps_per_execution": [_POSITIVE_INT, Options({"auto"})],
     "random_state": ["random_state"],
     "verbose": [Interval(Integral, 0, 2, closed="both"), Options({"auto"})],
+    "strategy": [_Strategy(), None],
 }
 
 #: The network of ``DNNClassifier`` / ``DNNRegressor`` and their column handling.

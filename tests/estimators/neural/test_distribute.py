@@ -196,7 +196,8 @@ def test_keras_data_parallel_on_two_jax_devices():
 
 def test_a_strategy_of_the_wrong_kind_is_refused_at_fit():
     X, y = np.zeros((8, 2)), np.arange(8) % 2
-    with pytest.raises(ValueError, match="strategy must be a tf.distribute.Strategy"):
+    with pytest.raises(ValueError, match="The 'strategy' parameter of DNNClassifier must be "
+                                         "a tf.distribute.Strategy"):
         DNNClassifier(strategy="mirrored").fit(X, y)
 
 
