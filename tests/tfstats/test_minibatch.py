@@ -127,6 +127,21 @@ def test_csv_stream_agrees_with_in_memory_vi(small_logistic: dict) -> None:
         assert np.all(np.abs(error) < 0.5), (name, error)
 
 
+def test_stream_batches_keep_rows_aligned_and_cover_an_epoch(small_logistic: dict) -> None:
+    X_b, y_b = ts.minibatch(small_logistic["paths"], batch_size=2000,
+                            columns=[["x2", "x1"], "y"], seed=3)
+    owner = X_b.value
+    while owner.base is not None:
+        owner = owner.base
+    assert owner.size == X_b.value.size  # the first batch is a copy, not a view of a chunk
+    batches = X_b.group.batches(3)
+    epoch = [next(batches) for _ in range(10)]  # 20,000 rows in batches of 2,000
+    rows = np.concatenate([np.column_stack([b[0], b[1]]) for b in epoch])
+    frame = small_logistic["frame"][["x2", "x1", "y"]].to_numpy()
+    order = np.lexsort(rows.T)
+    np.testing.assert_array_equal(rows[order], frame[np.lexsort(frame.T)])
+
+
 def test_tf_dataset_stream_reads_its_columns(small_logistic: dict) -> None:
     import tensorflow as tf
 
