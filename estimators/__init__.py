@@ -5,7 +5,7 @@ fitted by MAP (``ts.opt``) or NUTS (``ts.mcmc``); deep nets (``DNNClassifier``, 
 Keras 3 models.
 """
 
-from estimators.linear import LinearClassifier, LinearRegressor, PoissonRegressor
+from estimators.glm import LinearClassifier, LinearRegressor, PoissonRegressor
 
 __all__ = ["LinearClassifier", "LinearRegressor", "PoissonRegressor"]
 

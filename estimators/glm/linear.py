@@ -2,7 +2,7 @@
 
 ``LinearRegressor`` (normal), ``LinearClassifier`` (logistic, binary or multinomial) and
 ``PoissonRegressor`` (log link). Each fit builds the tfstats model of
-``estimators.glm_models`` and fits it with ``ts.opt`` (``inference="map"``, the
+``estimators.glm.models`` and fits it with ``ts.opt`` (``inference="map"``, the
 posterior mode), ``ts.mcmc`` (``inference="nuts"``, posterior draws) or ``ts.vi``
 (``inference="vi"``, draws from a full-rank Gaussian approximation).
 
@@ -36,10 +36,10 @@ from estimators.base import (
     class_sample_weight,
     require_y,
 )
-from estimators.glm_base import GLMEstimator, common_params_doc
-from estimators.glm_stream import stream_chunks, stream_fit_sample, stream_labels
-from estimators.glm_stream import stream_gram as stream_gram_of
-from estimators.inputs import StreamInput
+from estimators.glm.base import GLMEstimator, common_params_doc
+from estimators.glm.stream import stream_chunks, stream_fit_sample, stream_labels
+from estimators.glm.stream import stream_gram as stream_gram_of
+from estimators.io.inputs import StreamInput
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
 
@@ -53,7 +53,7 @@ class _Regressor(RegressorMixin, GLMEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features), or a stream
-            A stream (``estimators.inputs.csv_input`` / ``parquet_input`` with a
+            A stream (``estimators.io.inputs.csv_input`` / ``parquet_input`` with a
             ``label``, ``y=None``) is read chunk by chunk, never whole: for
             ``LinearRegressor`` into the Gram matrix (any ``inference``); for
             ``PoissonRegressor`` (MAP and VI) see ``LinearClassifier.fit``.
@@ -339,7 +339,7 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features), or a stream
-            A stream (``estimators.inputs.csv_input`` / ``parquet_input`` with a
+            A stream (``estimators.io.inputs.csv_input`` / ``parquet_input`` with a
             ``label``, ``y=None``, no ``class_weight``) is read chunk by chunk, never
             whole. A first pass counts the rows, finds the classes and checks every chunk;
             the column encoding (categories) and scaling come from the stream's sample

@@ -1,9 +1,9 @@
 """Training plumbing for the Keras estimators: data to ``tf.data``, ``.keras`` bytes,
-history frames (the compiled train functions are in :mod:`estimators.neural_steps`).
+history frames (the compiled train functions are in :mod:`estimators.neural.steps`).
 
 Examples
 --------
->>> from estimators.neural_train import history_frame
+>>> from estimators.neural.train import history_frame
 >>> history_frame({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}).index.tolist()
 [1, 2]
 """
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimators.inputs import fixed_pipeline
-from estimators.preprocessing import keras
+from estimators.io.inputs import fixed_pipeline
+from estimators.tabular.preprocessing import keras
 
 __all__ = [
     "BACKEND",

@@ -1,5 +1,5 @@
-"""The shared part of the GLM estimators (``estimators.linear``): parameters and their
-checks, encoding, fitting through ``estimators.glm_models``, posterior draws and summary."""
+"""The shared part of the GLM estimators (``estimators.glm.linear``): parameters and their
+checks, encoding, fitting through ``estimators.glm.models``, posterior draws and summary."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from estimators.base import check_inference, check_positive, seed_from, set_input_tags
-from estimators.features import FeatureEncoder, as_table
-from estimators.glm_models import GLMData, GLMFit, fit_glm
-from estimators.glm_stream_fit import fit_glm_stream
+from estimators.glm.models import GLMData, GLMFit, fit_glm
+from estimators.glm.stream_fit import fit_glm_stream
+from estimators.tabular.features import FeatureEncoder, as_table
 from tfstats.draws import Draws
 from tfstats.labels import element_labels
 

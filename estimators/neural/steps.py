@@ -14,7 +14,7 @@ are exactly those of plain mini-batch training on the same rows in the same orde
 Examples
 --------
 >>> import keras, numpy as np
->>> from estimators.neural_steps import memory_train_function
+>>> from estimators.neural.steps import memory_train_function
 >>> inp = keras.Input((2,)); model = keras.Model(inp, keras.layers.Dense(1)(inp))
 >>> model.compile("sgd", "mse")
 >>> fn, calls = memory_train_function(model, (np.ones((40, 2), "float32"),
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from estimators.preprocessing import keras
+from estimators.tabular.preprocessing import keras
 
 __all__ = [
     "supports_micro_batches",

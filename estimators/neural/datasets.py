@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from estimators.neural_data import load_mnist
+>>> from estimators.neural.datasets import load_mnist
 >>> try:
 ...     (X_train, y_train), (X_test, y_test) = load_mnist("/nonexistent/mnist.npz")
 ... except FileNotFoundError as err:

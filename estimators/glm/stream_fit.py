@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 import tfstats as ts
-from estimators.glm_models import (
+from estimators.glm.models import (
     MAX_ITERATIONS,
     TOLERANCE,
     GLMData,

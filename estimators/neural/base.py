@@ -1,7 +1,7 @@
 """Machinery shared by the Keras-backed estimators of :mod:`estimators.neural`.
 
 ``NeuralEstimator`` drives ``keras.Model.fit`` for in-memory data (arrays, DataFrames),
-``tf.data.Dataset`` input and chunked files (:mod:`estimators.inputs`); it keeps the training
+``tf.data.Dataset`` input and chunked files (:mod:`estimators.io.inputs`); it keeps the training
 history as a DataFrame, supports ``warm_start`` and ``partial_fit``, and pickles the Keras
 model through its ``.keras`` bytes. Subclasses supply the network (``_build_model``) and how
 raw features become model inputs; ``ClassifierTask`` and ``RegressorTask`` supply the targets.
@@ -9,7 +9,7 @@ raw features become model inputs; ``ClassifierTask`` and ``RegressorTask`` suppl
 Examples
 --------
 >>> from estimators.neural import DNNRegressor
->>> from estimators.neural_base import NeuralEstimator
+>>> from estimators.neural.base import NeuralEstimator
 >>> issubclass(DNNRegressor, NeuralEstimator)
 True
 """
@@ -27,14 +27,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from estimators.inputs import StreamInput, is_stream, is_tf_dataset
-from estimators.neural_steps import (
+from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
+from estimators.neural.steps import (
     memory_train_function,
     micro_batch_train_function,
     supports_micro_batches,
 )
-from estimators.neural_targets import ClassifierTask, RegressorTask
-from estimators.neural_train import (
+from estimators.neural.targets import ClassifierTask, RegressorTask
+from estimators.neural.train import (
     BACKEND,
     dataset_sample,
     epoch_dataset,
@@ -47,7 +47,7 @@ from estimators.neural_train import (
     to_keras,
     to_tensors,
 )
-from estimators.preprocessing import keras
+from estimators.tabular.preprocessing import keras
 
 __all__ = [
     "BACKEND",
@@ -155,7 +155,7 @@ class NeuralEstimator(BaseEstimator):
         ----------
         X : array-like, DataFrame, tf.data.Dataset or StreamInput
             Training features. A ``tf.data.Dataset`` yields ``(features, label)`` or
-            ``(features, label, sample_weight)`` batches; a :class:`~estimators.inputs.StreamInput`
+            ``(features, label, sample_weight)`` batches; a :class:`~estimators.io.StreamInput`
             (``csv_input``, ``parquet_input``) carries its label column.
         y : array-like, optional
             Targets (None for a dataset or a stream).

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import validate_data
 
-from estimators.neural_base import (
+from estimators.neural.base import (
     BACKEND,
     ClassifierTask,
     NeuralEstimator,
@@ -41,7 +41,12 @@ from estimators.neural_base import (
     model_from_bytes,
     model_to_bytes,
 )
-from estimators.preprocessing import infer_schema, is_categorical_dtype, keras, to_model_inputs
+from estimators.tabular.preprocessing import (
+    infer_schema,
+    is_categorical_dtype,
+    keras,
+    to_model_inputs,
+)
 
 __all__ = ["KerasClassifier", "KerasRegressor"]
 
@@ -164,7 +169,7 @@ class KerasClassifier(ClassifierMixin, ClassifierTask, _KerasBase):
     __doc__ = f"""Wrap a Keras classification model as a scikit-learn classifier.
 
     Accepts arrays of any rank (images, sequences), DataFrames, dicts of arrays (multi-input
-    models), ``tf.data.Dataset`` and :mod:`estimators.inputs` streams; ``fit`` takes
+    models), ``tf.data.Dataset`` and :mod:`estimators.io.inputs` streams; ``fit`` takes
     ``validation_data=`` and ``sample_weight=``; fitted estimators pickle (the model travels
     as its ``.keras`` bytes) and export to a SavedModel.
 

@@ -11,7 +11,7 @@
   building one) - CNNs, RNNs, embeddings.
 
 All take numpy arrays, DataFrames, ``tf.data.Dataset`` and chunked files
-(:func:`estimators.inputs.csv_input`, :func:`estimators.inputs.parquet_input`); record
+(:func:`estimators.io.inputs.csv_input`, :func:`estimators.io.inputs.parquet_input`); record
 ``history_`` (a DataFrame, one row per epoch); pickle; and ``export`` a TensorFlow
 SavedModel, reloaded with :func:`load`.
 
@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from estimators.neural_base import ClassifierTask, NeuralEstimator, RegressorTask
-from estimators.neural_dnn import DNNBase
-from estimators.neural_keras import KerasClassifier, KerasRegressor
+from estimators.neural.base import ClassifierTask, NeuralEstimator, RegressorTask
+from estimators.neural.dnn import DNNBase
+from estimators.neural.wrappers import KerasClassifier, KerasRegressor
 
 __all__ = [
     "DNNClassifier",
@@ -107,7 +107,7 @@ _ATTRS_DOC = """
         The fitted network; it takes raw columns (one input per DataFrame column).
     history_ : pandas.DataFrame
         One row per epoch: ``loss``, metrics and their ``val_`` counterparts.
-    schema_ : estimators.preprocessing.FeatureSchema
+    schema_ : estimators.tabular.preprocessing.FeatureSchema
         Column kinds, vocabularies and normalisation statistics learnt in ``fit``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from estimators import LinearClassifier, LinearRegressor, PoissonRegressor
-from estimators.inputs import csv_input
+from estimators.io.inputs import csv_input
 
 
 def _features(rng: np.random.Generator, n: int, effects: dict[str, float]):

@@ -14,7 +14,7 @@ column (and the value).
 Examples
 --------
 >>> import pandas as pd
->>> from estimators.preprocessing import infer_schema
+>>> from estimators.tabular.preprocessing import infer_schema
 >>> df = pd.DataFrame({"age": [20.0, 30.0, 40.0], "city": ["a", "b", "a"]})
 >>> schema = infer_schema(df)
 >>> [(c.name, c.kind, c.vocabulary) for c in schema.columns]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from estimators.features import FeatureEncoder
+from estimators.tabular.features import FeatureEncoder
 
 
 @pytest.fixture

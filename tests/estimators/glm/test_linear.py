@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from estimators import LinearClassifier, LinearRegressor, PoissonRegressor
 from tfstats import Draws
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 @pytest.fixture(scope="module")

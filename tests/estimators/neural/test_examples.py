@@ -7,10 +7,10 @@ import matplotlib
 import numpy as np
 import pytest
 
-from estimators.neural_data import load_mnist
+from estimators.neural.datasets import load_mnist
 
 matplotlib.use("Agg")
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def load_example(name: str):

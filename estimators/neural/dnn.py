@@ -4,8 +4,8 @@ wide & deep estimators of :mod:`estimators.neural`.
 Examples
 --------
 >>> import numpy as np
->>> from estimators.neural_dnn import build_network
->>> from estimators.preprocessing import infer_schema
+>>> from estimators.neural.dnn import build_network
+>>> from estimators.tabular.preprocessing import infer_schema
 >>> model = build_network(infer_schema(np.zeros((4, 3))), n_outputs=1,
 ...                       output_activation="sigmoid", hidden_units=[8], activation="relu",
 ...                       dropout=None, batch_norm=False)
@@ -23,8 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
-from estimators.neural_base import BACKEND, NeuralEstimator
-from estimators.preprocessing import (
+from estimators.neural.base import BACKEND, NeuralEstimator
+from estimators.tabular.preprocessing import (
     FeatureSchema,
     _Encoder,
     build_inputs,

@@ -1,4 +1,4 @@
-"""The GLMs of ``estimators.linear`` as tfstats models, fitted by ``ts.opt`` / ``ts.mcmc`` /
+"""The GLMs of ``estimators.glm.linear`` as tfstats models, fitted by ``ts.opt`` / ``ts.mcmc`` /
 ``ts.vi``.
 
 Model (``i`` indexes samples, ``j`` design columns; ``w_i`` the sample weights)::

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from estimators.glm_models import gram
+from estimators.glm.models import gram
 
 
 def test_gram_is_the_weighted_cross_product_of_the_padded_design() -> None:

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from estimators.neural import DNNClassifier
-from estimators.neural_steps import (
+from estimators.neural.steps import (
     memory_train_function,
     micro_batch_train_function,
     single_thread_friendly,

@@ -13,7 +13,7 @@ numeric columns, and categories unseen in ``fit``. Columns of numpy input are na
 Examples
 --------
 >>> import pandas as pd
->>> from estimators.features import FeatureEncoder
+>>> from estimators.tabular.features import FeatureEncoder
 >>> df = pd.DataFrame({"age": [30.0, 41.0, 52.0], "region": ["north", "south", "east"]})
 >>> enc = FeatureEncoder().fit(df)
 >>> enc.feature_names_out.tolist()

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from sklearn.metrics import r2_score
 
-from estimators.inputs import csv_input, is_stream, parquet_input, shuffled_tables
+from estimators.io.inputs import csv_input, is_stream, parquet_input, shuffled_tables
 from estimators.neural import DNNClassifier, DNNRegressor
 
 

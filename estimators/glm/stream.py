@@ -1,4 +1,4 @@
-"""GLM fits on a stream (CSV / Parquet files, ``estimators.inputs``): the checks and the
+"""GLM fits on a stream (CSV / Parquet files, ``estimators.io.inputs``): the checks and the
 chunk readers; for LinearRegressor, the Gram matrix accumulated over chunks
 (``glm_stream_fit`` fits the other families).
 
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimators.features import as_table
-from estimators.glm_models import gram
+from estimators.glm.models import gram
+from estimators.tabular.features import as_table
 
 __all__ = ["stream_sample", "stream_fit_sample", "stream_gram", "stream_chunks",
            "stream_labels"]
