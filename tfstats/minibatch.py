@@ -60,8 +60,10 @@ def minibatch(*data: Any, batch_size: int, seed: int | None = None,
         are drawn at each step, so they stay aligned. Or a single stream: a CSV or Parquet
         path (or a list of them; Parquet when every name ends in ``.parquet``), an
         ``estimators.io.csv_input`` / ``parquet_input``, or a ``tf.data.Dataset`` of
-        dicts of columns; it is read in chunks of 100,000 rows at every pass, never held
-        whole, and the rows of each chunk are shuffled.
+        dicts of columns or of ``(features dict, label)`` pairs (the label is then the
+        column ``"label"``), the columns scalars or 1-D batches; it is read in chunks of
+        100,000 rows at every pass, never held whole, and the rows of each chunk are
+        shuffled.
     batch_size : int
         Rows per step, at most the number of rows.
     seed : int, optional

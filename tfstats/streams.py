@@ -148,7 +148,11 @@ def _reader(source: Any) -> tuple[Chunks, str, int | None]:
     if type(source).__name__ == "StreamInput":
         return (lambda wanted=None: source.chunks()), repr(list(source.paths)), None
     if type(source).__module__.startswith("tensorflow"):
-        return (lambda wanted=None: _dataset_chunks(source)), "tf.data.Dataset", None
+        from tfstats.dataset_frames import check_dataset, dataset_frames
+
+        check_dataset(source)  # its structure: a clear error now
+        return ((lambda wanted=None: dataset_frames(source, _CHUNK_ROWS)), "tf.data.Dataset",
+                None)
     paths = [str(p) for p in ([source] if isinstance(source, str | os.PathLike) else source)]
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
@@ -176,17 +180,6 @@ def _parquet_chunks(paths: list[str], wanted: list[str] | None) -> Iterator[pd.D
         columns = None if wanted is None else [c for c in wanted if c in file.schema_arrow.names]
         for batch in file.iter_batches(batch_size=_CHUNK_ROWS, columns=columns):
             yield batch.to_pandas()
-
-
-def _dataset_chunks(dataset: Any) -> Iterator[pd.DataFrame]:
-    for element in dataset.as_numpy_iterator():
-        if not isinstance(element, dict):
-            raise ModelError("minibatch(): a tf.data.Dataset must yield dicts of columns "
-                             f"(name -> values), got {type(element).__name__}")
-        if any(np.ndim(v) > 1 for v in element.values()):
-            raise ModelError("minibatch(): each column of a tf.data.Dataset element must be a "
-                             "scalar or a 1-D batch")
-        yield pd.DataFrame({k: np.atleast_1d(v) for k, v in element.items()})
 
 
 def stream_minibatch(source: Any, batch_size: int, columns: Sequence[Any] | None,

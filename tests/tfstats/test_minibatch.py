@@ -151,6 +151,12 @@ def test_tf_dataset_stream_reads_its_columns(small_logistic: dict) -> None:
     assert X_b.group.n_rows == 20_000 and X_b.shape == (500, 2)
     row = frame[["x1", "x2"]].to_numpy()
     assert all(np.any(np.all(np.isclose(row, r), axis=1)) for r in X_b.value[:5])
+    pairs = tf.data.Dataset.from_tensor_slices(({"x1": frame["x1"], "x2": frame["x2"]},
+                                                frame["y"]))  # unbatched (features, label)
+    X_p, y_p = ts.minibatch(pairs, batch_size=500, columns=[["x1", "x2"], "label"], seed=1)
+    assert X_p.group.n_rows == 20_000 and y_p.shape == (500,)
+    with pytest.raises(ts.ModelError, match="repeats forever"):
+        ts.minibatch(dataset.repeat(), batch_size=500, columns=["y"])
 
 
 def test_bad_streams_are_named(small_logistic: dict) -> None:
