@@ -6,8 +6,9 @@ Keras 3 models.
 """
 
 from estimators.glm import LinearClassifier, LinearRegressor, PoissonRegressor
+from tfstats.tracking import autolog
 
-__all__ = ["LinearClassifier", "LinearRegressor", "PoissonRegressor"]
+__all__ = ["LinearClassifier", "LinearRegressor", "PoissonRegressor", "autolog"]
 
 try:  # the deep nets need Keras; the GLMs do not
     from estimators.neural import (

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tfstats.arrays import Array, Data, ModelError
+from tfstats.arrays import Array, Data, ModelError, MutableData
 
 __all__ = ["as_data"]
 
@@ -46,7 +46,7 @@ def _numeric(values: np.ndarray, name: str | None) -> np.ndarray:
         ) from None
 
 
-def as_data(value: Any, name: str | None = None) -> Array:
+def as_data(value: Any, name: str | None = None, mutable: bool = False) -> Array:
     """Make a data array from a number, numpy array, list, pandas Series or DataFrame.
 
     Data must be numeric and finite: NaN or inf raise an error naming the data (or the
@@ -58,6 +58,11 @@ def as_data(value: Any, name: str | None = None) -> Array:
         The data.
     name : str, optional
         A name used in error messages (defaults to the Series name).
+    mutable : bool, default False
+        Data whose values ``Model.set_data(name=new_values)`` can replace later (same
+        shape and kind), without recompiling the model's functions (greta's mutable
+        ``as_data``, PyMC's ``pm.Data``). It is known by ``name`` (else the Series name,
+        else the caller's variable name at ``ts.model(...)``).
 
     Returns
     -------
@@ -70,7 +75,11 @@ def as_data(value: Any, name: str | None = None) -> Array:
     >>> x = ts.as_data(pd.Series([1.0, 2.0, 3.0], name="height"))
     >>> x.shape, x.name
     ((3,), 'height')
+    >>> ts.as_data([1.0, 2.0], name="dose", mutable=True)
+    <tfstats mutabledata 'dose' op=data shape=(2,)>
     """
+    if mutable:
+        return _mutable(value, name)
     if isinstance(value, Array):
         return value
     try:
@@ -103,3 +112,15 @@ def as_data(value: Any, name: str | None = None) -> Array:
     values = _numeric(np.asarray(value), name)
     _check_finite(values, name)
     return Data(values, name=name)
+
+
+def _mutable(value: Any, name: str | None) -> Array:
+    if isinstance(value, MutableData):
+        return value
+    if isinstance(value, Array) and not isinstance(value, Data):
+        raise ModelError(f"as_data(mutable=True) takes data, not an array of the model "
+                         f"({value!r})")
+    data = value if isinstance(value, Data) else as_data(value, name=name)
+    if name is None:  # the Series name, unadorned
+        name = data.name if not isinstance(value, Data) else value.name
+    return MutableData(data.value, name=name)

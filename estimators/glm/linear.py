@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import d2_tweedie_score
 from sklearn.utils.validation import check_is_fitted
@@ -38,8 +38,10 @@ from estimators.base import (
 )
 from estimators.glm.base import GLMEstimator, common_params_doc
 from estimators.glm.dataset_stream import as_glm_stream
+from estimators.glm.models import mean_of
 from estimators.glm.stream import stream_chunks, stream_fit_sample, stream_labels
 from estimators.glm.stream import stream_gram as stream_gram_of
+from estimators.tracking import tracked_fit
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
 
@@ -47,6 +49,7 @@ __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
 class _Regressor(RegressorMixin, GLMEstimator):
     """Regression: predictions, predictive sd and intervals."""
 
+    @tracked_fit
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> _Regressor:
         """Fit the model.
 
@@ -103,7 +106,8 @@ class _Regressor(RegressorMixin, GLMEstimator):
         pass
 
     def _mean_draws(self, eta: np.ndarray) -> np.ndarray:
-        return eta
+        """The mean of the response: the model's inverse link of ``eta``."""
+        return mean_of(self._family, eta)
 
     def predict(self, X: Any, return_std: bool = False) -> Any:
         """Predictive mean (the posterior mean for NUTS; the plug-in for MAP).
@@ -260,9 +264,6 @@ class PoissonRegressor(_Regressor):
         if not np.any(y > 0):
             raise ValueError("PoissonRegressor needs some positive targets y: all are zero")
 
-    def _mean_draws(self, eta: np.ndarray) -> np.ndarray:
-        return np.exp(eta)
-
     def _noise_variance(self, mu: np.ndarray) -> np.ndarray:
         return mu.mean(axis=1)
 
@@ -335,6 +336,7 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         self.random_state = random_state
         self.class_weight = class_weight
 
+    @tracked_fit
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> LinearClassifier:
         """Fit the model.
 
@@ -415,10 +417,10 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         parts = []
         for _, eta in self._eta_blocks(design):
             if eta.ndim == 2:  # binary: (n, S)
-                p1 = special.expit(eta).mean(axis=1)
+                p1 = mean_of("logistic", eta).mean(axis=1)
                 parts.append(np.column_stack([1.0 - p1, p1]))
-            else:
-                parts.append(special.softmax(eta, axis=2).mean(axis=1))
+            else:  # (n, S, K): the classes on the last axis
+                parts.append(mean_of("multinomial", eta).mean(axis=1))
         return np.concatenate(parts)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:

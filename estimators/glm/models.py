@@ -41,11 +41,14 @@ Compilation. Every setting that may change between fits (prior scale, standardis
 tempering, weights) is data, and small problems (fewer than ``PAD_BELOW`` rows) are padded
 to bucketed shapes with zero-weight rows and zero columns (whose internal coefficient has
 a standard normal prior, so stays 0 at the mode). So one tfstats model serves every fit of
-the same family, bucketed shape and ``fit_intercept``: it is kept in a module-level cache
-and its data are swapped before each fit, and its compiled functions (cached on the
-model by tfstats) are reused. For MAP, the log density and gradient that ``ts.opt``'s
-L-BFGS-B calls are compiled in graph mode (no XLA): on CPU that compiles faster and runs
-faster at a million rows; NUTS keeps XLA (docs/performance_glm.md).
+the same family, bucketed shape and ``fit_intercept``: its data are mutable
+(``ts.as_data(..., mutable=True)``), each fit sets them with ``Model.set_data`` (and
+releases them after), and its compiled functions (cached on the model by tfstats) are
+reused, nothing traced again. The models are kept by shape in a small module-level cache.
+For MAP, the log density and gradient that ``ts.opt``'s L-BFGS-B calls are compiled in
+graph mode (no XLA): on CPU that compiles faster and runs faster at a million rows; NUTS
+keeps XLA (docs/performance_glm.md). Predictions use each family's link (``LINKS``,
+``mean_of``), defined once in ``tfstats.formulas.family``.
 
 The weighted negative log-likelihood and prior, ``total``, enter the model as
 ``ts.factor(-total)``.
@@ -65,11 +68,16 @@ import numpy as np
 
 import tfstats as ts
 from tfstats.backends import get_backend
-from tfstats.graph import CONSTANT_SIZE
+from tfstats.formulas.family import inverse_link_numpy
 
-__all__ = ["FAMILIES", "GLMData", "GLMFit", "fit_glm", "PAD_BELOW", "clear_cache"]
+__all__ = ["FAMILIES", "LINKS", "GLMData", "GLMFit", "fit_glm", "PAD_BELOW", "clear_cache",
+           "mean_of", "bucket", "template", "loaded", "graph_mode", "model_arrays",
+           "initial_values", "original_scale", "sum_zero_basis", "gram"]
 
 FAMILIES = ("normal", "logistic", "multinomial", "poisson")
+# each family's link, by tfstats' name (tfstats.formulas.family defines the inverse links)
+LINKS = {"normal": "identity", "logistic": "logit", "multinomial": "softmax",
+         "poisson": "log"}
 PAD_BELOW = 65536  # problems with fewer rows are padded to bucketed shapes
 MIN_ROWS, MIN_COLUMNS = 512, 16  # the smallest padded shape (a few microseconds per pass)
 MOMENT_ROWS = 131072  # rows used for the standardisation constants
@@ -117,7 +125,13 @@ class GLMFit:
 
 # --- shapes and the model cache ---------------------------------------------------------------
 
-def _bucket(n: int, d: int, columns: bool = True) -> tuple[int, int]:
+def mean_of(family: str, eta: np.ndarray) -> np.ndarray:
+    """The mean of the response from the linear predictor ``eta`` (classes on the last
+    axis for the multinomial): the family's inverse link, as tfstats defines it."""
+    return inverse_link_numpy(LINKS[family], eta)
+
+
+def bucket(n: int, d: int, columns: bool = True) -> tuple[int, int]:
     """Padded (rows, columns): powers of two, at least ``MIN_ROWS`` x ``MIN_COLUMNS``, for
     problems with fewer than ``PAD_BELOW`` rows; larger problems keep their shape. Columns
     are padded only when ``columns`` (for MAP: NUTS would sample the padding too)."""
@@ -128,9 +142,8 @@ def _bucket(n: int, d: int, columns: bool = True) -> tuple[int, int]:
 
 
 def _settings_size(d: int) -> int:
-    """loc, scale, prec, prec_sigma (d each), temper, n_sigma_prior; longer than
-    CONSTANT_SIZE, so tfstats passes it as an argument (not a constant)."""
-    return max(4 * d + 2, CONSTANT_SIZE + 1)
+    """loc, scale, prec, prec_sigma (d each), temper, n_sigma_prior."""
+    return 4 * d + 2
 
 
 def sum_zero_basis(k: int) -> np.ndarray:
@@ -141,13 +154,15 @@ def sum_zero_basis(k: int) -> np.ndarray:
 
 
 @dataclass
-class _Template:
+class Template:
+    """A family's model for one padded shape; its data (mutable) are set per fit under
+    ``lock``."""
+
     model: ts.Model
-    data: dict[str, Any]
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_CACHE: OrderedDict[tuple, _Template] = OrderedDict()
+_CACHE: OrderedDict[tuple, Template] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -157,28 +172,30 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
-def _template(family: str, n: int, d: int, k: int, intercept: bool) -> _Template:
+def template(family: str, n: int, d: int, k: int, intercept: bool) -> Template:
+    """The model of ``family`` for ``n`` x ``d`` padded data (``k`` classes), cached."""
     key = (ts.backend_name(), family, n, d, k, intercept)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    template = _build(family, n, d, k, intercept)
+    built = _build(family, n, d, k, intercept)
     with _CACHE_LOCK:
-        template = _CACHE.setdefault(key, template)
+        built = _CACHE.setdefault(key, built)
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return template
+    return built
 
 
-def _build(family: str, n: int, d: int, k: int, intercept: bool) -> _Template:
-    """The tfstats model of a family for padded shapes (data are placeholders)."""
+def _build(family: str, n: int, d: int, k: int, intercept: bool) -> Template:
+    """The tfstats model of a family for padded shapes (its mutable data are zeros until a
+    fit sets them)."""
     if family == "normal":
         return _build_normal(d, intercept)
-    X = ts.as_data(np.zeros((n, d)), name="X")
-    w = ts.as_data(np.zeros(n), name="sample_weight")
-    settings = ts.as_data(np.zeros(_settings_size(d)), name="settings")
-    y = ts.as_data(np.zeros((n, k) if family == "multinomial" else n), name="y")
+    X = ts.as_data(np.zeros((n, d)), name="X", mutable=True)
+    w = ts.as_data(np.zeros(n), name="w", mutable=True)  # the sample weights
+    settings = ts.as_data(np.zeros(_settings_size(d)), name="settings", mutable=True)
+    y = ts.as_data(np.zeros((n, k) if family == "multinomial" else n), name="y", mutable=True)
     loc, scale, prec = settings[:d], settings[d:2 * d], settings[2 * d:3 * d]
     temper = settings[4 * d]  # 1 for the posterior; 1 / total weight for the optimiser
     targets: dict[str, Any] = {}
@@ -209,20 +226,16 @@ def _build(family: str, n: int, d: int, k: int, intercept: bool) -> _Template:
     else:  # multinomial, y one-hot
         nll = np.sum(w * (ts.logsumexp(eta, axis=1) - np.sum(y * eta, axis=1)))
     ts.factor(-(nll + prior) * temper)
-    model = ts.model(**targets)
-    data = {"X": X, "w": w, "settings": settings, "y": y}
-    arguments = {id(node) for node in model.data_nodes}
-    assert all(id(node) in arguments for node in data.values()), "data must be arguments"
-    return _Template(model, data)
+    return Template(ts.model(**targets))
 
 
-def _build_normal(d: int, intercept: bool) -> _Template:
+def _build_normal(d: int, intercept: bool) -> Template:
     """The normal family on sufficient statistics: ``G = Z' W Z`` for the internal design
     ``Z = [standardised X, 1, standardised y]`` ((d + 2) x (d + 2)), so a pass of the
     optimiser or a NUTS leapfrog step costs O(d^2), not O(n d). The sum of squares is
     ``v' G v`` with ``v = [-beta, -intercept, 1]``."""
-    G = ts.as_data(np.zeros((d + 2, d + 2)), name="gram")
-    settings = ts.as_data(np.zeros(_settings_size(d)), name="settings")
+    G = ts.as_data(np.zeros((d + 2, d + 2)), name="gram", mutable=True)
+    settings = ts.as_data(np.zeros(_settings_size(d)), name="settings", mutable=True)
     prec, prec_sigma = settings[2 * d:3 * d], settings[3 * d:4 * d]
     temper, n_sigma_prior = settings[4 * d], settings[4 * d + 1]
     beta = ts.variable(dim=d)
@@ -239,11 +252,7 @@ def _build_normal(d: int, intercept: bool) -> _Template:
     prior = (0.5 * np.sum(prec * beta**2) + 0.5 * np.sum(prec_sigma * beta**2) / sigma**2
              + n_sigma_prior * np.log(sigma))
     ts.factor(-(nll + prior) * temper)
-    model = ts.model(**targets, beta=beta, sigma=sigma)
-    data = {"gram": G, "settings": settings}
-    arguments = {id(node) for node in model.data_nodes}
-    assert all(id(node) in arguments for node in data.values()), "data must be arguments"
-    return _Template(model, data)
+    return Template(ts.model(**targets, beta=beta, sigma=sigma))
 
 
 def gram(X: np.ndarray, y: np.ndarray, w: np.ndarray, loc: np.ndarray, scale: np.ndarray,
@@ -267,32 +276,23 @@ def gram(X: np.ndarray, y: np.ndarray, w: np.ndarray, loc: np.ndarray, scale: np
 
 
 @contextlib.contextmanager
-def _loaded(template: _Template, arrays: dict[str, np.ndarray]) -> Iterator[ts.Model]:
-    """The template's model holding ``arrays`` as its data, for the duration."""
-    with template.lock:
-        model = template.model
+def loaded(held: Template) -> Iterator[ts.Model]:
+    """The template's model, held for the duration; its data (set by the caller with
+    ``set_data``) are released after, so the cache keeps no user data."""
+    with held.lock:
+        model = held.model
         try:
-            for name, node in template.data.items():
-                value = arrays[name]
-                assert value.shape == node.shape and value.dtype == np.float64
-                node.value = value
-            model._data_tensors.clear()  # converted again from the new values
             yield model
         finally:
-            for node in template.data.values():  # drop references to the user's data
-                node.value = np.broadcast_to(np.float64(0.0), node.shape)
-            model._data_tensors.clear()
+            model.set_data(**{name: np.broadcast_to(0.0, nodes[0].shape)
+                              for name, nodes in model.mutable_data.items()})
 
 
 @contextlib.contextmanager
-def _graph_mode() -> Iterator[None]:
+def graph_mode() -> Iterator[None]:
     """Functions compiled inside are TensorFlow graphs without XLA."""
     B = get_backend()
-    if not hasattr(B, "set_xla"):
-        yield
-        return
-    before = getattr(B, "_XLA", True)
-    B.set_xla(False)
+    before = B.set_xla(False)
     try:
         yield
     finally:
@@ -318,7 +318,7 @@ def _column_moments(X: np.ndarray, w: np.ndarray, columns: np.ndarray) -> tuple[
     return mean, np.sqrt(np.maximum(var, 0.0))
 
 
-def _arrays(data: GLMData, n_pad: int, d_pad: int, tempered: bool) -> tuple[dict, dict]:
+def model_arrays(data: GLMData, n_pad: int, d_pad: int, tempered: bool) -> tuple[dict, dict]:
     """The padded data arrays of the model, and the transforms back to original scale."""
     X, w = data.X, data.weights
     n, d = X.shape
@@ -390,7 +390,7 @@ def _normal_mode(data: GLMData, back: dict, d_pad: int) -> dict[str, Any]:
     return values
 
 
-def _initial_values(data: GLMData, model: ts.Model, d_pad: int, back: dict) -> dict[str, Any]:
+def initial_values(data: GLMData, model: ts.Model, d_pad: int, back: dict) -> dict[str, Any]:
     if data.family == "normal":
         return _normal_mode(data, back, d_pad)
     w, y = data.weights, data.y
@@ -410,7 +410,7 @@ def _initial_values(data: GLMData, model: ts.Model, d_pad: int, back: dict) -> d
     return values
 
 
-def _original_scale(data: GLMData, values: dict[str, np.ndarray], back: dict,
+def original_scale(data: GLMData, values: dict[str, np.ndarray], back: dict,
                     lead: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Coefficients, intercepts (and sigma) on the original scale, for ``lead`` leading
     axes of draws."""
@@ -452,27 +452,28 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
         data = GLMData(**{**data.__dict__, "X": data.X[keep], "y": data.y[keep],
                           "weights": data.weights[keep]})
     n, d = data.X.shape
-    n_pad, d_pad = _bucket(n, d, columns=inference == "map")
+    n_pad, d_pad = bucket(n, d, columns=inference == "map")
     k = data.n_classes if data.family == "multinomial" else 1
     rows = 0 if data.family == "normal" else n_pad  # the normal family sees only a Gram
-    template = _template(data.family, rows, d_pad, k, data.fit_intercept)
-    arrays, back = _arrays(data, n_pad, d_pad, tempered=inference == "map")
+    held = template(data.family, rows, d_pad, k, data.fit_intercept)
+    arrays, back = model_arrays(data, n_pad, d_pad, tempered=inference == "map")
     if stream_gram is not None:
         arrays["gram"], total = stream_gram(back, d_pad)
         back["gram"] = arrays["gram"]
         if inference == "map":
             arrays["settings"][4 * d_pad] = 1.0 / total
-    with _loaded(template, arrays) as model:
+    with loaded(held) as model:
+        model.set_data(**arrays)
         if inference == "map":
-            initial = _initial_values(data, model, d_pad, back)
+            initial = initial_values(data, model, d_pad, back)
             # the normal family's objective is O(d^2): run it untraced (tracing costs more)
-            scope = get_backend().eager_scope() if data.family == "normal" else _graph_mode()
+            scope = get_backend().eager_scope() if data.family == "normal" else graph_mode()
             with scope:
                 result = ts.opt(model, adjust=False, initial_values=initial, seed=seed,
                                 tolerance=TOLERANCE[model.precision],
                                 max_iterations=MAX_ITERATIONS)
             values = {name: np.asarray(v) for name, v in result.par.items()}
-            coef, intercept, sigma = _original_scale(data, values, back, ())
+            coef, intercept, sigma = original_scale(data, values, back, ())
             return GLMFit(coef, intercept, sigma, result.converged, result.iterations)
         if inference == "vi":
             fit = ts.vi(model, method="fullrank", seed=seed, progress=False)
@@ -486,6 +487,6 @@ def fit_glm(data: GLMData, inference: str = "map", *, n_samples: int = 1000,
             converged, iterations = True, n_samples + warmup
     values = {name: draws[name] for name in draws.keys()}
     lead = values["beta"].shape[:2]
-    coef, intercept, sigma = _original_scale(data, values, back, lead)
+    coef, intercept, sigma = original_scale(data, values, back, lead)
     return GLMFit(coef, intercept, sigma, converged, iterations, dict(draws.stats),
                   draws.sampler)

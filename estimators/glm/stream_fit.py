@@ -3,7 +3,8 @@
 MAP: L-BFGS on the exact objective, its value and gradient accumulated over the chunks at
 every evaluation. One compiled function (the cached template model's objective and
 gradient, ``ts.opt``'s) serves every chunk: each chunk is padded to the same number of
-rows with zero-weight rows, so nothing recompiles. The prior enters with the first chunk
+rows with zero-weight rows and set as the model's mutable data (``Model.set_data``), so
+nothing recompiles. The prior enters with the first chunk
 only. The files are read once per evaluation and never held whole.
 
 VI: full-rank ADVI (``ts.vi``) on a model over ``ts.minibatch`` of the encoded chunks (a
@@ -25,14 +26,14 @@ from estimators.glm.models import (
     TOLERANCE,
     GLMData,
     GLMFit,
-    _arrays,
-    _bucket,
-    _graph_mode,
-    _initial_values,
-    _loaded,
-    _original_scale,
-    _template,
+    bucket,
+    graph_mode,
+    initial_values,
+    loaded,
+    model_arrays,
+    original_scale,
     sum_zero_basis,
+    template,
 )
 from tfstats.inference.optimize import _objective
 
@@ -90,7 +91,7 @@ def fit_glm_stream(data: GLMData, chunks: Chunks, total: float, rows: int,
     if inference == "vi":
         return _stream_vi(data, chunks, values, back, int(total),
                           batch_size or int(min(rows, total)), n_samples, seed)
-    coef, intercept, _ = _original_scale(data, values, back, ())
+    coef, intercept, _ = original_scale(data, values, back, ())
     return GLMFit(coef, intercept, None, converged, iterations)
 
 
@@ -98,46 +99,44 @@ def _stream_mode(data: GLMData, chunks: Chunks, total: float, rows: int) -> tupl
     """The mode by L-BFGS on the streamed objective: (internal values, back, converged,
     iterations)."""
     d = data.X.shape[1]
-    n_pad, d_pad = _bucket(rows, d)
+    n_pad, d_pad = bucket(rows, d)
     k = data.n_classes if data.family == "multinomial" else 1
-    template = _template(data.family, n_pad, d_pad, k, data.fit_intercept)
+    held = template(data.family, n_pad, d_pad, k, data.fit_intercept)
     sample_rows = data.X.shape[0]
-    first, back = _arrays(data, sample_rows, d_pad, tempered=True)
+    first, back = model_arrays(data, sample_rows, d_pad, tempered=True)
     first_settings = first["settings"]
     first_settings[4 * d_pad] = 1.0 / total
     rest_settings = first_settings.copy()
     rest_settings[2 * d_pad:3 * d_pad] = 0.0  # the prior: with the first chunk only
-    state: dict[str, Any] = {}
 
-    def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = 0.0, np.zeros_like(x)
-        for i, (X, y) in enumerate(_pieces(chunks, n_pad)):
-            settings = first_settings if i == 0 else rest_settings
-            arrays = _chunk_arrays(data.family, k, X, y, n_pad, d_pad, settings)
-            with _loaded(template, arrays) as model, _graph_mode():
-                B = model.backend
-                objective = _objective(model, False)
-                v, g = B.to_numpy(objective(B.convert(x, model.float_dtype),
-                                            *model.data_tensors()))
-            value += float(v)
-            grad += np.asarray(g, np.float64)
-        if not np.isfinite(value):  # a failed step: let the line search back off
-            return np.inf, np.zeros_like(x)
-        state["value"] = value
-        return value, grad
-
-    model = template.model
-    x0 = model.unconstrain(_initial_values(data, model, d_pad, back))
-    tolerance = TOLERANCE[model.precision]
-    eps = np.finfo(np.float64 if model.precision == "double" else np.float32).eps
-    result = minimize(evaluate, x0, jac=True, method="L-BFGS-B",
-                      options={"maxiter": MAX_ITERATIONS, "gtol": tolerance,
-                               "ftol": 10 * eps})
-    converged = bool(result.success) or float(np.max(np.abs(result.jac))) <= 100 * tolerance
-    X, y = next(_pieces(chunks, n_pad))
-    arrays = _chunk_arrays(data.family, k, X, y, n_pad, d_pad, first_settings)
-    with _loaded(template, arrays) as model:
+    with loaded(held) as model:
         B = model.backend
+
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = 0.0, np.zeros_like(x)
+            for i, (X, y) in enumerate(_pieces(chunks, n_pad)):
+                settings = first_settings if i == 0 else rest_settings
+                model.set_data(**_chunk_arrays(data.family, k, X, y, n_pad, d_pad, settings))
+                with graph_mode():
+                    objective = _objective(model, False)
+                    v, g = B.to_numpy(objective(B.convert(x, model.float_dtype),
+                                                *model.data_tensors()))
+                value += float(v)
+                grad += np.asarray(g, np.float64)
+            if not np.isfinite(value):  # a failed step: let the line search back off
+                return np.inf, np.zeros_like(x)
+            return value, grad
+
+        x0 = model.unconstrain(initial_values(data, model, d_pad, back))
+        tolerance = TOLERANCE[model.precision]
+        eps = np.finfo(np.float64 if model.precision == "double" else np.float32).eps
+        result = minimize(evaluate, x0, jac=True, method="L-BFGS-B",
+                          options={"maxiter": MAX_ITERATIONS, "gtol": tolerance,
+                                   "ftol": 10 * eps})
+        converged = bool(result.success) or float(np.max(np.abs(result.jac))) <= (
+            100 * tolerance)
+        X, y = next(_pieces(chunks, n_pad))
+        model.set_data(**_chunk_arrays(data.family, k, X, y, n_pad, d_pad, first_settings))
         ev = model.evaluator(model.data_tensors(), flat=B.convert(result.x, model.float_dtype))
         values = {name: np.asarray(B.to_numpy(ev.to_float(ev(a))))
                   for name, a in model.output_arrays().items()}
@@ -200,6 +199,6 @@ def _stream_vi(data: GLMData, chunks: Chunks, mode: dict, back: dict, total: int
                 initial_values={name: mode[name] for name in targets})
     draws = fit.draws(n_samples, seed=seed)
     values = {name: draws[name] for name in draws.keys()}
-    coef, intercept, _ = _original_scale(data, values, back, values["beta"].shape[:2])
+    coef, intercept, _ = original_scale(data, values, back, values["beta"].shape[:2])
     return GLMFit(coef, intercept, None, fit.converged, fit.steps, dict(draws.stats),
                   draws.sampler)

@@ -48,6 +48,7 @@ from estimators.neural.train import (
     to_tensors,
 )
 from estimators.tabular.preprocessing import keras
+from estimators.tracking import tracked_fit
 
 __all__ = [
     "BACKEND",
@@ -146,6 +147,7 @@ class NeuralEstimator(BaseEstimator):
         return out
 
     # Fitting --------------------------------------------------------------------------------
+    @tracked_fit
     def fit(
         self, X: Any, y: Any = None, *, validation_data: Any = None, sample_weight: Any = None
     ) -> NeuralEstimator:
