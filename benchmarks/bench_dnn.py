@@ -203,7 +203,7 @@ def worker_stream(path: str, chunk_size: int) -> dict:
     import resource
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    from estimators.inputs import csv_input
+    from estimators.io import csv_input
     from estimators.neural import DNNClassifier
 
     after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 
-import estimators.glm_models as glm  # noqa: E402
+import estimators.glm.models as glm  # noqa: E402
 from estimators import LinearClassifier, LinearRegressor  # noqa: E402
 
 

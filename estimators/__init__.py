@@ -5,9 +5,10 @@ fitted by MAP (``ts.opt``) or NUTS (``ts.mcmc``); deep nets (``DNNClassifier``, 
 Keras 3 models.
 """
 
-from estimators.linear import LinearClassifier, LinearRegressor, PoissonRegressor
+from estimators.glm import LinearClassifier, LinearRegressor, PoissonRegressor
+from tfstats.tracking import autolog
 
-__all__ = ["LinearClassifier", "LinearRegressor", "PoissonRegressor"]
+__all__ = ["LinearClassifier", "LinearRegressor", "PoissonRegressor", "autolog"]
 
 try:  # the deep nets need Keras; the GLMs do not
     from estimators.neural import (

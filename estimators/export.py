@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import is_classifier
 
-from estimators.preprocessing import keras
+from estimators.tabular.preprocessing import keras
 
 __all__ = ["export_saved_model", "load_estimator", "ESTIMATOR_FILE", "SERVING_KEY"]
 

@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from estimators.neural import DNNClassifier, plot_history
-from estimators.neural_data import load_mnist
+from estimators.neural.datasets import load_mnist
 
 
 def load_data(mnist: bool = False, seed: int = 0) -> tuple[np.ndarray, ...]:

@@ -34,3 +34,26 @@ def evaluate() -> Callable[..., np.ndarray]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240601)
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One local MLflow store (SQLite, no server) per test process."""
+    pytest.importorskip("mlflow")
+    return "sqlite:///" + str(tmp_path_factory.mktemp("mlflow") / "runs.db")
+
+
+@pytest.fixture
+def tracking_on(mlflow_store: str) -> Any:
+    """Tracking on for one test, in a fresh experiment; off afterwards."""
+    import uuid
+
+    import mlflow
+
+    import tfstats as ts
+
+    ts.autolog(tracking_uri=mlflow_store, experiment=f"test-{uuid.uuid4().hex[:8]}")
+    yield mlflow
+    ts.autolog(disable=True)
+    if mlflow.active_run() is not None:
+        mlflow.end_run()

@@ -12,7 +12,7 @@ import tfstats as ts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["docs/model-language.md", "docs/inference.md", "docs/backends.md", "docs/formulas.md",
-         "docs/variational.md"]
+         "docs/variational.md", "docs/tracking.md"]
 
 
 def _blocks(path: Path) -> list[str]:

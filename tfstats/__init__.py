@@ -84,11 +84,13 @@ from tfstats.mixtures import joint, mixture
 from tfstats.model import Model, model
 from tfstats.ode import ode
 from tfstats.scale_priors import half_cauchy, half_normal, half_student, lkj_cholesky
+from tfstats.tracking import autolog
 from tfstats.variables import cholesky_variable, ordered_variable, simplex_variable, variable
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "autolog",
     "Array", "as_data", "backend_name", "bernoulli", "beta", "beta_binomial", "binomial",
     "calculate", "categorical", "cauchy", "chi_squared", "cholesky", "cholesky_variable",
     "discrete_uniform",

@@ -17,7 +17,8 @@ from tfstats.errors import ModelError
 from tfstats.labels import index_codes
 from tfstats.operations import OPS, UFUNC_OPS, ShapeError, _normalise_axis
 
-__all__ = ["Array", "Data", "Variable", "apply", "as_array", "ModelError", "ShapeError"]
+__all__ = ["Array", "Data", "MutableData", "Variable", "apply", "as_array", "ModelError",
+           "ShapeError"]
 
 
 class Array:
@@ -246,12 +247,33 @@ class Data(Array):
     """Data in a model: a fixed numpy array (validated to be finite)."""
 
     __slots__ = ("value",)
+    mutable = False
 
     def __init__(self, value: np.ndarray, name: str | None = None) -> None:
         kind = "bool" if value.dtype == bool else (
             "int" if np.issubdtype(value.dtype, np.integer) else "float")
         super().__init__("data", (), {}, value.shape, kind, name)
         self.value = value
+
+
+class MutableData(Data):
+    """Data whose values ``Model.set_data`` replaces (same shape) without recompiling: it
+    always enters compiled functions as an argument. ``source`` is the node the user made
+    (a second likelihood on it gets a view with the same source); ``index_sizes`` are the
+    lengths of the axes it indexes (its new values are checked against them)."""
+
+    __slots__ = ("source", "index_sizes")
+    mutable = True
+
+    def __init__(self, value: np.ndarray, name: str | None = None,
+                 source: MutableData | None = None) -> None:
+        super().__init__(value, name)
+        self.source = self if source is None else source
+        self.index_sizes: list[int] = []
+
+    def view(self) -> MutableData:
+        """A second node holding the same values (set together by ``set_data``)."""
+        return MutableData(self.value, self.name, source=self.source)
 
 
 class Variable(Array):
@@ -367,6 +389,8 @@ def _integer_index(item: Any, size: int, axis: int, shape: tuple[int, ...]) -> A
             raise IndexError(f"index arrays must hold integers, got a {item.kind} array "
                              f"(use ts.where for conditions)")
         return item
+    if isinstance(item, MutableData):
+        return _mutable_index(item, size, axis, shape)
     # data indices are known now: check their range and make negative ones positive
     values = item.value if isinstance(item, Data) else np.asarray(item)
     if values.dtype == bool:
@@ -382,6 +406,20 @@ def _integer_index(item: Any, size: int, axis: int, shape: tuple[int, ...]) -> A
             f"{axis} with size {size} (shape {shape}); indices are 0-based"
         )
     return as_array(np.where(values < 0, values + size, values).astype(np.int32))
+
+
+def _mutable_index(item: MutableData, size: int, axis: int, shape: tuple[int, ...]) -> Array:
+    """Mutable data as an index is used as it is (``set_data`` checks new values)."""
+    if item.kind != "int":
+        raise IndexError(f"mutable data {item.name or ''!r} used as an index must hold "
+                         f"integers, got dtype {item.value.dtype}")
+    values = item.value
+    if values.size and (values.max() >= size or values.min() < 0):
+        raise IndexError(f"mutable index {item.name or ''!r} has values from {values.min()} "
+                         f"to {values.max()}, out of range for axis {axis} with size {size} "
+                         f"(shape {shape}); a mutable index must be 0-based and non-negative")
+    item.source.index_sizes.append(size)
+    return item
 
 
 # --- numpy functions -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
+from tfstats.arrays import Array, Data, ModelError, MutableData, Variable, apply, as_array
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.inference.enumeration import discrete_unknown
 from tfstats.labels import name_observed, observed_name, remember_dim
@@ -30,6 +30,7 @@ __all__ = [
     "chi_squared", "f", "bernoulli", "binomial", "beta_binomial", "negative_binomial",
     "poisson", "hypergeometric", "categorical", "discrete_uniform", "multinomial", "dirichlet",
     "dirichlet_multinomial", "multivariate_normal", "wishart", "lkj_correlation",
+    "check_data_values",
 ]
 
 # --- checks --------------------------------------------------------------------------------
@@ -196,6 +197,20 @@ def _check_observed(family: Family, observed: Array, shape: tuple[int, ...],
         _check_observed_range(family, values, params)
 
 
+def check_data_values(density: Density, node: Data, values: np.ndarray) -> None:
+    """The checks made when ``density`` was written, for new ``values`` of its data ``node``
+    (a parameter's support, the observed data's support and range): ``Model.set_data``."""
+    family = density.family
+    for k, (param, check) in enumerate(zip(density.params, family.checks, strict=False)):
+        if param is node and check:
+            _check_values(values, check, f"{family.name}: parameter {k + 1}")
+    if density.value is node:
+        if family.observed_check:
+            _check_values(values, family.observed_check, f"{family.name}: observed data")
+        if values.size:
+            _check_observed_range(family, values, density.params)
+
+
 def _check_observed_range(family: Family, values: np.ndarray,
                           params: tuple[Array, ...]) -> None:
     """Observed values that the parameters rule out (labels past the last category,
@@ -294,6 +309,8 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
 
 def _fresh_view(array: Array) -> Array:
     """A second density on the same array gets its own node (so each keeps its own term)."""
+    if isinstance(array, MutableData):
+        return array.view()
     if isinstance(array, Data):
         return Data(array.value, name=array.name)
     return Array("cast_float", (array,), {}, array.shape, "float")

@@ -36,7 +36,7 @@ def minibatch(*data: Any, batch_size: int, seed: int | None = None,
         One input per argument, all with the same number of rows; the same rows of each
         are drawn at each step, so they stay aligned. Or a single stream: a CSV or Parquet
         path (or a list of them; Parquet when every name ends in ``.parquet``), an
-        ``estimators.inputs.csv_input`` / ``parquet_input``, or a ``tf.data.Dataset`` of
+        ``estimators.io.csv_input`` / ``parquet_input``, or a ``tf.data.Dataset`` of
         dicts of columns; it is read in chunks of 100,000 rows at every pass, never held
         whole, and the rows of each chunk are shuffled.
     batch_size : int

@@ -17,6 +17,7 @@ from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
 from tfstats.inference.enumeration import split_discrete
 from tfstats.minibatch import MinibatchData, term_scales
+from tfstats.mutable import checked_values, data_names, mutable_by_name
 
 __all__ = ["Model", "model"]
 
@@ -87,7 +88,9 @@ class Model:
         roots += [p for v in self.variables for p in v.parents]
         nodes = topological(roots)
         self.data_nodes = [n for n in nodes if isinstance(n, Data) and (
-            n.value.size > CONSTANT_SIZE or isinstance(n, MinibatchData))]
+            n.value.size > CONSTANT_SIZE or isinstance(n, MinibatchData) or n.mutable)]
+        self.mutable_data = mutable_by_name(nodes, local_names or {})
+        self.fixed_data_names = data_names(nodes, local_names or {}, self.observed_names)
         self.term_scales = term_scales(self.terms)  # N / batch_size over minibatched data
         self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
@@ -213,6 +216,34 @@ class Model:
         if full_key not in self._cache:
             self._cache[full_key] = shared_compiled(self, full_key, build)
         return self._cache[full_key]
+
+    def set_data(self, **values: Any) -> None:
+        """Replace the values of mutable data (``ts.as_data(x, mutable=True)``) by name.
+
+        The new values must have the same shape and kind (float, int, bool); they are
+        checked as data are when a model is written, and a bad one changes nothing. The
+        compiled functions of this model (and of models of the same structure) are reused:
+        ``opt``, ``mcmc``, ``vi`` and ``calculate`` use the new values without tracing or
+        compiling again. Draws of this model then refer to the new data too.
+
+        Examples
+        --------
+        >>> import numpy as np, tfstats as ts
+        >>> x = ts.as_data(np.array([1.0, 2.0, 3.0]), mutable=True)
+        >>> slope = ts.normal(0, 1)
+        >>> mean = slope * x
+        >>> m = ts.model(slope, mean)
+        >>> m.set_data(x=[4.0, 5.0, 6.0])
+        >>> float(ts.calculate(mean, values={"slope": 2.0})[0])
+        8.0
+        """
+        group_terms = [t for g in self.discrete.groups for t in g.terms] if self.discrete else []
+        priors = [v.prior for v in self.variables if v.prior is not None]
+        new = checked_values(self, values, [*self.terms, *group_terms, *priors])
+        for node, value in new.items():
+            node.value = value
+        if new:
+            self._data_tensors.clear()  # converted again, once, when next needed
 
     # --- values --------------------------------------------------------------------------------
     def _constrained_inputs(self, values: dict[str, Any]) -> dict[Variable, Any]:
@@ -429,7 +460,7 @@ def model(*arrays: Array, precision: str | None = None, coords: dict[str, Any] |
         local_names: dict[int, str] = {}
         if caller is not None:
             for key, value in {**caller.f_globals, **caller.f_locals}.items():
-                if isinstance(value, Variable) and not key.startswith("_"):
+                if isinstance(value, Variable | Data) and not key.startswith("_"):
                     local_names.setdefault(id(value), key)
     finally:
         del frame, caller

@@ -7,7 +7,7 @@ a time: ``pandas.read_csv(chunksize=...)``, ``pyarrow`` record batches, or a
 one left over), and passes the batches of each compiled call as one argument of at most
 about a million values; so the files may be larger than memory. The number of rows ``N``
 (for the ``N / batch_size`` scaling) is counted in one pass unless given. The readers are
-written here rather than taken from ``estimators.inputs``: importing the ``estimators``
+written here rather than taken from ``estimators.io.inputs``: importing the ``estimators``
 package loads Keras, which a model fit does not need.
 """
 

@@ -315,3 +315,13 @@ def test_binomial_negative_binomial_and_student_build(small: pd.DataFrame) -> No
     assert lp == pytest.approx(expected, rel=1e-10)
     student = ts.glm("x ~ region", small, family="student")
     assert student.variable_names == ["Intercept", "region", "sigma", "nu"]
+
+
+def test_inverse_links_agree_in_the_graph_and_in_numpy() -> None:
+    from tfstats.formulas.family import inverse_link, inverse_link_numpy
+
+    eta = np.array([[0.3, -1.2, 2.0], [5.0, 0.0, -3.0]])
+    for link in ("identity", "log", "logit", "probit", "cloglog", "softmax"):
+        graph = ts.calculate(inverse_link(link, ts.as_data(eta)), nsim=1)[0]
+        np.testing.assert_allclose(graph, inverse_link_numpy(link, eta), rtol=1e-6,
+                                   err_msg=link)

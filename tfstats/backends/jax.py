@@ -90,8 +90,10 @@ tfd = tfp.distributions
 tfb = tfp.bijectors
 
 
-def set_xla(enabled: bool) -> None:
-    """JAX always compiles with XLA; kept for symmetry with the TensorFlow backend."""
+def set_xla(enabled: bool) -> bool:
+    """JAX always compiles with XLA; kept for symmetry with the TensorFlow backend (returns
+    True, the setting that stays)."""
+    return True
 
 
 def xla_enabled() -> bool:

@@ -36,10 +36,12 @@ tfb = tfp.bijectors
 _XLA = os.environ.get("TFSTATS_XLA", "1") != "0"
 
 
-def set_xla(enabled: bool) -> None:
-    """Switch XLA compilation of compiled functions on or off (on by default)."""
+def set_xla(enabled: bool) -> bool:
+    """Switch XLA compilation of compiled functions on or off (on by default); returns the
+    setting it replaces."""
     global _XLA
-    _XLA = bool(enabled)
+    previous, _XLA = _XLA, bool(enabled)
+    return previous
 
 
 def xla_enabled() -> bool:

@@ -87,6 +87,7 @@ _GRAPH_LINKS: dict[str, Callable[[Any], Any]] = {
     "cloglog": lambda eta: 1.0 - np.exp(-np.exp(eta)),
     "inverse": lambda eta: 1.0 / eta,
     "sqrt": lambda eta: eta * eta,
+    "softmax": lambda eta: np.exp(eta - functions.logsumexp(eta, axis=-1, keepdims=True)),
 }
 
 _NUMPY_LINKS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -97,6 +98,7 @@ _NUMPY_LINKS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "cloglog": lambda eta: -np.expm1(-np.exp(eta)),
     "inverse": lambda eta: 1.0 / eta,
     "sqrt": lambda eta: eta * eta,
+    "softmax": lambda eta: special.softmax(eta, axis=-1),  # over the last axis: classes
 }
 
 

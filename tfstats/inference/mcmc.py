@@ -23,6 +23,7 @@ from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.samplers import Sampler, nuts
 from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
+from tfstats.tracking import tracked
 
 __all__ = ["mcmc", "extra_samples", "CHUNK", "ChainState"]
 
@@ -177,6 +178,7 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     return new_state, draws, run.interrupted
 
 
+@tracked("mcmc")
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
          sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
          initial_values: Any = None, progress: bool = True, device: str | None = None) -> Draws:
@@ -252,6 +254,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     return result
 
 
+@tracked("mcmc")
 def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
                   progress: bool = True) -> Draws:
     """Continue the chains of ``draws`` for ``n_samples`` more iterations (thinned as the

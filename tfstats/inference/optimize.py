@@ -12,6 +12,7 @@ import numpy as np
 from tfstats.inference.initial import initial_state
 from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
+from tfstats.tracking import tracked
 
 __all__ = ["opt", "OptResult", "OPTIMIZERS"]
 
@@ -159,6 +160,7 @@ def _adam(B: Any, value_and_grad: Callable, x0: Any, iterations: int, tolerance:
     return x, value_and_grad(x)[0], step <= tolerance, i
 
 
+@tracked("opt")
 def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         initial_values: dict[str, Any] | None = None, seed: int | None = None,
         max_iterations: int = 1000, tolerance: float = 1e-8,

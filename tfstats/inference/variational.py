@@ -30,6 +30,7 @@ from tfstats.inference.vi_loop import (
 )
 from tfstats.inference.vi_start import INITS, mode_start
 from tfstats.model import Model
+from tfstats.tracking import tracked
 
 __all__ = ["vi", "VIResult", "converged_at"]
 
@@ -145,6 +146,7 @@ def _check(method: str, steps: Any, learning_rate: Any, samples: Any, tolerance:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
+@tracked("vi")
 def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
        learning_rate: float = 0.01, seed: int | None = None, progress: bool = True,
        optimizer: str = "adam", samples: int = 1, tolerance: float = 1e-4,

@@ -1,0 +1,534 @@
+"""Machinery shared by the Keras-backed estimators of :mod:`estimators.neural`.
+
+``NeuralEstimator`` drives ``keras.Model.fit`` for in-memory data (arrays, DataFrames),
+``tf.data.Dataset`` input and chunked files (:mod:`estimators.io.inputs`); it keeps the training
+history as a DataFrame, supports ``warm_start`` and ``partial_fit``, and pickles the Keras
+model through its ``.keras`` bytes. Subclasses supply the network (``_build_model``) and how
+raw features become model inputs; ``ClassifierTask`` and ``RegressorTask`` supply the targets.
+
+Examples
+--------
+>>> from estimators.neural import DNNRegressor
+>>> from estimators.neural.base import NeuralEstimator
+>>> issubclass(DNNRegressor, NeuralEstimator)
+True
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
+from estimators.neural.steps import (
+    memory_train_function,
+    micro_batch_train_function,
+    supports_micro_batches,
+)
+from estimators.neural.targets import ClassifierTask, RegressorTask
+from estimators.neural.train import (
+    BACKEND,
+    dataset_sample,
+    epoch_dataset,
+    gc_paused,
+    history_frame,
+    model_from_bytes,
+    model_to_bytes,
+    n_rows,
+    take_rows,
+    to_keras,
+    to_tensors,
+)
+from estimators.tabular.preprocessing import keras
+from estimators.tracking import tracked_fit
+
+__all__ = [
+    "BACKEND",
+    "NeuralEstimator",
+    "ClassifierTask",
+    "RegressorTask",
+    "call_with_meta",
+    "model_from_bytes",
+    "model_to_bytes",
+]
+
+_PREDICT_ROWS = 65_536
+_AUTO_ROWS = 8_192  # rows per call when each call's rows are copied (streams)
+_AUTO_ROWS_MEMORY = 131_072  # in-memory data: a call gathers its rows, nothing is copied
+_MIN_PREDICT_ROWS = 16
+
+
+class NeuralEstimator(BaseEstimator):
+    """Base of the Keras estimators; see :mod:`estimators.neural` for the public classes."""
+
+    # Subclass hooks --------------------------------------------------------------------
+    def _check_features(self, X: Any, *, reset: bool) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def _model_inputs(self, X: Any, *, check_unseen: bool = True) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def _build_model(self) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def _features_from_tf(self, x: Any) -> Any:
+        return x
+
+    # Common parameters ------------------------------------------------------------------
+    def _steps_per_execution(self, n_rows: int | None, auto_rows: int = _AUTO_ROWS) -> int:
+        spe, bs = self.steps_per_execution, self._batch_size()
+        if spe == "auto":
+            k = max(1, auto_rows // bs)
+            if n_rows is not None:
+                k = min(k, max(1, -(-n_rows // bs)))
+            return k
+        if not isinstance(spe, numbers.Integral) or spe < 1:
+            raise ValueError(f"steps_per_execution must be 'auto' or a positive int, got {spe!r}")
+        return int(spe)
+
+    def _batch_size(self) -> int:
+        bs = self.batch_size
+        if not isinstance(bs, numbers.Integral) or bs < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {bs!r}")
+        return int(bs)
+
+    def _seed(self) -> int | None:
+        rs = self.random_state
+        if rs is None:
+            return None
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2**31 - 1))
+        return int(rs)
+
+    def _make_optimizer(self) -> Any:
+        opt = self.optimizer
+        if isinstance(opt, str):
+            opt = keras.optimizers.get(opt)
+        elif not isinstance(opt, keras.optimizers.Optimizer):
+            raise ValueError(f"optimizer must be a name or a keras Optimizer, got {opt!r}")
+        config = opt.get_config()
+        if self.learning_rate is not None:
+            config["learning_rate"] = float(self.learning_rate)
+        return type(opt).from_config(config)
+
+    def _loss(self) -> Any:
+        loss = getattr(self, "loss", None)
+        return self._default_loss() if loss is None else loss
+
+    def _after_build(self, model: Any) -> None:
+        """Hook: inspect the freshly built model (e.g. its output width)."""
+
+    def _compile(self, model: Any, spe: int) -> None:
+        metrics = self._default_metrics() if self.metrics is None else list(self.metrics)
+        model.compile(
+            optimizer=self._make_optimizer(), loss=self._loss(), metrics=metrics,
+            jit_compile=self.jit_compile, steps_per_execution=spe,
+        )
+
+    def _callbacks(self, has_validation: bool) -> list[Any]:
+        out = list(self.callbacks or [])
+        if self.early_stopping is not None:
+            patience = self.early_stopping
+            if not isinstance(patience, numbers.Integral) or patience < 0:
+                raise ValueError(
+                    f"early_stopping must be None or a patience >= 0, got {patience!r}")
+            out.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss" if has_validation else "loss", patience=int(patience),
+                restore_best_weights=True,
+            ))
+        return out
+
+    # Fitting --------------------------------------------------------------------------------
+    @tracked_fit
+    def fit(
+        self, X: Any, y: Any = None, *, validation_data: Any = None, sample_weight: Any = None
+    ) -> NeuralEstimator:
+        """Fit the network.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, tf.data.Dataset or StreamInput
+            Training features. A ``tf.data.Dataset`` yields ``(features, label)`` or
+            ``(features, label, sample_weight)`` batches; a :class:`~estimators.io.StreamInput`
+            (``csv_input``, ``parquet_input``) carries its label column.
+        y : array-like, optional
+            Targets (None for a dataset or a stream).
+        validation_data : tuple, tf.data.Dataset or StreamInput, optional
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, evaluated after each
+            epoch (``val_*`` columns of ``history_``). Overrides ``validation_split``.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights (in-memory data only).
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, validation_data, sample_weight, partial=False)
+
+    def _fit(self, X: Any, y: Any, validation_data: Any, sample_weight: Any, *,
+             partial: bool, classes: Any = None) -> NeuralEstimator:
+        warm = (self.warm_start or partial) and hasattr(self, "model_")
+        seed = self._seed()
+        if seed is not None and not (partial and warm):
+            keras.utils.set_random_seed(seed)
+        with gc_paused():  # model construction and tracing: see gc_paused
+            data, fit_kwargs, start = self._prepare_fit(
+                X, y, validation_data, sample_weight, warm, partial, classes, seed)
+        if fit_kwargs.pop("_stream"):
+            with warnings.catch_warnings():
+                # a stream of unknown length ends each epoch by running out of data
+                warnings.filterwarnings("ignore", "Your input ran out of data")
+                hist = self.model_.fit(data, **fit_kwargs)
+        else:
+            hist = self.model_.fit(data, **fit_kwargs)
+        frame = history_frame(hist.history, start + 1)
+        self.history_ = frame if not warm else pd.concat([self.history_, frame])
+        return self
+
+    def _prepare_fit(self, X: Any, y: Any, validation_data: Any, sample_weight: Any,
+                     warm: bool, partial: bool, classes: Any, seed: int | None
+                     ) -> tuple[Any, dict[str, Any], int]:
+        """Validate, build the model (unless warm), and return the data and ``fit`` kwargs."""
+        stream = is_stream(X)
+        if stream:
+            if y is not None or sample_weight is not None:
+                raise ValueError("y and sample_weight must be None when X is a stream or a "
+                                 "tf.data.Dataset: the labels (and weights) come from it")
+            if self.validation_split and validation_data is None:
+                raise ValueError("validation_split needs in-memory data; with a stream or a "
+                                 "tf.data.Dataset pass validation_data=...")
+            train, n_rows, epochs = self._stream_train(X, warm, classes, partial)
+            val = None
+        else:
+            train, n_rows = self._memory_train(X, y, sample_weight, warm, classes)
+            epochs = 1 if partial else self._epochs()
+            train, val = self._split_validation(train, validation_data, partial)
+        if validation_data is not None:
+            val = self._validation(validation_data)
+        model = self.model_
+        micro = supports_micro_batches(model)
+        bs = getattr(X, "batch_size", None) if isinstance(X, StreamInput) else None
+        bs = bs or self._batch_size()
+        start = len(self.history_) if warm else 0
+        val_rows = max(bs * self._steps_per_execution(None), 1024)
+        kwargs: dict[str, Any] = dict(
+            epochs=start + epochs, initial_epoch=start, verbose=self.verbose,
+            callbacks=self._callbacks(val is not None), validation_data=val, _stream=stream,
+        )
+        if isinstance(train, tuple) and micro:
+            feats, targets, weights = train
+            columns = (to_keras(feats), targets) if weights is None else \
+                (to_keras(feats), targets, weights)
+            # traced now, while the collector is paused
+            model.train_function, calls = memory_train_function(
+                model, columns, size=bs, seed=seed, first_epoch=start,
+                steps_per_call=self._steps_per_execution(n_rows, _AUTO_ROWS_MEMORY))
+            data = model.train_function.call_indices()
+            kwargs.update(steps_per_epoch=calls, shuffle=False, validation_batch_size=val_rows)
+        elif isinstance(train, tuple) and BACKEND == "tensorflow":
+            data, steps = epoch_dataset(train, bs, seed)
+            kwargs.update(steps_per_epoch=steps, shuffle=False, validation_batch_size=val_rows)
+        elif isinstance(train, tuple):
+            feats, targets, weights = train
+            data = to_keras(feats)
+            kwargs.update(y=targets, sample_weight=weights, batch_size=bs, shuffle=True,
+                          validation_batch_size=val_rows)
+        else:
+            data = train
+            kwargs.update(shuffle=False)
+            fn = getattr(model, "train_function", None)
+            if micro and getattr(fn, "micro_batch_size", None) != bs:
+                model.train_function = fn = micro_batch_train_function(model, bs)
+            if micro and hasattr(data, "element_spec"):
+                fn.prepare(data.element_spec)  # trace now, while the collector is paused
+        return data, kwargs, start
+
+    def _epochs(self) -> int:
+        if not isinstance(self.epochs, numbers.Integral) or self.epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
+        return int(self.epochs)
+
+    def _setup_model(self, n_rows: int | None) -> None:
+        model = self._build_model()
+        self._after_build(model)
+        spe = 1 if supports_micro_batches(model) else self._steps_per_execution(n_rows)
+        if n_rows is not None and spe > 1:
+            # in-memory data cycles through an endless dataset, `steps` batches per epoch:
+            # keep whole executions inside an epoch
+            steps = -(-n_rows // self._batch_size())
+            spe = max(d for d in range(1, spe + 1) if steps % d == 0)
+        if not getattr(model, "compiled", False):
+            self._compile(model, spe)
+        self.model_ = model
+        self.history_ = history_frame({})
+
+    def _memory_train(self, X: Any, y: Any, sample_weight: Any, warm: bool,
+                      classes: Any) -> tuple[tuple, int]:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
+                             "y is None.")
+        y = self._check_targets(y)
+        X = self._check_features(X, reset=not warm)
+        n = _n_rows_any(X)
+        if n != len(y):
+            raise ValueError(f"X has {n} samples but y has {len(y)}")
+        if n == 0:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+        feats = self._model_inputs(X)
+        if not warm:
+            self._init_targets(y, classes)
+            self._setup_model(n)
+        targets = self._encode_targets(y)
+        weights = self._row_weights(sample_weight, targets, n)
+        if not warm:
+            self._prebuild(feats, targets)
+        return (feats, targets, weights), n
+
+    def _prebuild(self, feats: Any, targets: np.ndarray) -> None:
+        """Create the optimizer and metric variables eagerly on two rows.
+
+        Keras otherwise creates them while tracing the train step, and TensorFlow then
+        traces it a second time (about half the start-up cost of a small fit). Purely an
+        optimisation: a model whose loss or metrics cannot run eagerly is left as it is.
+        """
+        model = self.model_
+        try:
+            x = to_tensors(take_rows(feats, slice(0, 2)))
+            y = targets[:2]
+            y_pred = model(x, training=False)
+            model.optimizer.build(model.trainable_variables)
+            model.compute_loss(x, y, y_pred)
+            model.compute_metrics(x, y, y_pred, None)
+            model.reset_metrics()
+        except Exception:  # noqa: BLE001 - optional speed-up, Keras builds them in fit
+            return
+
+    def _row_weights(self, sample_weight: Any, targets: np.ndarray, n: int) -> Any:
+        weights = None
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+            if weights.ndim == 0:
+                weights = np.full(n, float(weights))
+            if weights.shape != (n,):
+                raise ValueError(f"sample_weight has shape {weights.shape}, expected ({n},)")
+            if not np.isfinite(weights).all() or (weights < 0).any():
+                raise ValueError("sample_weight must be finite and non-negative")
+            if not weights.any():
+                raise ValueError("All sample weights are zero; at least one must be positive.")
+        cw = self._class_weight_rows(targets)
+        if cw is not None:
+            weights = cw if weights is None else weights * cw
+        return None if weights is None else weights.astype(np.float32)
+
+    def _class_weight_rows(self, targets: np.ndarray) -> np.ndarray | None:
+        return None
+
+    def _split_validation(self, train: tuple, validation_data: Any, partial: bool
+                          ) -> tuple[tuple, Any]:
+        frac = self.validation_split
+        if validation_data is not None or partial or not frac:
+            return train, None
+        if not 0.0 < frac < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {frac!r}")
+        feats, targets, weights = train
+        n = len(targets)
+        n_val = int(round(n * frac))
+        if n_val < 1 or n_val >= n:
+            return train, None
+        perm = np.random.RandomState(self._seed()).permutation(n)
+        tr, va = np.sort(perm[n_val:]), np.sort(perm[:n_val])
+        val = (to_keras(take_rows(feats, va)), targets[va])
+        if weights is not None:
+            val = (*val, weights[va])
+        return (take_rows(feats, tr), targets[tr], take_rows(weights, tr)), val
+
+    def _validation(self, data: Any) -> Any:
+        if is_stream(data):
+            return self._stream_dataset(data, shuffle=False, with_targets=True,
+                                        class_weights=False)
+        if not isinstance(data, tuple | list) or len(data) not in (2, 3):
+            raise ValueError("validation_data must be (X, y), (X, y, sample_weight), a "
+                             "tf.data.Dataset or a StreamInput")
+        X, y = data[0], self._check_targets(data[1])
+        feats = to_keras(self._model_inputs(self._check_features(X, reset=False)))
+        targets = self._encode_targets(y)
+        if len(data) == 3 and data[2] is not None:
+            return feats, targets, np.asarray(data[2], dtype=np.float32)
+        return feats, targets
+
+    # Streams ----------------------------------------------------------------------------------
+    def _stream_train(self, X: Any, warm: bool, classes: Any, partial: bool
+                      ) -> tuple[Any, int | None, int]:
+        if is_tf_dataset(X):
+            if not warm:
+                feats, y = dataset_sample(X, self._stream_sample_size())
+                self._check_features(feats, reset=True)
+                self._init_targets(self._check_targets(y), classes)
+                self._setup_model(None)
+                mapped = self._map_tf_dataset(X)
+                first = next(iter(mapped.take(1)))
+                self._prebuild(first[0], first[1])
+                return mapped, None, 1 if partial else self._epochs()
+            return self._map_tf_dataset(X), None, 1 if partial else self._epochs()
+        if not X.label_columns:
+            raise ValueError("the stream has no label column: pass label=... to csv_input / "
+                             "parquet_input to fit from it")
+        if not warm:
+            sample = X.sample()
+            feats = sample[X.feature_columns(sample)]
+            self._check_features(feats, reset=True)
+            y = sample[X.label_columns[0]] if len(X.label_columns) == 1 else \
+                sample[X.label_columns]
+            self._init_targets(self._check_targets(y), classes)
+            self._setup_model(None)
+            head = sample.head(2)
+            self._prebuild(self._model_inputs(head[feats.columns], check_unseen=False),
+                           self._encode_targets(self._check_targets(y[:2])))
+        epochs = 1 if partial else (X.epochs or self._epochs())
+        return self._stream_dataset(X, shuffle=True, with_targets=True), None, epochs
+
+    def _stream_sample_size(self) -> int:
+        return 100_000
+
+    def _stream_dataset(self, stream: Any, *, shuffle: bool, with_targets: bool,
+                        class_weights: bool = True) -> Any:
+        if is_tf_dataset(stream):
+            return self._map_tf_dataset(stream, class_weights=class_weights)
+        bs = stream.batch_size or self._batch_size()
+        k = self._steps_per_execution(None) if supports_micro_batches(self.model_) else 1
+        labels = stream.label_columns
+
+        def encode(chunk: pd.DataFrame) -> dict[str, np.ndarray]:
+            feats = self._model_inputs(chunk[self._stream_features(stream, chunk)],
+                                       check_unseen=False)
+            table = ({f"x:{k}": v for k, v in feats.items()} if isinstance(feats, dict)
+                     else {"x": feats})
+            if with_targets:
+                y = chunk[labels[0]] if len(labels) == 1 else chunk[labels]
+                table["y"] = self._encode_targets(self._check_targets(y))
+                w = self._class_weight_rows(table["y"]) if class_weights else None
+                if w is not None:
+                    table["w"] = w.astype(np.float32)
+            return table
+
+        def structure(t: dict[str, Any]) -> Any:
+            feats = t["x"] if "x" in t else {k[2:]: v for k, v in t.items() if k[:2] == "x:"}
+            if not with_targets:
+                return (feats,)
+            return (feats, t["y"], t["w"]) if "w" in t else (feats, t["y"])
+
+        return stream.to_dataset(encode, structure, rows=bs * k, shuffle=shuffle)
+
+    def _stream_features(self, stream: StreamInput, chunk: pd.DataFrame) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            missing = [c for c in names if c not in chunk.columns]
+            if missing:
+                raise ValueError(f"missing feature columns: {missing}")
+            return list(names)
+        return stream.feature_columns(chunk)
+
+    def _map_tf_dataset(self, ds: Any, *, class_weights: bool = True) -> Any:
+        import tensorflow as tf
+
+        def fn(*element: Any) -> Any:
+            x = self._features_from_tf(element[0])
+            if len(element) == 1:
+                return (x,)
+            y, weights = self._encode_targets_tf(element[1])
+            if weights is None or not class_weights:
+                return (x, y, *element[2:])
+            if len(element) > 2:
+                weights = weights * tf.cast(tf.reshape(element[2], [-1]), weights.dtype)
+            return (x, y, weights)
+
+        return ds.map(fn)
+
+    # Prediction ----------------------------------------------------------------------------
+    def _predict_raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        if is_stream(X):
+            return self._predict_stream(X)
+        feats = self._model_inputs(self._check_features(X, reset=False))
+        return self._call_model(feats)
+
+    def _call_model(self, feats: Any) -> np.ndarray:
+        n = n_rows(feats)
+        if 0 < n < _MIN_PREDICT_ROWS:
+            # A lone row goes through a different matmul kernel (gemv) than a batch and may
+            # differ in the last bit; padding makes predictions independent of the batch.
+            pad = np.concatenate([np.arange(n), np.full(_MIN_PREDICT_ROWS - n, n - 1)])
+            return self._call_model(take_rows(feats, pad))[:n]
+        outs = []
+        for start in range(0, max(n, 1), _PREDICT_ROWS):
+            part = to_tensors(take_rows(feats, slice(start, start + _PREDICT_ROWS)))
+            outs.append(keras.ops.convert_to_numpy(self.model_(part, training=False)))
+        return np.concatenate(outs) if len(outs) > 1 else outs[0]
+
+    def _predict_stream(self, X: Any) -> np.ndarray:
+        if is_tf_dataset(X):
+            return np.asarray(self.model_.predict(self._map_tf_dataset(X), verbose=0))
+        outs = []
+        for chunk in X.chunks():
+            feats = self._model_inputs(self._check_features(
+                chunk[self._stream_features(X, chunk)], reset=False))
+            outs.append(self._call_model(feats))
+        return np.concatenate(outs)
+
+    # Persistence ---------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state = dict(state)
+        model = state.pop("model_", None)
+        if model is not None:
+            state["_model_keras_bytes"] = model_to_bytes(model)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        data = state.pop("_model_keras_bytes", None)
+        super().__setstate__(state)
+        if data is not None:
+            self.model_ = model_from_bytes(data)
+
+    def export(self, path: str | os.PathLike) -> str:
+        """Write a TensorFlow SavedModel whose ``serving_default`` takes the raw columns.
+
+        See :func:`estimators.export.export_saved_model`; reload the estimator with
+        :func:`estimators.neural.load`, or the bare model with ``tf.saved_model.load``.
+        """
+        from estimators.export import export_saved_model
+
+        return export_saved_model(self, path)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _n_rows_any(X: Any) -> int:
+    if isinstance(X, dict):
+        return n_rows(X)
+    return int(X.shape[0]) if hasattr(X, "shape") else len(X)
+
+
+def call_with_meta(fn: Callable[..., Any], meta: dict[str, Any]) -> Any:
+    """Call ``fn`` with the entries of ``meta`` it accepts (all of them with ``**kwargs``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return fn(**meta)
+    return fn(**{k: v for k, v in meta.items() if k in params})
