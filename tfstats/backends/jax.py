@@ -124,7 +124,17 @@ def convert(value: Any, dtype: Any = None) -> Any:
 
 
 def to_numpy(value: Any) -> Any:
-    return jax.tree.map(numpy.asarray, value)
+    return jax.tree.map(_fetch, value)
+
+
+def _fetch(x: Any) -> Any:
+    """As numpy; an array split over several processes' devices (``jax.distributed``) is
+    gathered first."""
+    if isinstance(x, jax.Array) and not (x.is_fully_addressable or x.is_fully_replicated):
+        from jax.experimental import multihost_utils
+
+        x = multihost_utils.process_allgather(x, tiled=True)
+    return numpy.asarray(x)
 
 
 def cast(value: Any, dtype: Any) -> Any:

@@ -17,6 +17,7 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
 from tfstats.inference.chain_state import ChainState
+from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.inference.metric import gradient, position, scaled
 from tfstats.inference.progress import ChunkProgress
@@ -138,14 +139,16 @@ def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
 
 
 def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
-         progress: bool, desc: str) -> tuple[ChainState, dict[str, np.ndarray], bool]:
+         progress: bool, desc: str, place: Any = None
+         ) -> tuple[ChainState, dict[str, np.ndarray], bool]:
     """Run ``n_iterations`` more iterations in chunks; keep every ``thin``-th one after
     warmup. Returns the new state, the kept draws and whether it was interrupted."""
     B = model.backend
     chains = state.x.shape[0]
-    runner = model.compiled(("mcmc", spec, chains, CHUNK),
-                            lambda: _build_chunk(model, spec, chains))
-    data = model.data_tensors()
+    place = place or OneDevice()  # devices.py: chains or data split over devices
+    runner = model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
+        lambda n: _build_chunk(model, spec, n), chains))
+    data = place.put(model.data_tensors())
     kept: dict[str, list[np.ndarray]] = {k: [] for k in ("x", *_STATS)}
     schedule = {k: B.convert(v) for k, v in state.schedule.items()}
     warmup = int(state.schedule["warmup"])
@@ -181,7 +184,8 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
 @tracked("mcmc")
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
          sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
-         initial_values: Any = None, progress: bool = True, device: str | None = None) -> Draws:
+         initial_values: Any = None, progress: bool = True, device: str | None = None,
+         devices: Any = None, shard: str | None = None) -> Draws:
     """Draw from the posterior by MCMC, with all chains vectorised in one compiled loop.
 
     Warmup tunes the step size by dual averaging toward the sampler's ``target_accept``
@@ -213,6 +217,14 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         Show a progress bar with the divergences so far.
     device : {"cpu", "gpu"}, optional
         Where to run; by default the backend's choice (a GPU when one is visible).
+    devices : int or list of JAX devices, optional
+        JAX backend: how many of the visible devices to use (1: one device). By default
+        all of them when JAX sees several (GPUs, or forced CPU devices): see
+        ``docs/backends.md``, "Several devices". On TensorFlow only None or 1.
+    shard : {"chains", "data"}, optional
+        With several devices: spread the chains over them, each device running its own
+        chains (default; the chains are split evenly), or split the rows of the data
+        over them with all chains on every device and the likelihood summed across them.
 
     Returns
     -------
@@ -241,13 +253,14 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     B = model.backend
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):
+        place = placement(model, devices, shard, chains=chains, platform=device)
         x0 = initial_state(model, chains, initial_values, seed)
         state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
                                                              spec.initial_step_size,
                                                              spec.metric),
                            B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
-                                         progress, "warmup + sampling")
+                                         progress, "warmup + sampling", place)
     result = Draws.from_chains(model, draws, state, spec, thin, interrupted)
     if not interrupted:
         result.warn_if_unhealthy()
@@ -256,9 +269,11 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
 
 @tracked("mcmc")
 def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
-                  progress: bool = True) -> Draws:
+                  progress: bool = True, devices: Any = None,
+                  shard: str | None = None) -> Draws:
     """Continue the chains of ``draws`` for ``n_samples`` more iterations (thinned as the
     draws were), with the tuned step size and mass matrix, and return all draws together.
+    ``devices`` and ``shard`` are as in :func:`mcmc`.
 
     Examples
     --------
@@ -276,6 +291,7 @@ def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
     if thin is not None and thin != draws.thin:
         raise ValueError(f"extra_samples keeps the thinning of the draws ({draws.thin}); "
                          f"got thin={thin}")
+    place = placement(draws.model, devices, shard, chains=draws.chain_state.x.shape[0])
     state, new, interrupted = _run(draws.model, draws.sampler, draws.chain_state, n_samples,
-                                   draws.thin, progress, "sampling")
+                                   draws.thin, progress, "sampling", place)
     return draws.extended(new, state, interrupted)
