@@ -20,7 +20,9 @@ import numpy as np
 __all__ = ["WORKLOADS", "SYSTEMS", "settings", "workload_data", "min_bulk_ess", "run_system"]
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ("eight_schools", "logistic", "radon")
+WORKLOADS = ("eight_schools", "logistic", "radon", "correlated")
+#: the correlated regression: N rows, D predictors with Toeplitz covariance RHO^|i - j|
+CORRELATED = {"n": 5_000, "d": 25, "rho": 0.99}
 #: name -> (runner, precision label)
 SYSTEMS: dict[str, tuple[str, str]] = {
     "tfstats": ("tfstats", "float64"),          # TensorFlow backend, the default precision
@@ -28,7 +30,10 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "tfstats-jax": ("tfstats", "float64"),      # TFSTATS_BACKEND=jax
     "tfstats-jax-f32": ("tfstats", "float32"),
     "tfp": ("tfp", "float32"),                  # raw TFP, hand-written density, XLA
-    "numpyro": ("numpyro", "float32"),
+    "numpyro": ("numpyro", "float32"),          # chain_method="vectorized"
+    # chain_method="parallel" on 4 host devices (numpyro.set_host_device_count, set
+    # before JAX starts: this worker's own process): NumPyro's documented CPU setting
+    "numpyro-parallel": ("numpyro", "float32"),
     # NumPyro's second MCMC.run() retraces and recompiles its sampling loop (numpyro 0.22):
     # this variant gives it JAX's persistent compilation cache (a fresh directory per
     # process), so that its warm call skips the XLA compilation
@@ -45,7 +50,8 @@ def settings(workload: str, quick: bool) -> dict[str, int]:
     """Chains, warmup and draws per chain (and the data size of the logistic regression)."""
     if quick:
         return {"chains": 2, "warmup": 50, "draws": 50, "n": 1_000, "d": 20}
-    full = {"eight_schools": (1000, 1000), "logistic": (500, 500), "radon": (1000, 1000)}
+    full = {"eight_schools": (1000, 1000), "logistic": (500, 500), "radon": (1000, 1000),
+            "correlated": (1000, 1000)}
     warmup, draws = full[workload]
     return {"chains": 4, "warmup": warmup, "draws": draws, "n": 100_000, "d": 20}
 
@@ -63,6 +69,15 @@ def workload_data(workload: str, quick: bool) -> dict[str, np.ndarray]:
         logits = 0.3 + x @ beta
         y = (rng.uniform(size=cfg["n"]) < 1.0 / (1.0 + np.exp(-logits))).astype(np.float64)
         return {"x": x, "y": y}
+    if workload == "correlated":
+        n, d, rho = CORRELATED["n"], CORRELATED["d"], CORRELATED["rho"]
+        if quick:
+            n = 500
+        rng = np.random.default_rng(20261130)
+        lags = np.abs(np.arange(d)[:, None] - np.arange(d)[None, :])
+        x = rng.normal(size=(n, d)) @ np.linalg.cholesky(rho**lags).T
+        beta = rng.normal(0.0, 1.0, size=d)
+        return {"x": x, "y": 1.0 + x @ beta + rng.normal(size=n)}
     if workload == "radon":
         import pandas as pd
 
@@ -107,6 +122,12 @@ def _tfstats_model(ts: Any, workload: str, data: dict, precision: str) -> Any:
         beta = ts.normal(0, 1, dim=data["x"].shape[1])
         ts.bernoulli(ts.ilogit(alpha + data["x"] @ beta), observed=data["y"])
         return ts.model(alpha=alpha, beta=beta, precision=precision)
+    if workload == "correlated":
+        alpha = ts.normal(0, 5)
+        beta = ts.normal(0, 1, dim=data["x"].shape[1])
+        sigma = ts.normal(0, 1, truncation=(0, None))
+        ts.normal(alpha + data["x"] @ beta, sigma, observed=data["y"])
+        return ts.model(alpha=alpha, beta=beta, sigma=sigma, precision=precision)
     mu_alpha = ts.normal(0, 10)
     sigma_alpha = ts.normal(0, 1, truncation=(0, None))
     alpha_raw = ts.normal(0, 1, dim=int(data["J"]))
@@ -154,6 +175,15 @@ def _tfp_density(tf: Any, workload: str) -> tuple[Callable, Callable, list[str]]
                     + tf.reduce_sum(y * logits - tf.math.softplus(logits), -1))
 
         return lp, lambda p: p, ["alpha", "beta"]
+    if workload == "correlated":
+        def lp(alpha: Any, beta: Any, log_sigma: Any, x: Any, y: Any) -> Any:
+            sigma = tf.exp(log_sigma)
+            mean = alpha[..., None] + tf.linalg.matmul(beta, x, transpose_b=True)
+            return (-0.5 * (alpha / 5.0) ** 2 - 0.5 * tf.reduce_sum(beta**2, -1)
+                    - 0.5 * sigma**2 + log_sigma - x.shape[0] * log_sigma
+                    - 0.5 * tf.reduce_sum(((y - mean) / sigma[..., None]) ** 2, -1))
+
+        return (lp, lambda p: [p[0], p[1], tf.exp(p[2])], ["alpha", "beta", "sigma"])
 
     def lp(mu_alpha: Any, log_sa: Any, alpha_raw: Any, beta: Any, log_sy: Any,
            log_radon: Any, floor: Any, county: Any) -> Any:
@@ -180,9 +210,9 @@ def _tfp(workload: str, data: dict, cfg: dict, precision: str) -> tuple[Callable
     if workload == "eight_schools":
         args = (tf.constant(data["y"], f32), tf.constant(data["sigma"], f32))
         shapes = [(), (), (8,)]
-    elif workload == "logistic":
+    elif workload in ("logistic", "correlated"):
         args = (tf.constant(data["x"], f32), tf.constant(data["y"], f32))
-        shapes = [(), (data["x"].shape[1],)]
+        shapes = [(), (data["x"].shape[1],)] + ([()] if workload == "correlated" else [])
     else:
         args = (tf.constant(data["log_radon"], f32), tf.constant(data["floor"], f32),
                 tf.constant(data["county"], tf.int32))
@@ -231,6 +261,13 @@ def _numpyro_model(workload: str, n_county: int = 0) -> Callable:
             beta = numpyro.sample("beta", dist.Normal(0.0, 1.0).expand([x.shape[1]]))
             with numpyro.plate("N", x.shape[0]):
                 numpyro.sample("y", dist.Bernoulli(logits=alpha + x @ beta), obs=y)
+    elif workload == "correlated":
+        def model(x: Any, y: Any) -> None:
+            alpha = numpyro.sample("alpha", dist.Normal(0.0, 5.0))
+            beta = numpyro.sample("beta", dist.Normal(0.0, 1.0).expand([x.shape[1]]))
+            sigma = numpyro.sample("sigma", dist.HalfNormal(1.0))
+            with numpyro.plate("N", x.shape[0]):
+                numpyro.sample("y", dist.Normal(alpha + x @ beta, sigma), obs=y)
     else:
         def model(log_radon: Any, floor: Any, county: Any) -> None:
             mu_alpha = numpyro.sample("mu_alpha", dist.Normal(0.0, 10.0))
@@ -247,7 +284,7 @@ def _numpyro_model(workload: str, n_county: int = 0) -> Callable:
 
 
 def _numpyro(workload: str, data: dict, cfg: dict, precision: str,
-             cache: bool = False) -> tuple[Callable, Any]:
+             cache: bool = False, chain_method: str = "vectorized") -> tuple[Callable, Any]:
     import jax
     import jax.numpy as jnp
     import numpyro
@@ -266,7 +303,7 @@ def _numpyro(workload: str, data: dict, cfg: dict, precision: str,
     f32 = jnp.float32
     if workload == "eight_schools":
         args = (jnp.asarray(data["y"], f32), jnp.asarray(data["sigma"], f32))
-    elif workload == "logistic":
+    elif workload in ("logistic", "correlated"):
         args = (jnp.asarray(data["x"], f32), jnp.asarray(data["y"], f32))
     else:
         args = (jnp.asarray(data["log_radon"], f32), jnp.asarray(data["floor"], f32),
@@ -276,7 +313,7 @@ def _numpyro(workload: str, data: dict, cfg: dict, precision: str,
     # second run() reuses the compiled functions
     mcmc = MCMC(NUTS(model), num_warmup=cfg["warmup"],
                 num_samples=cfg["draws"], num_chains=cfg["chains"],
-                chain_method="vectorized", progress_bar=False, jit_model_args=True)
+                chain_method=chain_method, progress_bar=False, jit_model_args=True)
 
     def sample(seed: int) -> tuple[Draws, dict[str, float]]:
         mcmc.run(jax.random.PRNGKey(seed), *args, extra_fields=("diverging", "num_steps",
@@ -308,6 +345,12 @@ def _pymc_model(workload: str, data: dict) -> tuple[Any, list[str]]:
             pm.Bernoulli("y", logit_p=alpha + pm.math.dot(data["x"], beta),
                          observed=data["y"])
             names = ["alpha", "beta"]
+        elif workload == "correlated":
+            alpha = pm.Normal("alpha", 0.0, 5.0)
+            beta = pm.Normal("beta", 0.0, 1.0, shape=data["x"].shape[1])
+            sigma = pm.HalfNormal("sigma", 1.0)
+            pm.Normal("y", alpha + pm.math.dot(data["x"], beta), sigma, observed=data["y"])
+            names = ["alpha", "beta", "sigma"]
         else:
             mu_alpha = pm.Normal("mu_alpha", 0.0, 10.0)
             sigma_alpha = pm.HalfNormal("sigma_alpha", 1.0)
@@ -361,12 +404,14 @@ _RUNNERS = {"tfstats": _tfstats, "tfp": _tfp, "numpyro": _numpyro, "pymc": _pymc
             "nutpie": _nutpie}
 
 
-def run_system(system: str, workload: str, quick: bool) -> dict[str, Any]:
-    """Time the first call (model building and compilation included) and a second, warm
-    call on the same model, and measure both calls' minimum bulk ESS."""
+def run_system(system: str, workload: str, quick: bool, warm: bool = True) -> dict[str, Any]:
+    """Time the first call (model building and compilation included) and, with ``warm``,
+    a second call on the same model, and measure each call's minimum bulk ESS."""
     runner, precision = SYSTEMS[system]
     cfg = settings(workload, quick)
     data = workload_data(workload, quick)
+    if system == "numpyro-parallel":  # before JAX starts its CPU client
+        importlib.import_module("numpyro").set_host_device_count(cfg["chains"])
     start = time.perf_counter()
     for name in _IMPORTS[runner]:  # imports are not part of a call (paid once per process)
         importlib.import_module(name)
@@ -374,20 +419,25 @@ def run_system(system: str, workload: str, quick: bool) -> dict[str, Any]:
         importlib.import_module("tfstats.backends").get_backend()
     imports = time.perf_counter() - start
     start = time.perf_counter()
-    options = {"cache": True} if system == "numpyro-cache" else {}
+    options = {"numpyro-cache": {"cache": True},
+               "numpyro-parallel": {"chain_method": "parallel"}}.get(system, {})
     sample, module = _RUNNERS[runner](workload, data, cfg, precision, **options)
     build = time.perf_counter() - start
     first_draws, first_stats = sample(1)
     first = time.perf_counter() - start
-    start = time.perf_counter()
-    warm_draws, warm_stats = sample(2)
-    warm = time.perf_counter() - start
-    ess_first, ess_warm = min_bulk_ess(first_draws), min_bulk_ess(warm_draws)
-    return {
+    ess_first = min_bulk_ess(first_draws)
+    result = {
         "system": system, "workload": workload, "precision": precision, "ok": True,
         "version": getattr(module, "__version__", "?"), **cfg,
-        "import_s": imports, "build_s": build, "first_s": first, "warm_s": warm,
-        "ess_first": ess_first, "ess_warm": ess_warm,
-        "ess_per_s_first": ess_first / first, "ess_per_s_warm": ess_warm / warm,
-        "first_stats": first_stats, "warm_stats": warm_stats,
+        "import_s": imports, "build_s": build, "first_s": first, "ess_first": ess_first,
+        "ess_per_s_first": ess_first / first, "first_stats": first_stats,
+        "warm_s": None, "ess_warm": None, "ess_per_s_warm": None, "warm_stats": None,
     }
+    if warm:
+        start = time.perf_counter()
+        warm_draws, warm_stats = sample(2)
+        seconds = time.perf_counter() - start
+        ess_warm = min_bulk_ess(warm_draws)
+        result.update(warm_s=seconds, ess_warm=ess_warm, ess_per_s_warm=ess_warm / seconds,
+                      warm_stats=warm_stats)
+    return result

@@ -23,7 +23,7 @@ import pandas as pd
 
 from tfstats.arrays import ModelError
 from tfstats.data import as_data
-from tfstats.minibatch import MinibatchData, MinibatchGroup
+from tfstats.minibatch_data import MinibatchData, MinibatchGroup
 
 __all__ = ["is_stream_source", "stream_minibatch", "StreamGroup", "StreamData",
            "chunk_feeder"]

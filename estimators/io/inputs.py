@@ -143,8 +143,24 @@ class StreamInput:
             return None
         return list(self.columns) + [c for c in self.label_columns if c not in self.columns]
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
-        """Yield the data as DataFrames of at most ``chunk_size`` rows, in file order."""
+    def chunks(self, shard: tuple[int, int] | None = None) -> Iterator[pd.DataFrame]:
+        """Yield the data as DataFrames of at most ``chunk_size`` rows, in file order.
+
+        Parameters
+        ----------
+        shard : (count, index), optional
+            Only this reader's share, for one of ``count`` workers: every ``count``-th file
+            from file ``index`` when there are at least ``count`` files, else every
+            ``count``-th row from row ``index`` (each reader then reads every file).
+        """
+        if shard is not None:
+            count, index = (int(v) for v in shard)
+            if count < 1 or not 0 <= index < count:
+                raise ValueError(f"shard must be (count, index) with 0 <= index < count, "
+                                 f"got {shard!r}")
+            if count > 1:
+                yield from self._sharded_chunks(count, index)
+                return
         usecols = self._usecols()
         for path in self.paths:
             if self.format == "csv":
@@ -159,6 +175,17 @@ class StreamInput:
                 pf = pq.ParquetFile(path)
                 for batch in pf.iter_batches(batch_size=self.chunk_size, columns=usecols):
                     yield batch.to_pandas()
+
+    def _sharded_chunks(self, count: int, index: int) -> Iterator[pd.DataFrame]:
+        if len(self.paths) >= count:
+            yield from replace(self, paths=self.paths[index::count]).chunks()
+            return
+        seen = 0
+        for chunk in self.chunks():
+            keep = (np.arange(seen, seen + len(chunk)) % count) == index
+            seen += len(chunk)
+            if keep.any():
+                yield chunk[keep]
 
     def feature_columns(self, frame: pd.DataFrame) -> list[str]:
         """Feature columns of a chunk: ``columns`` or every column but the label."""
@@ -198,9 +225,13 @@ class StreamInput:
         rows: int,
         shuffle: bool,
         seed: int | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> Iterator[Table]:
-        """Encode each chunk and yield tables (dicts of equal-length arrays) of ``rows`` rows."""
-        chunks = (encode(chunk) for chunk in self.chunks())
+        """Encode each chunk and yield tables (dicts of equal-length arrays) of ``rows`` rows.
+
+        ``shard``: this reader's share only (see :meth:`chunks`).
+        """
+        chunks = (encode(chunk) for chunk in self.chunks(shard))
         rng = np.random.default_rng(seed)
         buffer = self.shuffle_buffer if shuffle else 0
         yield from shuffled_tables(chunks, rows=rows, buffer=buffer, rng=rng if shuffle else None)
@@ -212,6 +243,7 @@ class StreamInput:
         *,
         rows: int,
         shuffle: bool,
+        shard: tuple[int, int] | None = None,
     ) -> Any:
         """A ``tf.data.Dataset`` over the files.
 
@@ -226,6 +258,8 @@ class StreamInput:
             Rows per element.
         shuffle : bool
             Shuffle through the buffer (a new order each time the dataset is iterated).
+        shard : (count, index), optional
+            Read only this worker's share of the files or rows (see :meth:`chunks`).
         """
         import tensorflow as tf
 
@@ -239,7 +273,8 @@ class StreamInput:
         def generate() -> Iterator[Any]:
             calls[0] += 1
             seed = None if self.seed is None else [self.seed, calls[0]]
-            for table in self.tables(encode, rows=rows, shuffle=shuffle, seed=seed):
+            for table in self.tables(encode, rows=rows, shuffle=shuffle, seed=seed,
+                                     shard=shard):
                 yield structure(table)
 
         ds = tf.data.Dataset.from_generator(generate, output_signature=structure(spec))

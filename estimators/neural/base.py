@@ -28,9 +28,18 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
+from estimators.neural.distribute import (
+    check_strategy,
+    distribute_stream,
+    is_multi_worker,
+    is_tf_strategy,
+    strategy_scope,
+)
+from estimators.neural.internals import custom_train_functions, local_symbolic_build
 from estimators.neural.steps import (
     memory_train_function,
     micro_batch_train_function,
+    replica_step_functions,
     supports_micro_batches,
 )
 from estimators.neural.targets import ClassifierTask, RegressorTask
@@ -99,6 +108,9 @@ class NeuralEstimator(BaseEstimator):
         if not isinstance(bs, numbers.Integral) or bs < 1:
             raise ValueError(f"batch_size must be a positive integer, got {bs!r}")
         return int(bs)
+
+    def _strategy(self) -> Any:
+        return check_strategy(getattr(self, "strategy", None))
 
     def _seed(self) -> int | None:
         rs = self.random_state
@@ -177,18 +189,19 @@ class NeuralEstimator(BaseEstimator):
              partial: bool, classes: Any = None) -> NeuralEstimator:
         warm = (self.warm_start or partial) and hasattr(self, "model_")
         seed = self._seed()
+        strategy = self._strategy()
+        custom_train_functions()  # probed once, before the seed is set
         if seed is not None and not (partial and warm):
             keras.utils.set_random_seed(seed)
-        with gc_paused():  # model construction and tracing: see gc_paused
-            data, fit_kwargs, start = self._prepare_fit(
-                X, y, validation_data, sample_weight, warm, partial, classes, seed)
-        if fit_kwargs.pop("_stream"):
+        with strategy_scope(strategy):  # build, compile and fit under the strategy
+            with gc_paused():  # model construction and tracing: see gc_paused
+                data, fit_kwargs, start = self._prepare_fit(
+                    X, y, validation_data, sample_weight, warm, partial, classes, seed)
             with warnings.catch_warnings():
-                # a stream of unknown length ends each epoch by running out of data
-                warnings.filterwarnings("ignore", "Your input ran out of data")
+                if fit_kwargs.pop("_stream"):
+                    # a stream of unknown length ends each epoch by running out of data
+                    warnings.filterwarnings("ignore", "Your input ran out of data")
                 hist = self.model_.fit(data, **fit_kwargs)
-        else:
-            hist = self.model_.fit(data, **fit_kwargs)
         frame = history_frame(hist.history, start + 1)
         self.history_ = frame if not warm else pd.concat([self.history_, frame])
         return self
@@ -260,6 +273,9 @@ class NeuralEstimator(BaseEstimator):
         model = self._build_model()
         self._after_build(model)
         spe = 1 if supports_micro_batches(model) else self._steps_per_execution(n_rows)
+        if is_tf_strategy(self._strategy()):
+            # Keras' multi-step loop fails under tf.distribute (keras-team/keras#19246)
+            spe = 1
         if n_rows is not None and spe > 1:
             # in-memory data cycles through an endless dataset, `steps` batches per epoch:
             # keep whole executions inside an epoch
@@ -267,6 +283,15 @@ class NeuralEstimator(BaseEstimator):
             spe = max(d for d in range(1, spe + 1) if steps % d == 0)
         if not getattr(model, "compiled", False):
             self._compile(model, spe)
+        strategy = self._strategy()
+        if is_tf_strategy(strategy):
+            # Keras 3's fit reduces a first batch across replicas to learn its shapes, which
+            # fails for string columns and across workers (keras-team/keras#20585)
+            local_symbolic_build(model, strategy)
+        if is_multi_worker(strategy) and custom_train_functions():
+            # ... and reduces each scalar log along axis 0 across workers: one step per
+            # call, the logs reduced across replicas
+            replica_step_functions(model, strategy)
         self.model_ = model
         self.history_ = history_frame({})
 
@@ -300,6 +325,8 @@ class NeuralEstimator(BaseEstimator):
         optimisation: a model whose loss or metrics cannot run eagerly is left as it is.
         """
         model = self.model_
+        if self._strategy() is not None:
+            return  # Keras builds them under the strategy (replicated)
         try:
             x = to_tensors(take_rows(feats, slice(0, 2)))
             y = targets[:2]
@@ -425,7 +452,10 @@ class NeuralEstimator(BaseEstimator):
                 return (feats,)
             return (feats, t["y"], t["w"]) if "w" in t else (feats, t["y"])
 
-        return stream.to_dataset(encode, structure, rows=bs * k, shuffle=shuffle)
+        def make(rows: int, shard: tuple[int, int] | None) -> Any:
+            return stream.to_dataset(encode, structure, rows=rows, shuffle=shuffle, shard=shard)
+
+        return distribute_stream(self._strategy(), make, bs * k)
 
     def _stream_features(self, stream: StreamInput, chunk: pd.DataFrame) -> list[str]:
         names = getattr(self, "feature_names_in_", None)
@@ -487,6 +517,10 @@ class NeuralEstimator(BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state = dict(state)
+        if state.get("strategy") is not None:
+            # a strategy holds devices and, across machines, open connections: it does not
+            # pickle; the unpickled estimator predicts on one device (strategy=None)
+            state["strategy"] = None
         model = state.pop("model_", None)
         if model is not None:
             state["_model_keras_bytes"] = model_to_bytes(model)
@@ -498,6 +532,19 @@ class NeuralEstimator(BaseEstimator):
         super().__setstate__(state)
         if data is not None:
             self.model_ = model_from_bytes(data)
+
+    def __sklearn_clone__(self) -> Any:
+        # a clone shares the strategy (a handle on the same devices), never copies it
+        strategy = getattr(self, "strategy", None)
+        if strategy is None:
+            return super().__sklearn_clone__()
+        self.strategy = None
+        try:
+            new = super().__sklearn_clone__()
+        finally:
+            self.strategy = strategy
+        new.strategy = strategy
+        return new
 
     def export(self, path: str | os.PathLike) -> str:
         """Write a TensorFlow SavedModel whose ``serving_default`` takes the raw columns.

@@ -98,7 +98,14 @@ _COMMON_DOC = """
         Seeds Python, numpy and the backend (``keras.utils.set_random_seed``) at each fit
         and draws the validation split; fits are then reproducible.
     verbose : int, default=0
-        0 silent, 1 Keras progress bar, 2 one line per epoch."""
+        0 silent, 1 Keras progress bar, 2 one line per epoch.
+    strategy : tf.distribute.Strategy or keras.distribution.DataParallel, optional
+        Train on several devices or machines: a ``tf.distribute.Strategy``
+        (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``) on the TensorFlow backend,
+        a ``keras.distribution.DataParallel`` on JAX. The model is built, compiled and
+        fitted under it; ``batch_size`` is the global batch (split across replicas).
+        Not pickled (an unpickled estimator has ``strategy=None``); clones share it. See
+        "Several devices and machines" in docs/deep_nets.md."""
 
 _ATTRS_DOC = """
     Attributes
@@ -159,6 +166,7 @@ class DNNClassifier(ClassifierMixin, ClassifierTask, DNNBase):
         steps_per_execution: int | str = "auto",
         random_state: int | None = None,
         verbose: int = 0,
+        strategy: Any = None,
     ):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -180,6 +188,7 @@ class DNNClassifier(ClassifierMixin, ClassifierTask, DNNBase):
         self.steps_per_execution = steps_per_execution
         self.random_state = random_state
         self.verbose = verbose
+        self.strategy = strategy
 
 
 class DNNRegressor(RegressorMixin, RegressorTask, DNNBase):
@@ -227,6 +236,7 @@ class DNNRegressor(RegressorMixin, RegressorTask, DNNBase):
         steps_per_execution: int | str = "auto",
         random_state: int | None = None,
         verbose: int = 0,
+        strategy: Any = None,
     ):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -249,6 +259,7 @@ class DNNRegressor(RegressorMixin, RegressorTask, DNNBase):
         self.steps_per_execution = steps_per_execution
         self.random_state = random_state
         self.verbose = verbose
+        self.strategy = strategy
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -311,6 +322,7 @@ class DNNLinearCombinedClassifier(DNNClassifier):
         steps_per_execution: int | str = "auto",
         random_state: int | None = None,
         verbose: int = 0,
+        strategy: Any = None,
     ):
         self.linear_features = linear_features
         self.dnn_features = dnn_features
@@ -322,7 +334,7 @@ class DNNLinearCombinedClassifier(DNNClassifier):
             metrics=metrics, categorical_features=categorical_features,
             embedding_threshold=embedding_threshold, warm_start=warm_start,
             jit_compile=jit_compile, steps_per_execution=steps_per_execution,
-            random_state=random_state, verbose=verbose,
+            random_state=random_state, verbose=verbose, strategy=strategy,
         )
 
 
@@ -371,6 +383,7 @@ class DNNLinearCombinedRegressor(DNNRegressor):
         steps_per_execution: int | str = "auto",
         random_state: int | None = None,
         verbose: int = 0,
+        strategy: Any = None,
     ):
         self.linear_features = linear_features
         self.dnn_features = dnn_features
@@ -383,7 +396,7 @@ class DNNLinearCombinedRegressor(DNNRegressor):
             categorical_features=categorical_features,
             embedding_threshold=embedding_threshold, warm_start=warm_start,
             jit_compile=jit_compile, steps_per_execution=steps_per_execution,
-            random_state=random_state, verbose=verbose,
+            random_state=random_state, verbose=verbose, strategy=strategy,
         )
 
 

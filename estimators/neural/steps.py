@@ -35,6 +35,12 @@ from typing import Any
 
 import numpy as np
 
+from estimators.neural.internals import (
+    custom_train_functions,
+    executor_scope,
+    keep_functional_while,
+    single_threaded_available,
+)
 from estimators.tabular.preprocessing import keras
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "memory_train_function",
     "single_thread_friendly",
     "train_step_function",
+    "replica_step_functions",
 ]
 
 _CONTROL_FLOW = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "Case",
@@ -56,15 +63,21 @@ _SMALL_STEP = 8e6
 def supports_micro_batches(model: Any) -> bool:
     """Whether the functions of this module can drive ``model``.
 
-    They need the TensorFlow backend, graph execution, no distribution strategy and Keras'
-    own ``train_step`` (a custom ``train_step`` keeps Keras' ``steps_per_execution``).
+    They need the TensorFlow backend, graph execution, no distribution strategy (the model
+    built outside any ``strategy.scope()``), Keras' own ``train_step`` (a custom
+    ``train_step`` keeps Keras' ``steps_per_execution``) and a Keras whose ``fit`` runs a
+    model's own ``train_function`` (:func:`estimators.neural.internals.custom_train_functions`).
     """
     if keras.backend.backend() != "tensorflow" or model.run_eagerly:
         return False
     import tensorflow as tf
 
-    return (not tf.distribute.has_strategy() and getattr(model, "steps_per_execution", 1) == 1
-            and type(model).train_step is keras.Model.train_step)
+    strategy = getattr(model, "distribute_strategy", None)
+    distributed = tf.distribute.has_strategy() or (
+        strategy is not None and strategy is not tf.distribute.get_strategy())
+    return (not distributed and getattr(model, "steps_per_execution", 1) == 1
+            and type(model).train_step is keras.Model.train_step
+            and custom_train_functions())
 
 
 def single_thread_friendly(graph: Any, work: float = 0.0) -> bool:
@@ -81,7 +94,8 @@ def single_thread_friendly(graph: Any, work: float = 0.0) -> bool:
     """
     import tensorflow as tf
 
-    if work > _SMALL_STEP or tf.config.list_logical_devices("GPU"):
+    if (work > _SMALL_STEP or tf.config.list_logical_devices("GPU")
+            or not single_threaded_available()):
         return False
     graph_def = graph.as_graph_def()
     nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
@@ -95,7 +109,6 @@ def single_thread_friendly(graph: Any, work: float = 0.0) -> bool:
 def _loop(n_steps: Any, body: Callable[[Any], None]) -> None:
     """``for i in range(n_steps): body(i)`` as a functional ``While`` op."""
     import tensorflow as tf
-    from tensorflow.core.framework.attr_value_pb2 import AttrValue
 
     def step(i: Any) -> tuple:
         body(i)
@@ -104,7 +117,7 @@ def _loop(n_steps: Any, body: Callable[[Any], None]) -> None:
     out = tf.while_loop(lambda i: i < n_steps, step, (tf.constant(0),))
     # kept a functional While (not lowered to Switch/Merge): the single-threaded executor
     # needs that, and it instantiates faster
-    out[0].op._set_attr("_lower_using_switch_merge", AttrValue(b=False))
+    keep_functional_while(out[0].op)
 
 
 def train_step_function(model: Any) -> Callable[[Any], Any]:
@@ -144,10 +157,8 @@ class _Compiled:
         return self.cache[key]
 
     def __call__(self, signature: list[Any] | None, *args: Any) -> Any:
-        import tensorflow as tf
-
         traced, executor = self.get(signature)
-        with tf.experimental.function_executor_type(executor):
+        with executor_scope(executor):
             return traced(*args)
 
 
@@ -280,3 +291,27 @@ def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call:
 
     function.call_indices = call_indices  # type: ignore[attr-defined]
     return function, calls
+
+
+def replica_step_functions(model: Any, strategy: Any) -> None:
+    """Set ``model.train_function`` / ``model.test_function`` to one step per call run by
+    ``strategy.run``, the logs averaged across replicas (``strategy.reduce``).
+
+    Keras 3's own functions reduce each scalar log with ``axis=0`` under
+    ``MultiWorkerMirroredStrategy`` across workers, which fails (keras-team/keras#20585);
+    the updates here are Keras' ``train_step`` as Keras runs it. Epoch logs come from the
+    metrics' synchronised state, as in Keras.
+    """
+    import tensorflow as tf
+
+    def make(step: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        @tf.function(autograph=False, reduce_retracing=True)
+        def function(iterator: Any) -> Any:
+            outputs = strategy.run(step, args=(next(iterator),))
+            return keras.tree.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None), outputs)
+
+        return function
+
+    model.train_function = make(model.train_step)
+    model.test_function = make(model.test_step)

@@ -162,7 +162,11 @@ _WRAPPER_DOC = """
         about 131,072 rows in memory, 8,192 from streams); a model with its own
         ``train_step`` gets it as Keras' ``compile(steps_per_execution=...)``.
     random_state : int, optional
-    verbose : int, default=0"""
+    verbose : int, default=0
+    strategy : tf.distribute.Strategy or keras.distribution.DataParallel, optional
+        Train on several devices or machines (as for ``DNNClassifier``): the model (or the
+        model function) is built, compiled and fitted under it. Not pickled; clones share
+        it."""
 
 
 class KerasClassifier(ClassifierMixin, ClassifierTask, _KerasBase):
@@ -220,6 +224,7 @@ class KerasClassifier(ClassifierMixin, ClassifierTask, _KerasBase):
         steps_per_execution: int | str = "auto",
         random_state: int | None = None,
         verbose: int = 0,
+        strategy: Any = None,
     ):
         self.model = model
         self.model_kwargs = model_kwargs
@@ -238,6 +243,7 @@ class KerasClassifier(ClassifierMixin, ClassifierTask, _KerasBase):
         self.steps_per_execution = steps_per_execution
         self.random_state = random_state
         self.verbose = verbose
+        self.strategy = strategy
 
     def _after_build(self, model: Any) -> None:
         width = self._output_width(model)
@@ -302,6 +308,7 @@ class KerasRegressor(RegressorMixin, RegressorTask, _KerasBase):
         steps_per_execution: int | str = "auto",
         random_state: int | None = None,
         verbose: int = 0,
+        strategy: Any = None,
     ):
         self.model = model
         self.model_kwargs = model_kwargs
@@ -320,6 +327,7 @@ class KerasRegressor(RegressorMixin, RegressorTask, _KerasBase):
         self.steps_per_execution = steps_per_execution
         self.random_state = random_state
         self.verbose = verbose
+        self.strategy = strategy
 
     def _after_build(self, model: Any) -> None:
         width = self._output_width(model)

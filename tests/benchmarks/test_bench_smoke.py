@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_mcmc.py"
@@ -55,3 +56,36 @@ def test_bench_dnn_quick_prints_a_table(tmp_path: Path) -> None:
 def test_bench_glm_quick_prints_a_table() -> None:
     text = _run("bench_glm.py")
     assert "| logistic D=20 |" in text and "| linear D=10 |" in text
+
+
+def _bench_modules() -> tuple:
+    import importlib
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        return importlib.import_module("mcmc_systems"), importlib.import_module("bench_mcmc")
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+
+
+def test_correlated_workload_has_strongly_correlated_predictors() -> None:
+    systems, _ = _bench_modules()
+    data = systems.workload_data("correlated", quick=True)
+    assert data["x"].shape == (500, systems.CORRELATED["d"])
+    corr = np.corrcoef(data["x"], rowvar=False)
+    assert corr[0, 1] > 0.95 and 0.7 < corr[0, 10] < 0.95  # Toeplitz 0.99^|i - j|
+
+
+def test_best_peer_table_divides_by_the_fastest_peer() -> None:
+    _, bench = _bench_modules()
+
+    def row(system: str, ess_per_s: float) -> dict:
+        return {"workload": "radon", "system": system, "ok": True,
+                "ess_per_s_first": ess_per_s}
+
+    text = bench.best_peer_table([row("numpyro", 100.0), row("numpyro-parallel", 200.0),
+                                  row("nutpie", 50.0), row("tfstats", 150.0),
+                                  row("tfstats-jax", 250.0)])
+    lines = text.splitlines()
+    assert "| radon | numpyro-parallel | 200.0 | tfstats | 150.0 | 0.75 | missed |" in lines
+    assert "| radon | numpyro-parallel | 200.0 | tfstats-jax | 250.0 | 1.25 | met |" in lines

@@ -82,7 +82,7 @@ __all__ = [
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "linalg", "make_seed", "split_seed", "stop_gradient", "device_scope", "eager_scope",
-    "set_xla", "solve_ode",
+    "set_xla", "xla_enabled", "map_values", "solve_ode",
 ]
 
 name = "jax"
@@ -93,6 +93,11 @@ tfb = tfp.bijectors
 def set_xla(enabled: bool) -> bool:
     """JAX always compiles with XLA; kept for symmetry with the TensorFlow backend (returns
     True, the setting that stays)."""
+    return True
+
+
+def xla_enabled() -> bool:
+    """JAX always compiles with XLA."""
     return True
 
 
@@ -119,7 +124,17 @@ def convert(value: Any, dtype: Any = None) -> Any:
 
 
 def to_numpy(value: Any) -> Any:
-    return jax.tree.map(numpy.asarray, value)
+    return jax.tree.map(_fetch, value)
+
+
+def _fetch(x: Any) -> Any:
+    """As numpy; an array split over several processes' devices (``jax.distributed``) is
+    gathered first."""
+    if isinstance(x, jax.Array) and not (x.is_fully_addressable or x.is_fully_replicated):
+        from jax.experimental import multihost_utils
+
+        x = multihost_utils.process_allgather(x, tiled=True)
+    return numpy.asarray(x)
 
 
 def cast(value: Any, dtype: Any) -> Any:
@@ -156,6 +171,11 @@ def vectorize(fn: Callable) -> Callable:
 
 
 vectorize_random = vectorize
+
+
+def map_values(fn: Callable, values: numpy.ndarray) -> Any:
+    """``fn`` at each of ``values`` (a numpy array), stacked (``vmap``)."""
+    return vectorize(fn)(convert(values))
 
 
 def vectorize_density(fn: Callable, loops: bool = False) -> Callable:

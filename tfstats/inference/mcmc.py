@@ -1,29 +1,24 @@
 """mcmc(): vectorised chains in one compiled loop, run in chunks for the progress bar.
 
 Warmup and sampling share one compiled function (one compilation per model, sampler and
-chain count): each chunk runs up to ``CHUNK`` iterations of the TFP kernel, the
-dual-averaging step size and the windowed diagonal (or dense) mass matrix.
+chain count): each chunk runs up to ``CHUNK`` iterations of the sampler's kernel, the
+dual-averaging step size and the windowed diagonal (or dense) mass matrix. The driver
+knows samplers only through the ``Sampler`` interface (``samplers/base.py``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
+from tfstats.inference.chain_state import ChainState
+from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
-from tfstats.inference.kernels import (
-    make_kernel,
-    rescale,
-    statistics,
-    target_log_prob,
-    with_step_size,
-)
 from tfstats.inference.metric import gradient, position, scaled
 from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.samplers import Sampler, nuts
@@ -31,24 +26,10 @@ from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
 from tfstats.tracking import tracked
 
-__all__ = ["mcmc", "extra_samples", "CHUNK"]
+__all__ = ["mcmc", "extra_samples", "CHUNK", "ChainState"]
 
 CHUNK = 50
 _STATS = ("accept", "divergent", "n_steps", "energy", "step_size", "log_density")
-
-
-@dataclass
-class ChainState:
-    """Where the chains are: state, adaptation, seed and iterations done."""
-
-    x: np.ndarray
-    adaptation: dict[str, np.ndarray]
-    seed: Any
-    iteration: int
-    schedule: dict[str, np.ndarray]
-
-    def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__, seed=np.asarray(self.seed))  # backend-neutral
 
 
 def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
@@ -75,7 +56,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         scale = adapt["scale"]
         log_step = B.np.where(use_final, adapt["log_step_bar"], adapt["log_step"])
         step = B.np.exp(log_step)[:, None] * jitter
-        kernel = make_kernel(B, spec, lambda z: batched_density(position(B, scale, z), *data),
+        kernel = spec.kernel(B, lambda z: batched_density(position(B, scale, z), *data),
                              scaled_value_and_grad(scale, data), step)
         return kernel, step
 
@@ -86,8 +67,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         scale = adapt["scale"]
         seeds = B.split_seed(seed, 2)
         log_step = adaptation.reasonable_step_size(
-            B, scaled_value_and_grad(scale, data), scaled(B, scale, x), results.target_log_prob,
-            results.grads_target_log_prob, adapt["log_step"], seeds[0])
+            B, scaled_value_and_grad(scale, data), scaled(B, scale, x), spec.log_density(results),
+            spec.gradient(results), adapt["log_step"], seeds[0])
         return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
 
     def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, restart: Any,
@@ -97,10 +78,10 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         def bootstrap(x_: Any, adapt_: dict, g: Any) -> Any:
             kernel, step = kernel_for(adapt_, g >= warmup, data)
             z_ = scaled(B, adapt_["scale"], x_)
-            return with_step_size(spec, kernel.bootstrap_results(z_), step)
+            return spec.bootstrap(kernel, z_, step)
 
         results = bootstrap(x, adapt, start)  # the body sets the step size it uses
-        if spec.method == "nuts":
+        if spec.restarts_step_size:
             adapt, seed = B.cond(restart,
                                  lambda: find_step_size(x, adapt, seed, results, data),
                                  lambda: (adapt, seed))
@@ -120,10 +101,10 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
                     B.cast(1.0 - j, dtype), B.cast(1.0 + j, dtype)).sample(
                         (chains, 1), seed=seeds[2])
             kernel, step = kernel_for(adapt_, ~adapting, data, jitter)
-            results = with_step_size(spec, results, step)
+            results = spec.with_step_size(results, step)
             z, results = kernel.one_step(scaled(B, adapt_["scale"], x_), results, seed=step_seed)
             x_new = position(B, adapt_["scale"], z)
-            stats = statistics(B, spec, results, dtype)
+            stats = spec.statistics(B, results, dtype)
             if spec.adapts_step_size:
                 adapt_ = adaptation.dual_averaging(B, adapt_, stats["accept"],
                                                    spec.target_accept, adapting)
@@ -132,9 +113,9 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             ends_now = B.np.any(B.np.equal(schedule["ends"], g + 1))
             old_scale = adapt_["scale"]
             adapt_ = adaptation.end_window(B, adapt_, ends_now)
-            results = rescale(B, spec, results, old_scale, adapt_["scale"])
+            results = spec.rescale(B, results, old_scale, adapt_["scale"])
             record = dict(stats, x=x_new, step_size=step[:, 0],
-                          log_density=target_log_prob(spec, results))
+                          log_density=spec.log_density(results))
             bufs = {k: B.write(bufs[k], i, B.cast(record[k], dtype)) for k in bufs}
             return i + 1, g + 1, x_new, results, adapt_, next_seed, bufs
 
@@ -148,24 +129,26 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
 
 
 def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
-    """Iterations before which NUTS searches the step size afresh (Stan's
-    ``init_stepsize``): the start of warmup and each mass-matrix update. A chunk starts
-    at each."""
+    """Iterations before which a sampler that ``restarts_step_size`` searches the step size
+    afresh (Stan's ``init_stepsize``): the start of warmup and each mass-matrix update. A
+    chunk starts at each."""
     warmup = int(schedule["warmup"])
-    if spec.method != "nuts" or warmup == 0:
+    if not spec.restarts_step_size or warmup == 0:
         return set()
     return {0} | {int(e) for e in schedule["ends"] if 0 < e < warmup}
 
 
 def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
-         progress: bool, desc: str) -> tuple[ChainState, dict[str, np.ndarray], bool]:
+         progress: bool, desc: str, place: Any = None
+         ) -> tuple[ChainState, dict[str, np.ndarray], bool]:
     """Run ``n_iterations`` more iterations in chunks; keep every ``thin``-th one after
     warmup. Returns the new state, the kept draws and whether it was interrupted."""
     B = model.backend
     chains = state.x.shape[0]
-    runner = model.compiled(("mcmc", spec, chains, CHUNK),
-                            lambda: _build_chunk(model, spec, chains))
-    data = model.data_tensors()
+    place = place or OneDevice()  # devices.py: chains or data split over devices
+    runner = model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
+        lambda n: _build_chunk(model, spec, n), chains))
+    data = place.put(model.data_tensors())
     kept: dict[str, list[np.ndarray]] = {k: [] for k in ("x", *_STATS)}
     schedule = {k: B.convert(v) for k, v in state.schedule.items()}
     warmup = int(state.schedule["warmup"])
@@ -201,7 +184,8 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
 @tracked("mcmc")
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
          sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
-         initial_values: Any = None, progress: bool = True, device: str | None = None) -> Draws:
+         initial_values: Any = None, progress: bool = True, device: str | None = None,
+         devices: Any = None, shard: str | None = None) -> Draws:
     """Draw from the posterior by MCMC, with all chains vectorised in one compiled loop.
 
     Warmup tunes the step size by dual averaging toward the sampler's ``target_accept``
@@ -219,7 +203,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     chains : int
         Chains, run together.
     sampler : Sampler, optional
-        ``nuts()`` (default), ``hmc()``, ``rwmh()`` or ``slice()``.
+        ``nuts()`` (default), ``hmc()``, ``rwmh()``, ``slice()``, or an instance of your
+        own :class:`Sampler` subclass.
     thin : int
         Keep every ``thin``-th draw.
     seed : int, optional
@@ -232,6 +217,14 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         Show a progress bar with the divergences so far.
     device : {"cpu", "gpu"}, optional
         Where to run; by default the backend's choice (a GPU when one is visible).
+    devices : int or list of JAX devices, optional
+        JAX backend: how many of the visible devices to use (1: one device). By default
+        all of them when JAX sees several (GPUs, or forced CPU devices): see
+        ``docs/backends.md``, "Several devices". On TensorFlow only None or 1.
+    shard : {"chains", "data"}, optional
+        With several devices: spread the chains over them, each device running its own
+        chains (default; the chains are split evenly), or split the rows of the data
+        over them with all chains on every device and the likelihood summed across them.
 
     Returns
     -------
@@ -252,7 +245,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     spec = sampler or nuts()
     if not isinstance(spec, Sampler):
         raise TypeError(f"sampler must be made by ts.nuts(), ts.hmc(), ts.rwmh() or "
-                        f"ts.slice(), got {spec!r}")
+                        f"ts.slice() (or be a ts.Sampler subclass), got {spec!r}")
     for name, value, low in (("n_samples", n_samples, 0), ("warmup", warmup, 0),
                              ("chains", chains, 1), ("thin", thin, 1)):
         if not isinstance(value, int | np.integer) or value < low:
@@ -260,13 +253,14 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     B = model.backend
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):
+        place = placement(model, devices, shard, chains=chains, platform=device)
         x0 = initial_state(model, chains, initial_values, seed)
         state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
                                                              spec.initial_step_size,
                                                              spec.metric),
                            B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
-                                         progress, "warmup + sampling")
+                                         progress, "warmup + sampling", place)
     result = Draws.from_chains(model, draws, state, spec, thin, interrupted)
     if not interrupted:
         result.warn_if_unhealthy()
@@ -275,9 +269,11 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
 
 @tracked("mcmc")
 def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
-                  progress: bool = True) -> Draws:
+                  progress: bool = True, devices: Any = None,
+                  shard: str | None = None) -> Draws:
     """Continue the chains of ``draws`` for ``n_samples`` more iterations (thinned as the
     draws were), with the tuned step size and mass matrix, and return all draws together.
+    ``devices`` and ``shard`` are as in :func:`mcmc`.
 
     Examples
     --------
@@ -295,6 +291,7 @@ def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
     if thin is not None and thin != draws.thin:
         raise ValueError(f"extra_samples keeps the thinning of the draws ({draws.thin}); "
                          f"got thin={thin}")
+    place = placement(draws.model, devices, shard, chains=draws.chain_state.x.shape[0])
     state, new, interrupted = _run(draws.model, draws.sampler, draws.chain_state, n_samples,
-                                   draws.thin, progress, "sampling")
+                                   draws.thin, progress, "sampling", place)
     return draws.extended(new, state, interrupted)

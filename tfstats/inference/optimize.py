@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
@@ -76,8 +77,9 @@ class _Evaluations:
     """The compiled objective and gradient as numpy, remembering the last point (the
     starting-point check and the optimiser's first call are at the same point)."""
 
-    def __init__(self, model: Model, adjust: bool) -> None:
-        self.model, self.objective = model, _objective(model, adjust)
+    def __init__(self, model: Model, adjust: bool, place: Any = None) -> None:
+        self.model = model
+        self.objective = (place or OneDevice()).with_data(_objective(model, adjust), 1)
         self.last: tuple[np.ndarray, float, np.ndarray] | None = None
         self.best: tuple[float, np.ndarray] | None = None  # for an interrupted run
         self.count = 0
@@ -164,7 +166,8 @@ def _adam(B: Any, value_and_grad: Callable, x0: Any, iterations: int, tolerance:
 def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         initial_values: dict[str, Any] | None = None, seed: int | None = None,
         max_iterations: int = 1000, tolerance: float = 1e-8,
-        learning_rate: float = 0.05, device: str | None = None) -> OptResult:
+        learning_rate: float = 0.05, device: str | None = None, devices: Any = None,
+        shard: str | None = None) -> OptResult:
     """Find the mode: MAP with the Jacobian-adjusted density, or MLE without it.
 
     Parameters
@@ -189,6 +192,8 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         Adam's step size.
     device : {"cpu", "gpu"}, optional
         Where to run; by default the backend's choice.
+    devices, shard : optional
+        JAX backend: split the rows of the data over several devices, as in :func:`vi`.
 
     Returns
     -------
@@ -210,23 +215,25 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     B = model.backend
     with B.device_scope(device):
+        place = placement(model, devices, shard, caller="opt", platform=device)
         return _optimise(model, optimizer, adjust, initial_values, seed, max_iterations,
-                         tolerance, learning_rate)
+                         tolerance, learning_rate, place)
 
 
 def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
               seed: int | None, max_iterations: int, tolerance: float,
-              learning_rate: float) -> OptResult:
+              learning_rate: float, place: Any = None) -> OptResult:
     B = model.backend
-    evaluate = _Evaluations(model, adjust)
+    place = place or OneDevice()
+    evaluate = _Evaluations(model, adjust, place)
     x0 = initial_state(model, 1, initial_values, seed, adjust=adjust,
                        finite=evaluate.finite)[0]
     interrupted = False
     try:
         if optimizer == "adam":
-            run = model.compiled(("adam", adjust, max_iterations, tolerance, learning_rate),
-                                 lambda: _build_adam(model, adjust, max_iterations, tolerance,
-                                                     learning_rate))
+            run = place.with_data(model.compiled(
+                ("adam", adjust, max_iterations, tolerance, learning_rate),
+                lambda: _build_adam(model, adjust, max_iterations, tolerance, learning_rate)), 1)
             position, value, converged, iterations = B.to_numpy(
                 run(B.convert(x0, model.float_dtype), *model.data_tensors()))
         else:

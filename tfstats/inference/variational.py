@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.draws import Draws
+from tfstats.inference.devices import placement
 from tfstats.inference.gradient_steps import get_rule
 from tfstats.inference.initial import initial_state
 from tfstats.inference.progress import ChunkProgress
@@ -151,7 +152,8 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
        learning_rate: float = 0.01, seed: int | None = None, progress: bool = True,
        optimizer: str = "adam", samples: int = 1, tolerance: float = 1e-4,
        init: str = "map", initial_values: dict[str, Any] | None = None,
-       device: str | None = None) -> VIResult:
+       device: str | None = None, devices: Any = None,
+       shard: str | None = None) -> VIResult:
     """Fit a Gaussian approximation to the posterior by ADVI (Kucukelbir et al. 2017).
 
     The approximation lives on the unconstrained space of the unknowns (where ``mcmc``
@@ -191,6 +193,14 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         they override ``init``.
     device : {"cpu", "gpu"}, optional
         Where to run; by default the backend's choice.
+    devices : int or list of JAX devices, optional
+        JAX backend: split the rows of the data over this many of the visible devices,
+        summing the ELBO's likelihood across them (1: one device). By default all of
+        them when JAX sees several and the data have at least 100,000 rows: see
+        ``docs/backends.md``, "Several devices". On TensorFlow only None or 1.
+    shard : {"data"}, optional
+        What is split over the devices: the data (the only choice; given explicitly, it
+        splits data of any size).
 
     Returns
     -------
@@ -213,8 +223,9 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
     rule = get_rule(optimizer)
     B = model.backend
     with B.device_scope(device):
+        place = placement(model, devices, shard, caller="vi", platform=device)
         if init == "map" and initial_values is None:
-            loc, hessian = mode_start(model, seed)
+            loc, hessian = mode_start(model, seed, place)
         else:
             loc, hessian = initial_state(model, 1, initial_values, seed)[0], None
         params, shift, factor = initial_parameters(B, method, loc, hessian,
@@ -222,6 +233,7 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         state = rule.init(params)
         run = model.compiled(("vi", method, rule.name, int(samples)),
                              lambda: build_chunk(model, method, rule, int(samples)))
+        run = place.with_data(run, 8)  # the data follow 8 arguments
         rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
         preconditioner = (B.convert(shift, model.float_dtype),
                           B.convert(factor, model.float_dtype))

@@ -24,13 +24,14 @@ LAPLACE_MAX = 200  # the most unconstrained values for which the Hessian is comp
 INITS = ("map", "random")
 
 
-def mode_start(model: Model, seed: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+def mode_start(model: Model, seed: int | None,
+               place: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The unconstrained mode and, where affordable and positive definite, the Hessian of
-    minus the log density there (None otherwise)."""
+    minus the log density there (None otherwise); ``place``: the devices (``devices.py``)."""
     from tfstats.inference.initial import initial_state
     from tfstats.inference.optimize import _Evaluations, _objective_scale, _quasi_newton
 
-    evaluate = _Evaluations(model, adjust=True)
+    evaluate = _Evaluations(model, adjust=True, place=place)
     x0 = initial_state(model, 1, None, seed, finite=evaluate.finite)[0]
     mode, value, _, _ = _quasi_newton(model, "lbfgs", evaluate, x0, 1000, 1e-8)
     if not np.all(np.isfinite(mode)) or not np.isfinite(value):
