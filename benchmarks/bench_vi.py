@@ -18,7 +18,8 @@ The CSV part writes ``--csv-mb`` megabytes of rows, then fits the same model wit
 ``ts.minibatch`` over the file (batch 10,000) in a child process and reports its peak
 RSS and the coefficients' error against the MAP of the same data.
 
-Run: ``.venv/bin/python benchmarks/bench_vi.py [--rows 1000000] [--csv-mb 2000]``
+Run: ``.venv/bin/python benchmarks/bench_vi.py [--rows 1000000] [--pymc-rows 200000]
+[--csv-mb 2000] [--csv-backend tensorflow,jax]``
 """
 
 from __future__ import annotations
@@ -171,9 +172,22 @@ def child(system: str, rows: int, max_steps: int, csv: str | None) -> None:
         start = time.perf_counter()  # data generation is not the system's time
         out = SYSTEMS[system](X, y, max_steps)
     out["seconds"] = time.perf_counter() - start
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = _peak_rss_mb(resource)
     out["mean"] = np.asarray(out["mean"], np.float64).tolist()
     print("RESULT " + json.dumps(out))
+
+
+def _peak_rss_mb(resource: object) -> float:
+    """This process's peak resident size: ``VmHWM`` (``ru_maxrss`` after ``exec`` keeps
+    the parent's peak on Linux, so a child of a large parent would report the parent's)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def spawn(system: str, rows: int, max_steps: int, csv: str | None = None) -> dict:
@@ -210,13 +224,20 @@ def write_csv(path: str, megabytes: int) -> tuple[int, np.ndarray, np.ndarray]:
     return rows, X, y
 
 
+def _load() -> str:
+    return open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--pymc-rows", type=int, default=None,
+                        help="rows for PyMC's run, if fewer (it is the slowest by far)")
     parser.add_argument("--max-steps", type=int, default=10_000)
     parser.add_argument("--csv-mb", type=int, default=2000)
     parser.add_argument("--csv-steps", type=int, default=3000)
-    parser.add_argument("--csv-backend", default="tensorflow", choices=["tensorflow", "jax"])
+    parser.add_argument("--csv-backend", default="tensorflow",
+                        help="tensorflow, jax, or both (comma-separated): one fit each")
     parser.add_argument("--systems", default="tfstats-tf,tfstats-jax,numpyro,pymc")
     parser.add_argument("--child")
     parser.add_argument("--csv")
@@ -224,36 +245,47 @@ def main() -> None:
     if args.child:
         child(args.child, args.rows, args.max_steps, args.csv)
         return
-    X, y = make_data(args.rows)
-    mode, sd = laplace(X, y)
-    del X, y
-    print(f"logistic regression N = {args.rows:,}, D = {D}; mean-field VI to convergence")
-    print(f"{'system':>12} {'seconds':>8} {'steps':>6} {'final ELBO':>14} "
-          f"{'max |mean - Laplace| / sd':>26}")
+    references = {}
+    print(f"logistic regression, D = {D}; mean-field VI to convergence (load average "
+          f"{_load()} at the start)")
+    print(f"{'system':>12} {'rows':>9} {'seconds':>8} {'steps':>6} {'final ELBO':>14} "
+          f"{'max |mean - Laplace| / sd':>26} {'peak RSS MB':>12}")
     for system in filter(None, args.systems.split(",")):
-        out = spawn(system, args.rows, args.max_steps)
+        rows = args.pymc_rows if system == "pymc" and args.pymc_rows else args.rows
+        if rows not in references:
+            X, y = make_data(rows)
+            references[rows] = laplace(X, y)
+            del X, y
+        mode, sd = references[rows]
+        out = spawn(system, rows, args.max_steps)
         if "error" in out:
             print(f"{system:>12} failed: {out['error']}")
             continue
         error = np.max(np.abs(np.asarray(out["mean"]) - mode) / sd)
-        print(f"{system:>12} {out['seconds']:8.1f} {out['steps']:6d} {out['elbo']:14.1f} "
-              f"{error:26.3f}")
+        print(f"{system:>12} {rows:9,d} {out['seconds']:8.1f} {out['steps']:6d} "
+              f"{out['elbo']:14.1f} {error:26.3f} {out['peak_rss_mb']:12.0f}", flush=True)
     if args.csv_mb <= 0:
         return
     path = os.path.join(tempfile.mkdtemp(), "rows.csv")
-    rows, X, y = write_csv(path, args.csv_mb)
-    size = os.path.getsize(path) / 1e6
-    out = spawn("csv-jax" if args.csv_backend == "jax" else "csv", rows, args.csv_steps, path)
-    os.remove(path)
-    if "error" in out:
-        print(f"CSV minibatch failed: {out['error']}")
-        return
-    mode, sd = laplace(X, y)  # the first rows (all of them when they fit): same model
-    error = np.max(np.abs(np.asarray(out["mean"]) - mode) / sd)
-    print(f"minibatch VI ({args.csv_backend}) from a {size:.0f} MB CSV ({rows:,} rows, "
-          f"batch 10,000, "
-          f"{out['steps']} steps): {out['seconds']:.1f} s, peak RSS {out['peak_rss_mb']:.0f} MB,"
-          f" max |mean - MAP of the first {len(y):,} rows| = {error:.3f} of their posterior sd")
+    try:
+        rows, X, y = write_csv(path, args.csv_mb)
+        size = os.path.getsize(path) / 1e6
+        outs = {backend: spawn("csv-jax" if backend == "jax" else "csv", rows, args.csv_steps,
+                               path) for backend in args.csv_backend.split(",")}
+        mode, sd = laplace(X, y)  # the first rows (all of them when they fit): same model
+        for backend, out in outs.items():
+            if "error" in out:
+                print(f"CSV minibatch ({backend}) failed: {out['error']}")
+                continue
+            error = np.max(np.abs(np.asarray(out["mean"]) - mode) / sd)
+            print(f"minibatch VI ({backend}) from a {size:.0f} MB CSV ({rows:,} rows, batch "
+                  f"10,000, {out['steps']} steps): {out['seconds']:.1f} s, peak RSS "
+                  f"{out['peak_rss_mb']:.0f} MB, max |mean - MAP of the first {len(y):,} "
+                  f"rows| = {error:.3f} of their posterior sd", flush=True)
+    finally:
+        os.remove(path)
+        os.rmdir(os.path.dirname(path))
+    print(f"load average {_load()} at the end")
 
 
 if __name__ == "__main__":

@@ -37,12 +37,10 @@ from tfstats.distributions import (
     gamma,
     hypergeometric,
     inverse_gamma,
-    joint,
     laplace,
     lkj_correlation,
     logistic,
     lognormal,
-    mixture,
     multinomial,
     multivariate_normal,
     negative_binomial,
@@ -82,6 +80,7 @@ from tfstats.inference.predictive import calculate
 from tfstats.inference.samplers import Sampler, hmc, nuts, rwmh, slice
 from tfstats.inference.variational import VIResult, vi
 from tfstats.minibatch import minibatch
+from tfstats.mixtures import joint, mixture
 from tfstats.model import Model, model
 from tfstats.ode import ode
 from tfstats.scale_priors import half_cauchy, half_normal, half_student, lkj_cholesky

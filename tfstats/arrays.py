@@ -12,14 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.data_checks import data_values
+from tfstats.errors import ModelError
+from tfstats.labels import index_codes
 from tfstats.operations import OPS, UFUNC_OPS, ShapeError, _normalise_axis
 
 __all__ = ["Array", "Data", "MutableData", "Variable", "apply", "as_array", "ModelError",
            "ShapeError"]
-
-
-class ModelError(ValueError):
-    """A model that cannot be built as written."""
 
 
 class Array:
@@ -301,9 +300,7 @@ def as_array(value: Any, name: str | None = None) -> Array:
     """Turn a number, numpy array or pandas object into an Array (data), or pass one through."""
     if isinstance(value, Array):
         return value
-    from tfstats.data import as_data
-
-    return as_data(value, name=name)
+    return Data(*data_values(value, name))
 
 
 def _check_usable(array: Array) -> None:
@@ -368,8 +365,6 @@ def _index(x: Array, key: Any) -> Array:
             basic.append(int(item))
             in_axis += 1
         else:
-            from tfstats.labels import index_codes
-
             item = index_codes(x, in_axis, item)  # a pandas Categorical labels the axis
             index = _integer_index(item, x.shape[in_axis], in_axis, x.shape)
             basic.append(slice(None))
@@ -410,9 +405,7 @@ def _integer_index(item: Any, size: int, axis: int, shape: tuple[int, ...]) -> A
             f"index values from {values.min()} to {values.max()} are out of range for axis "
             f"{axis} with size {size} (shape {shape}); indices are 0-based"
         )
-    from tfstats.data import as_data
-
-    return as_data(np.where(values < 0, values + size, values).astype(np.int32))
+    return as_array(np.where(values < 0, values + size, values).astype(np.int32))
 
 
 def _mutable_index(item: MutableData, size: int, axis: int, shape: tuple[int, ...]) -> Array:

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import Array, Data, Variable
+from tfstats.backends import get_backend
+from tfstats.graph import topological
 
 __all__ = ["SHARED_KINDS", "MAX_ENTRIES", "structure_key", "shared_compiled", "clear",
            "statistics", "cache_directory", "configure_tensorflow", "configure_jax"]
@@ -98,8 +100,6 @@ class _Encoder:
         self.keep: list[Array] = []  # keeps numbered nodes alive while their ids are keys
 
     def node(self, array: Array) -> int:
-        from tfstats.graph import topological
-
         if id(array) not in self.index:
             for node in topological([array]):
                 if id(node) not in self.index:
@@ -175,9 +175,7 @@ def shared_compiled(model: Any, key: tuple, build: Callable[[], Callable]) -> Ca
     kind = key[-1][0] if isinstance(key[-1], tuple) else key[-1]
     if kind not in SHARED_KINDS or getattr(model, "discrete", None) is not None:
         return build()  # unknowns summed out: their groups are not in the key
-    from tfstats.backends import get_backend
-
-    full = (structure_key(model), key, getattr(get_backend(), "_XLA", None))
+    full = (structure_key(model), key, get_backend().xla_enabled())
     with _lock:
         found = _entries.get(full)
         if found is not None:

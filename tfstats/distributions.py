@@ -1,6 +1,7 @@
 """Distributions: each call makes an unknown with that prior, or, with ``observed=``, adds a
 likelihood term. Thin wrappers over TFP distributions, with greta's names and
-parameterisations, truncation for continuous univariates, ``mixture`` and ``joint``.
+parameterisations, and truncation for continuous univariates (``mixture`` and ``joint``
+build on these in ``mixtures``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ __all__ = [
     "uniform", "exponential", "gamma", "inverse_gamma", "weibull", "pareto", "beta",
     "chi_squared", "f", "bernoulli", "binomial", "beta_binomial", "negative_binomial",
     "poisson", "hypergeometric", "categorical", "discrete_uniform", "multinomial", "dirichlet",
-    "dirichlet_multinomial", "multivariate_normal", "wishart", "lkj_correlation", "mixture",
-    "joint", "check_data_values",
+    "dirichlet_multinomial", "multivariate_normal", "wishart", "lkj_correlation",
+    "check_data_values",
 ]
 
 # --- checks --------------------------------------------------------------------------------
@@ -285,7 +286,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
             data = _fresh_view(data)
             density.value = data
         data.density = density
-        name_observed(data, observed)
+        name_observed(data, observed, observed.name if isinstance(observed, Array) else None)
         replace_duplicate(density, observed_name(data))  # a re-run line is counted once
         attach(density)
         return data
@@ -569,6 +570,3 @@ def _check_lkj_observed(observed: Any) -> None:
             "L @ L.T): its density would leave out the Jacobian of that computation. For "
             "an LKJ prior on a Cholesky factor use L = ts.lkj_cholesky(eta, dim); for a "
             "correlation matrix use R = ts.lkj_correlation(eta, dim) without observed=")
-
-
-from tfstats.mixtures import joint, mixture  # noqa: E402

@@ -10,7 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tfstats.inference.metric import inverse_mass
+from tfstats.inference_data import to_inference_data
 from tfstats.labels import element_labels
+from tfstats.persistence import reattached, saved_state
 
 __all__ = ["Draws", "summarise"]
 
@@ -175,8 +178,6 @@ class Draws:
 
     @property
     def inverse_mass(self) -> np.ndarray:
-        from tfstats.inference.metric import inverse_mass
-
         return inverse_mass(self.chain_state.adaptation["scale"])
 
     @property
@@ -248,8 +249,6 @@ class Draws:
         >>> list(idata.log_likelihood.data_vars), idata.posterior_predictive["y"].shape
         (['y'], (2, 100, 3))
         """
-        from tfstats.inference_data import to_inference_data
-
         return to_inference_data(self, log_likelihood=log_likelihood,
                                  observed_data=observed_data,
                                  posterior_predictive=posterior_predictive, prior=prior,
@@ -260,8 +259,6 @@ class Draws:
         to a ``.npz`` file, with a fingerprint of the model (the model itself is not
         saved: pickle it, or give it to :meth:`load` to use ``calculate`` and
         ``extra_samples`` on the loaded draws)."""
-        from tfstats.persistence import saved_state
-
         arrays = {f"value:{k}": v for k, v in self.values.items()}
         arrays.update({f"stat:{k}": v for k, v in self.stats.items()})
         state, extra = saved_state(self)
@@ -290,8 +287,6 @@ class Draws:
         >>> ts.calculate(mu * 2, values=again).shape
         (2, 100)
         """
-        from tfstats.persistence import reattached
-
         with np.load(path, allow_pickle=False) as content:
             meta = json.loads(str(content["__meta__"]))
             values = {k[6:]: content[k] for k in content.files if k.startswith("value:")}

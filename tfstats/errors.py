@@ -1,13 +1,16 @@
-"""Errors for names that are not unknowns of a model (in ``values=``, ``initial_values=``,
-``log_prob``): they list the valid names, so a misspelt name is never ignored."""
+"""The errors tfstats raises where a model is written: ``ModelError``, and errors for names
+that are not unknowns of a model (in ``values=``, ``initial_values=``, ``log_prob``), which
+list the valid names, so a misspelt name is never ignored."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tfstats.arrays import ModelError
+__all__ = ["ModelError", "UnknownNameError", "check_names"]
 
-__all__ = ["UnknownNameError", "check_names"]
+
+class ModelError(ValueError):
+    """A model that cannot be built as written."""
 
 
 class UnknownNameError(ModelError, KeyError):

@@ -41,9 +41,9 @@ _BY_NAME: dict[str, Family] = {}
 
 
 def family_named(name: str) -> Family:
-    """The family called ``name`` (every family made registers itself)."""
-    import tfstats  # noqa: F401 - a fresh process makes every family by importing tfstats
-
+    """The family called ``name`` (every family made registers itself). Unpickling finds
+    this function by importing ``tfstats.families``, which imports the ``tfstats``
+    package first, and so every module that makes a family."""
     return _BY_NAME[name]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.inference.simulate import evaluate, pointwise_log_likelihood
 from tfstats.labels import arviz_dims
 
 __all__ = ["to_inference_data"]
@@ -27,8 +28,6 @@ def _sample_stats(draws: Any) -> dict[str, np.ndarray]:
 def _simulate(draws: Any, given: bool, arrays: list, seed: int | None) -> list[np.ndarray]:
     """``arrays`` at every posterior draw (``given``) or simulated from the prior (as many
     draws as one chain has), shaped (chains, draws, *shape)."""
-    from tfstats.inference.predictive import _evaluate
-
     model = draws.model
     if given:
         known = model.variables
@@ -36,7 +35,7 @@ def _simulate(draws: Any, given: bool, arrays: list, seed: int | None) -> list[n
         chains, n = draws.n_chains, draws.n_draws
     else:
         known, batches, chains, n = [], [], 1, draws.n_draws
-    out = _evaluate(arrays, known, batches, chains * n, seed, model.names, model.precision)
+    out = evaluate(arrays, known, batches, chains * n, seed, model.names, model.precision)
     return [o.reshape(chains, n, *a.shape) for o, a in zip(out, arrays, strict=True)]
 
 
@@ -61,8 +60,6 @@ def to_inference_data(draws: Any, *, log_likelihood: bool = True, observed_data:
             if not term.family.event_ndims:  # the log-likelihood has the data's axes
                 dims[name] = arviz_dims(name, term.value.ndim, draws.dims)
         if log_likelihood:
-            from tfstats.inference.predictive import pointwise_log_likelihood
-
             groups["log_likelihood"] = pointwise_log_likelihood(draws)[0]
         if observed_data:
             groups["observed_data"] = {n: t.value.value for n, t in zip(names, terms,

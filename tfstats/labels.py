@@ -18,11 +18,14 @@ import itertools
 import sys
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tfstats.arrays import Array, ModelError
+from tfstats.errors import ModelError
+
+if TYPE_CHECKING:  # arrays imports labels (index_codes): annotations only here
+    from tfstats.arrays import Array
 
 __all__ = [
     "arviz_dims", "axis_labels", "dim_size", "element_labels", "index_codes", "name_observed",
@@ -122,10 +125,11 @@ def index_codes(array: Array, axis: int, item: Any) -> Any:
 
 # --- names of observed data -----------------------------------------------------------------
 
-def name_observed(data: Array, given: Any) -> None:
-    """Remember the name of observed data ``data`` made from ``given`` (see the module)."""
-    if isinstance(given, Array) and given.name and given.name != "observed":
-        name = given.name
+def name_observed(data: Array, given: Any, given_name: str | None = None) -> None:
+    """Remember the name of observed data ``data`` made from ``given`` (see the module);
+    ``given_name`` is the name of ``given`` when it is an array of the model."""
+    if given_name and given_name != "observed":
+        name = given_name
     else:
         name = _caller_name(given) or _dim_name(getattr(given, "name", None))
     if name:

@@ -16,37 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from tfstats.arrays import Array, Data, ModelError
+from tfstats.arrays import Array, ModelError
 from tfstats.data import as_data
-from tfstats.graph import topological
+from tfstats.graph import Evaluator, topological
+from tfstats.minibatch_data import MinibatchData, MinibatchGroup
+from tfstats.streams import is_stream_source, stream_minibatch
 
 __all__ = ["minibatch", "MinibatchGroup", "MinibatchData", "term_scales",
            "check_no_minibatch", "batch_of", "full_data_tensors"]
-
-
-class MinibatchGroup:
-    """Inputs whose rows are drawn together: ``n_rows`` in all, ``batch_size`` per step."""
-
-    def __init__(self, n_rows: int, batch_size: int, seed: int | None) -> None:
-        self.n_rows, self.batch_size, self.seed = n_rows, batch_size, seed
-
-    @property
-    def scale(self) -> float:
-        return self.n_rows / self.batch_size
-
-    def __repr__(self) -> str:
-        return f"<minibatch of {self.batch_size} rows out of {self.n_rows}>"
-
-
-class MinibatchData(Data):
-    """A data array whose rows are a random batch of ``full`` (drawn at every VI step)."""
-
-    __slots__ = ("full", "group")
-
-    def __init__(self, full: np.ndarray, group: MinibatchGroup, name: str | None) -> None:
-        super().__init__(full[:group.batch_size], name=name)
-        self.full = full
-        self.group = group
 
 
 def minibatch(*data: Any, batch_size: int, seed: int | None = None,
@@ -60,8 +37,10 @@ def minibatch(*data: Any, batch_size: int, seed: int | None = None,
         are drawn at each step, so they stay aligned. Or a single stream: a CSV or Parquet
         path (or a list of them; Parquet when every name ends in ``.parquet``), an
         ``estimators.io.csv_input`` / ``parquet_input``, or a ``tf.data.Dataset`` of
-        dicts of columns; it is read in chunks of 100,000 rows at every pass, never held
-        whole, and the rows of each chunk are shuffled.
+        dicts of columns or of ``(features dict, label)`` pairs (the label is then the
+        column ``"label"``), the columns scalars or 1-D batches; it is read in chunks of
+        100,000 rows at every pass, never held whole, and the rows of each chunk are
+        shuffled.
     batch_size : int
         Rows per step, at most the number of rows.
     seed : int, optional
@@ -94,8 +73,6 @@ def minibatch(*data: Any, batch_size: int, seed: int | None = None,
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
             or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    from tfstats.streams import is_stream_source, stream_minibatch
-
     if len(data) == 1 and is_stream_source(data[0]):
         return stream_minibatch(data[0], int(batch_size), columns, seed, n_rows)
     if columns is not None or n_rows is not None:
@@ -159,8 +136,6 @@ def full_data_tensors(model: Any) -> tuple:
     if not any(isinstance(n, MinibatchData) for n in model.data_nodes):
         return model.data_tensors()
     B = model.backend
-    from tfstats.graph import Evaluator
-
     key = ("full", B.name, model.precision)
     if key not in model._data_tensors:
         ev = Evaluator(B, model.float_dtype, {})

@@ -53,7 +53,7 @@ def _finish(density: Density, observed: Any, shape: tuple[int, ...],
                              f"observed data of shape {data.shape}")
         density.value = data
         data.density = density
-        name_observed(data, observed)
+        name_observed(data, observed, observed.name if isinstance(observed, Array) else None)
         replace_duplicate(density, observed_name(data))
         attach(density)
         return data

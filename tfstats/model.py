@@ -390,9 +390,10 @@ class Model:
         >>> m.predict(fit, data=pd.DataFrame({"x": [5.0]})).round(1)
         array([5.2])
         """
-        from tfstats.formulas.predict import predict
-
-        return predict(self, draws, data=data, kind=kind, seed=seed)
+        if self.formula is None:
+            raise ModelError("predict() needs a model made by ts.glm (this model has no "
+                             "formula)")
+        return self.formula.predict(self, draws, data=data, kind=kind, seed=seed)
 
     def output_arrays(self) -> dict[str, Array]:
         out: dict[str, Array] = {self.names[v]: v for v in self.variables}

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import ModelError
+from tfstats.inference.chain_state import ChainState
+from tfstats.inference.samplers import sampler_class
 from tfstats.structure import fingerprint
 
 __all__ = ["saved_state", "reattached"]
@@ -22,7 +24,8 @@ def saved_state(draws: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if draws.model is not None:
         meta["model"] = fingerprint(draws.model)
     if draws.sampler is not None:
-        meta["sampler"] = dataclasses.asdict(draws.sampler)
+        meta["sampler"] = {"method": draws.sampler.method,
+                           **dataclasses.asdict(draws.sampler)}
     state = draws.chain_state
     if state is not None:
         arrays["state:x"] = np.asarray(state.x)
@@ -49,13 +52,12 @@ def reattached(content: Any, meta: dict[str, Any], values: dict[str, np.ndarray]
                              f"{name!r} of shape {model.output_arrays()[name].shape}")
     out: dict[str, Any] = {"model": model}
     if "sampler" in meta:
-        from tfstats.inference.samplers import Sampler
-
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["sampler"].items()}
-        out["sampler"] = Sampler(**fields)
+        saved = dict(meta["sampler"])
+        cls = sampler_class(saved.pop("method"))
+        names = {f.name for f in dataclasses.fields(cls)}  # older files kept every setting
+        out["sampler"] = cls(**{k: tuple(v) if isinstance(v, list) else v
+                                for k, v in saved.items() if k in names})
     if "state:x" in content.files:
-        from tfstats.inference.mcmc import ChainState
-
         part = {p: {k.split(":", 1)[1]: content[k] for k in content.files if k.startswith(p)}
                 for p in ("adapt:", "schedule:")}
         out["chain_state"] = ChainState(content["state:x"], part["adapt:"],

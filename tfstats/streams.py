@@ -14,6 +14,7 @@ package loads Keras, which a model fit does not need.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -22,12 +23,13 @@ import pandas as pd
 
 from tfstats.arrays import ModelError
 from tfstats.data import as_data
-from tfstats.minibatch import MinibatchData, MinibatchGroup
+from tfstats.minibatch_data import MinibatchData, MinibatchGroup
 
 __all__ = ["is_stream_source", "stream_minibatch", "StreamGroup", "StreamData",
            "chunk_feeder"]
 
 _CHUNK_ROWS = 100_000
+Chunks = Callable[[list[str] | None], Iterator[pd.DataFrame]]  # wanted columns -> chunks
 
 
 def is_stream_source(source: Any) -> bool:
@@ -45,7 +47,7 @@ def is_stream_source(source: Any) -> bool:
 class StreamGroup(MinibatchGroup):
     """A minibatch group fed from chunks of a stream."""
 
-    def __init__(self, chunks: Callable[[], Iterator[pd.DataFrame]], columns: list[Any],
+    def __init__(self, chunks: Chunks, columns: list[Any],
                  n_rows: int, batch_size: int, seed: int | None, where: str) -> None:
         super().__init__(n_rows, batch_size, seed)
         self.chunks, self.columns, self.where = chunks, columns, where
@@ -53,32 +55,74 @@ class StreamGroup(MinibatchGroup):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "chunks": None}  # a reader is not data: drop it
 
-    def select(self, frame: pd.DataFrame) -> list[np.ndarray]:
-        """The arrays of each ``columns`` entry from a chunk, checked."""
-        wanted = [c for entry in self.columns for c in _names(entry)]
-        missing = [c for c in wanted if c not in frame.columns]
+    def check(self, frame: pd.DataFrame) -> None:
+        """Raise if a chunk lacks a column of ``columns``."""
+        missing = [c for c in self.wanted if c not in frame.columns]
         if missing:
             raise ModelError(f"the stream {self.where} has no column(s) {missing}: its columns "
                              f"are {list(frame.columns)}")
+
+    def select(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        """The arrays of each ``columns`` entry from a chunk, checked."""
+        self.check(frame)
         return [as_data(frame[entry] if isinstance(entry, str) else frame[list(entry)],
                         name=str(entry)).value for entry in self.columns]
 
     def batches(self, seed: int | None) -> Iterator[list[np.ndarray]]:
-        """Endless shuffled batches of exactly ``batch_size`` rows, epoch after epoch."""
+        """Endless shuffled batches of exactly ``batch_size`` rows, epoch after epoch.
+
+        Each chunk's columns are copied into one float matrix (with the rows the chunk
+        before left over), whose rows are shuffled and cut into batches (views), so a
+        chunk is held about twice at most (the pages freed go back to the system)."""
         rng = np.random.default_rng(seed)
         size = self.batch_size
-        pool: list[np.ndarray] | None = None
+        layout = [c for entry in self.columns for c in _names(entry)]  # the pool's columns
+        edges = np.cumsum([0] + [len(_names(entry)) for entry in self.columns])
+        left = np.zeros((0, len(layout)))
         while True:
-            for chunk in self.chunks():
-                arrays = self.select(chunk)
-                pool = arrays if pool is None else [np.concatenate([p, a]) for p, a in
-                                                    zip(pool, arrays, strict=True)]
-                order = rng.permutation(len(pool[0]))
-                pool = [p[order] for p in pool]
-                full = len(order) // size * size
+            for chunk in self.chunks(self.wanted):  # (the pages of the last chunk returned)
+                self.check(chunk)
+                pool = np.empty((len(left) + len(chunk), len(layout)))
+                pool[:len(left)] = left
+                for j, name in enumerate(layout):  # column by column: no copy of the chunk
+                    pool[len(left):, j] = as_data(chunk[name], name=name).value
+                del chunk, left
+                pool = pool[rng.permutation(len(pool))]  # (5 times faster than in place)
+                full = len(pool) // size * size
+                left = pool[full:].copy()
                 for start in range(0, full, size):
-                    yield [p[start:start + size] for p in pool]
-                pool = [p[full:] for p in pool]
+                    rows = pool[start:start + size]
+                    yield [rows[:, first] if isinstance(entry, str) else rows[:, first:last]
+                           for entry, first, last in zip(self.columns, edges[:-1], edges[1:],
+                                                         strict=True)]
+                pool = rows = None  # free this chunk before reading the next
+                _release_freed_memory()
+
+    @property
+    def wanted(self) -> list[str]:
+        """Every column name that ``columns`` uses, once."""
+        return list(dict.fromkeys(c for entry in self.columns for c in _names(entry)))
+
+
+def _release_freed_memory() -> None:
+    """Give the heap pages freed by the last chunk back to the system (glibc keeps them,
+    so the resident size would creep up by a chunk's worth per allocation pattern)."""
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl), or no libc.so.6
+        return None
+
+
+_TRIM = _malloc_trim()
 
 
 class StreamData(MinibatchData):
@@ -98,47 +142,44 @@ def _names(entry: Any) -> list[str]:
     return [entry] if isinstance(entry, str) else list(entry)
 
 
-def _reader(source: Any) -> tuple[Callable[[], Iterator[pd.DataFrame]], str, int | None]:
-    """``(chunks, description, rows if known cheaply)`` for a stream source."""
+def _reader(source: Any) -> tuple[Chunks, str, int | None]:
+    """``(chunks, description, rows if known cheaply)`` for a stream source; ``chunks(wanted)``
+    reads only the columns ``wanted`` where the format allows (all for ``None``)."""
     if type(source).__name__ == "StreamInput":
-        return source.chunks, repr(list(source.paths)), None
+        return (lambda wanted=None: source.chunks()), repr(list(source.paths)), None
     if type(source).__module__.startswith("tensorflow"):
-        return (lambda: _dataset_chunks(source)), "tf.data.Dataset", None
+        from tfstats.dataset_frames import check_dataset, dataset_frames
+
+        check_dataset(source)  # its structure: a clear error now
+        return ((lambda wanted=None: dataset_frames(source, _CHUNK_ROWS)), "tf.data.Dataset",
+                None)
     paths = [str(p) for p in ([source] if isinstance(source, str | os.PathLike) else source)]
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         raise FileNotFoundError(f"minibatch(): no such file(s): {missing}")
     if not all(p.endswith((".parquet", ".pq")) for p in paths):
-        return (lambda: _csv_chunks(paths)), repr(paths), None
+        return (lambda wanted=None: _csv_chunks(paths, wanted)), repr(paths), None
     import pyarrow.parquet as pq
 
     rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
-    return (lambda: _parquet_chunks(paths)), repr(paths), rows
+    return (lambda wanted=None: _parquet_chunks(paths, wanted)), repr(paths), rows
 
 
-def _csv_chunks(paths: list[str]) -> Iterator[pd.DataFrame]:
+def _csv_chunks(paths: list[str], wanted: list[str] | None) -> Iterator[pd.DataFrame]:
+    usecols = None if wanted is None else set(wanted).__contains__  # missing: named later
     for path in paths:
-        with pd.read_csv(path, chunksize=_CHUNK_ROWS) as reader:
+        with pd.read_csv(path, chunksize=_CHUNK_ROWS, usecols=usecols) as reader:
             yield from reader
 
 
-def _parquet_chunks(paths: list[str]) -> Iterator[pd.DataFrame]:
+def _parquet_chunks(paths: list[str], wanted: list[str] | None) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
     for path in paths:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=_CHUNK_ROWS):
+        file = pq.ParquetFile(path)
+        columns = None if wanted is None else [c for c in wanted if c in file.schema_arrow.names]
+        for batch in file.iter_batches(batch_size=_CHUNK_ROWS, columns=columns):
             yield batch.to_pandas()
-
-
-def _dataset_chunks(dataset: Any) -> Iterator[pd.DataFrame]:
-    for element in dataset.as_numpy_iterator():
-        if not isinstance(element, dict):
-            raise ModelError("minibatch(): a tf.data.Dataset must yield dicts of columns "
-                             f"(name -> values), got {type(element).__name__}")
-        if any(np.ndim(v) > 1 for v in element.values()):
-            raise ModelError("minibatch(): each column of a tf.data.Dataset element must be a "
-                             "scalar or a 1-D batch")
-        yield pd.DataFrame({k: np.atleast_1d(v) for k, v in element.items()})
 
 
 def stream_minibatch(source: Any, batch_size: int, columns: Sequence[Any] | None,
@@ -155,12 +196,12 @@ def stream_minibatch(source: Any, batch_size: int, columns: Sequence[Any] | None
     group.select(first_chunk)  # the columns exist: a clear error now
     rows = n_rows if n_rows is not None else known
     if rows is None:
-        rows = sum(len(chunk) for chunk in chunks())
+        rows = sum(len(chunk) for chunk in chunks(group.wanted))
     if batch_size > rows:
         raise ValueError(f"batch_size={batch_size} is larger than the data ({rows} rows)")
     group.n_rows = int(rows)
     first = next(group.batches(seed))
-    out = tuple(StreamData(values, group, k, str(entry))
+    out = tuple(StreamData(values.copy(), group, k, str(entry))  # not a view of a chunk
                 for k, (values, entry) in enumerate(zip(first, columns, strict=True)))
     return out[0] if len(out) == 1 else out
 
@@ -181,10 +222,15 @@ def chunk_feeder(model: Any, full: tuple, steps: int, seed: int | None) -> Calla
 
     def feed() -> tuple:
         stacked = {}
-        for group in groups:
-            batches = [next(iterators[id(group)]) for _ in range(steps)]
-            stacked[id(group)] = [np.stack([b[k] for b in batches])
-                                  for k in range(len(group.columns))]
+        for group in groups:  # each batch copied as it comes: its chunk can be freed
+            out: list[np.ndarray] = []
+            for i in range(steps):
+                batch = next(iterators[id(group)])
+                out = out or [np.empty((steps,) + b.shape) for b in batch]
+                for k, values in enumerate(batch):
+                    out[k][i] = values
+                del batch, values  # no view of a chunk while the next is read
+            stacked[id(group)] = out
         return tuple(B.convert(stacked[id(n.group)][n.position], model.float_dtype)
                      if isinstance(n, StreamData) else t for n, t in zip(nodes, full,
                                                                          strict=True))

@@ -38,10 +38,10 @@ from estimators.base import (
     require_y,
 )
 from estimators.glm.base import GLMEstimator, common_params_doc
+from estimators.glm.dataset_stream import as_glm_stream
 from estimators.glm.models import mean_of
 from estimators.glm.stream import stream_chunks, stream_fit_sample, stream_labels
 from estimators.glm.stream import stream_gram as stream_gram_of
-from estimators.io.inputs import StreamInput
 from estimators.tracking import tracked_fit
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
@@ -58,7 +58,9 @@ class _Regressor(RegressorMixin, GLMEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features), or a stream
             A stream (``estimators.io.inputs.csv_input`` / ``parquet_input`` with a
-            ``label``, ``y=None``) is read chunk by chunk, never whole: for
+            ``label``, ``y=None``), or a ``tf.data.Dataset`` of ``(features dict, label)``
+            pairs (columns scalars or 1-D batches, one pass), is read chunk by chunk,
+            never whole: for
             ``LinearRegressor`` into the Gram matrix (any ``inference``); for
             ``PoissonRegressor`` (MAP and VI) see ``LinearClassifier.fit``.
         y : array-like of shape (n_samples,)
@@ -70,9 +72,9 @@ class _Regressor(RegressorMixin, GLMEstimator):
         self
         """
         self._check_params()
-        source, stream_gram, stream = None, None, None
-        if isinstance(X, StreamInput):
-            source = X
+        stream_gram, stream = None, None
+        source = as_glm_stream(X, self)
+        if source is not None:
             X, y, names = stream_fit_sample(self, source, y, sample_weight)
         require_y(self, y)
         design = self._encode_fit(X)
@@ -345,8 +347,9 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features), or a stream
             A stream (``estimators.io.inputs.csv_input`` / ``parquet_input`` with a
-            ``label``, ``y=None``, no ``class_weight``) is read chunk by chunk, never
-            whole. A first pass counts the rows, finds the classes and checks every chunk;
+            ``label``, ``y=None``, no ``class_weight``), or a ``tf.data.Dataset`` of
+            ``(features dict, label)`` pairs, is read chunk by chunk, never whole. A first
+            pass counts the rows, finds the classes and checks every chunk;
             the column encoding (categories) and scaling come from the stream's sample
             (``sample_size`` rows), and a category outside it raises, naming the column.
             MAP: L-BFGS on the exact objective, accumulated over the chunks at each
@@ -363,9 +366,8 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         self
         """
         self._check_params()
-        source = None
-        if isinstance(X, StreamInput):
-            source = X
+        source = as_glm_stream(X, self)
+        if source is not None:
             if self.class_weight is not None:
                 raise ValueError("class_weight is not supported with a stream (every row has "
                                  "unit weight): pass class_weight=None")

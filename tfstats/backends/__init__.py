@@ -1,16 +1,19 @@
 """Backend selection: every tensor operation of tfstats goes through one backend module.
 
-A backend module (``tensorflow.py`` or ``jax.py``) exposes the same names: a numpy-like
-set of primitives, ``tfp`` (the TensorFlow Probability substrate), compilation,
-vectorisation, gradients, loops and stateless seeds. Nothing outside this package imports
-tensorflow or jax.
+A backend module (``tensorflow.py`` or ``jax.py``) provides the members of
+:class:`~tfstats.backends.protocol.Backend`: a numpy-like set of primitives, ``tfp`` (the
+TensorFlow Probability substrate), compilation, vectorisation, gradients, loops and
+stateless seeds. What differs between backends lives in their modules, behind those
+members. Nothing outside this package imports tensorflow or jax.
 """
 
 from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import cast
 
+from tfstats.backends.protocol import Backend
 from tfstats.quiet import import_quietly
 
 __all__ = ["get_backend", "set_backend", "backend_name"]
@@ -58,7 +61,7 @@ def backend_name() -> str:
     return _current
 
 
-def _load(name: str) -> ModuleType:
+def _load(name: str) -> ModuleType:  # a module that satisfies Backend
     try:
         return import_quietly(_BACKENDS[name])  # TensorFlow's C++ logging filtered
     except ImportError as error:
@@ -67,6 +70,6 @@ def _load(name: str) -> ModuleType:
         raise ImportError(f"the {name} backend cannot be imported: {error}.{hint}") from error
 
 
-def get_backend(name: str | None = None) -> ModuleType:
+def get_backend(name: str | None = None) -> Backend:
     """The backend module (by default the current one)."""
-    return _load(_normalise(name) if name else backend_name())
+    return cast(Backend, _load(_normalise(name) if name else backend_name()))

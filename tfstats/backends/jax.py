@@ -82,7 +82,7 @@ __all__ = [
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "linalg", "make_seed", "split_seed", "stop_gradient", "device_scope", "eager_scope",
-    "set_xla", "solve_ode",
+    "set_xla", "xla_enabled", "map_values", "solve_ode",
 ]
 
 name = "jax"
@@ -93,6 +93,11 @@ tfb = tfp.bijectors
 def set_xla(enabled: bool) -> bool:
     """JAX always compiles with XLA; kept for symmetry with the TensorFlow backend (returns
     True, the setting that stays)."""
+    return True
+
+
+def xla_enabled() -> bool:
+    """JAX always compiles with XLA."""
     return True
 
 
@@ -166,6 +171,11 @@ def vectorize(fn: Callable) -> Callable:
 
 
 vectorize_random = vectorize
+
+
+def map_values(fn: Callable, values: numpy.ndarray) -> Any:
+    """``fn`` at each of ``values`` (a numpy array), stacked (``vmap``)."""
+    return vectorize(fn)(convert(values))
 
 
 def vectorize_density(fn: Callable, loops: bool = False) -> Callable:

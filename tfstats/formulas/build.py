@@ -20,6 +20,7 @@ from tfstats.formulas.family import (
     inverse_link,
     likelihood,
 )
+from tfstats.formulas.predict import predict
 from tfstats.formulas.priors import Prior, check_prior, default_priors, make_unknown
 from tfstats.model import Model
 
@@ -39,6 +40,12 @@ class GlmSpec:
     mu: Array  # the mean of the response: the inverse link of eta
     dropped: int = 0  # rows dropped by dropna=True
     blocks: list[CorrBlock] = field(default_factory=list)  # correlated group terms
+
+    def predict(self, model: Model, fit: Any, data: Any = None, kind: str = "mean",
+                seed: int | None = None) -> np.ndarray:
+        """Predictions of ``model`` (made by ``glm`` with this spec): see
+        :meth:`tfstats.Model.predict`."""
+        return predict(model, fit, data=data, kind=kind, seed=seed)
 
 
 def _as_frame(data: Any) -> pd.DataFrame:

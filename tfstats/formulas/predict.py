@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from tfstats.arrays import ModelError
+from tfstats.draws import Draws
 from tfstats.formulas.correlated import new_level_effects
 from tfstats.formulas.design import check_missing, new_common, new_group, used_columns
 from tfstats.formulas.family import inverse_link_numpy, simulate
+from tfstats.inference.optimize import OptResult
 
 __all__ = ["predict"]
 
@@ -20,9 +22,6 @@ KINDS = ("mean", "response")
 
 def _values(fit: Any) -> tuple[dict[str, np.ndarray], bool]:
     """Draws by name with shape (chains, draws, ...), and whether ``fit`` was one point."""
-    from tfstats.draws import Draws
-    from tfstats.inference.optimize import OptResult
-
     if isinstance(fit, Draws):
         return fit.values, False
     if isinstance(fit, OptResult):

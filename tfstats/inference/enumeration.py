@@ -31,10 +31,9 @@ from tfstats.graph import Evaluator, topological
 from tfstats.variables import Interval
 
 __all__ = ["MAX_CONFIGURATIONS", "FINITE", "Group", "Enumeration", "discrete_unknown",
-           "split_discrete", "draw_discrete", "draw_at_values", "model_for"]
+           "split_discrete", "draw_discrete", "draw_at_values"]
 
 MAX_CONFIGURATIONS = 10**6
-_UNROLL = 64  # at most this many values are a loop unrolled on TensorFlow (see _map)
 FINITE = ("bernoulli", "categorical", "binomial", "discrete_uniform")
 
 _ELEMENTWISE = frozenset([
@@ -292,7 +291,7 @@ def log_weights(ev: Evaluator, group: Group) -> Any:
                 total = total + _rows(B, B.cast(child.log_density(term), ev.float), var.shape)
             return B.np.where(valid, total, minus_inf)
 
-        return _map(B, one_value, np.arange(low.min(), high.max() + 1, dtype=np.int32))
+        return B.map_values(one_value, np.arange(low.min(), high.max() + 1, dtype=np.int32))
 
     strides = _strides(group)
 
@@ -309,16 +308,7 @@ def log_weights(ev: Evaluator, group: Group) -> Any:
             total = total + B.cast(B.np.sum(child.log_density(term)), ev.float)
         return B.np.where(valid, total, minus_inf)
 
-    return _map(B, one_configuration, np.arange(group.configurations(), dtype=np.int32))
-
-
-def _map(B: Any, fn: Callable, values: np.ndarray) -> Any:
-    """``fn`` at each of ``values``, stacked. TensorFlow gets a loop unrolled into the graph
-    when there are few: its vectorised map nested in the samplers' map over chains made
-    a change-point model's first ``mcmc`` (39 values) take 110 s of CPU, unrolled 29 s."""
-    if B.name == "tensorflow" and len(values) <= _UNROLL:
-        return B.np.stack([fn(B.convert(v)) for v in values])
-    return B.vectorize(fn)(B.convert(values))
+    return B.map_values(one_configuration, np.arange(group.configurations(), dtype=np.int32))
 
 
 def _strides(group: Group) -> list[tuple[np.ndarray, int]]:
@@ -382,13 +372,6 @@ def draw_discrete(model: Any, values: dict[Variable, np.ndarray], seed: int | No
             for var, value in drawn.items():
                 parts[var].append(value)
     return {v: np.concatenate(p) for v, p in parts.items()}
-
-
-def model_for(summed: list[Variable], precision: str) -> Any:
-    """The model that discrete unknowns make (to draw them given values of the rest)."""
-    from tfstats.model import Model
-
-    return Model({f"discrete_{i}": v for i, v in enumerate(summed)}, precision=precision)
 
 
 def draw_at_values(summed: list[Variable], given: dict[Variable, np.ndarray], model: Any,

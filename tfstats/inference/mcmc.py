@@ -1,30 +1,24 @@
 """mcmc(): vectorised chains in one compiled loop, run in chunks for the progress bar.
 
 Warmup and sampling share one compiled function (one compilation per model, sampler and
-chain count): each chunk runs up to ``CHUNK`` iterations of the TFP kernel, the
-dual-averaging step size and the windowed diagonal (or dense) mass matrix.
+chain count): each chunk runs up to ``CHUNK`` iterations of the sampler's kernel, the
+dual-averaging step size and the windowed diagonal (or dense) mass matrix. The driver
+knows samplers only through the ``Sampler`` interface (``samplers/base.py``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
+from tfstats.inference.chain_state import ChainState
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
-from tfstats.inference.kernels import (
-    make_kernel,
-    rescale,
-    statistics,
-    target_log_prob,
-    with_step_size,
-)
 from tfstats.inference.metric import gradient, position, scaled
 from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.samplers import Sampler, nuts
@@ -32,24 +26,10 @@ from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
 from tfstats.tracking import tracked
 
-__all__ = ["mcmc", "extra_samples", "CHUNK"]
+__all__ = ["mcmc", "extra_samples", "CHUNK", "ChainState"]
 
 CHUNK = 50
 _STATS = ("accept", "divergent", "n_steps", "energy", "step_size", "log_density")
-
-
-@dataclass
-class ChainState:
-    """Where the chains are: state, adaptation, seed and iterations done."""
-
-    x: np.ndarray
-    adaptation: dict[str, np.ndarray]
-    seed: Any
-    iteration: int
-    schedule: dict[str, np.ndarray]
-
-    def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__, seed=np.asarray(self.seed))  # backend-neutral
 
 
 def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
@@ -76,7 +56,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         scale = adapt["scale"]
         log_step = B.np.where(use_final, adapt["log_step_bar"], adapt["log_step"])
         step = B.np.exp(log_step)[:, None] * jitter
-        kernel = make_kernel(B, spec, lambda z: batched_density(position(B, scale, z), *data),
+        kernel = spec.kernel(B, lambda z: batched_density(position(B, scale, z), *data),
                              scaled_value_and_grad(scale, data), step)
         return kernel, step
 
@@ -87,8 +67,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         scale = adapt["scale"]
         seeds = B.split_seed(seed, 2)
         log_step = adaptation.reasonable_step_size(
-            B, scaled_value_and_grad(scale, data), scaled(B, scale, x), results.target_log_prob,
-            results.grads_target_log_prob, adapt["log_step"], seeds[0])
+            B, scaled_value_and_grad(scale, data), scaled(B, scale, x), spec.log_density(results),
+            spec.gradient(results), adapt["log_step"], seeds[0])
         return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
 
     def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, restart: Any,
@@ -98,10 +78,10 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
         def bootstrap(x_: Any, adapt_: dict, g: Any) -> Any:
             kernel, step = kernel_for(adapt_, g >= warmup, data)
             z_ = scaled(B, adapt_["scale"], x_)
-            return with_step_size(spec, kernel.bootstrap_results(z_), step)
+            return spec.bootstrap(kernel, z_, step)
 
         results = bootstrap(x, adapt, start)  # the body sets the step size it uses
-        if spec.method == "nuts":
+        if spec.restarts_step_size:
             adapt, seed = B.cond(restart,
                                  lambda: find_step_size(x, adapt, seed, results, data),
                                  lambda: (adapt, seed))
@@ -121,10 +101,10 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
                     B.cast(1.0 - j, dtype), B.cast(1.0 + j, dtype)).sample(
                         (chains, 1), seed=seeds[2])
             kernel, step = kernel_for(adapt_, ~adapting, data, jitter)
-            results = with_step_size(spec, results, step)
+            results = spec.with_step_size(results, step)
             z, results = kernel.one_step(scaled(B, adapt_["scale"], x_), results, seed=step_seed)
             x_new = position(B, adapt_["scale"], z)
-            stats = statistics(B, spec, results, dtype)
+            stats = spec.statistics(B, results, dtype)
             if spec.adapts_step_size:
                 adapt_ = adaptation.dual_averaging(B, adapt_, stats["accept"],
                                                    spec.target_accept, adapting)
@@ -133,9 +113,9 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             ends_now = B.np.any(B.np.equal(schedule["ends"], g + 1))
             old_scale = adapt_["scale"]
             adapt_ = adaptation.end_window(B, adapt_, ends_now)
-            results = rescale(B, spec, results, old_scale, adapt_["scale"])
+            results = spec.rescale(B, results, old_scale, adapt_["scale"])
             record = dict(stats, x=x_new, step_size=step[:, 0],
-                          log_density=target_log_prob(spec, results))
+                          log_density=spec.log_density(results))
             bufs = {k: B.write(bufs[k], i, B.cast(record[k], dtype)) for k in bufs}
             return i + 1, g + 1, x_new, results, adapt_, next_seed, bufs
 
@@ -149,11 +129,11 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
 
 
 def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
-    """Iterations before which NUTS searches the step size afresh (Stan's
-    ``init_stepsize``): the start of warmup and each mass-matrix update. A chunk starts
-    at each."""
+    """Iterations before which a sampler that ``restarts_step_size`` searches the step size
+    afresh (Stan's ``init_stepsize``): the start of warmup and each mass-matrix update. A
+    chunk starts at each."""
     warmup = int(schedule["warmup"])
-    if spec.method != "nuts" or warmup == 0:
+    if not spec.restarts_step_size or warmup == 0:
         return set()
     return {0} | {int(e) for e in schedule["ends"] if 0 < e < warmup}
 
@@ -223,7 +203,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     chains : int
         Chains, run together.
     sampler : Sampler, optional
-        ``nuts()`` (default), ``hmc()``, ``rwmh()`` or ``slice()``.
+        ``nuts()`` (default), ``hmc()``, ``rwmh()``, ``slice()``, or an instance of your
+        own :class:`Sampler` subclass.
     thin : int
         Keep every ``thin``-th draw.
     seed : int, optional
@@ -264,7 +245,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     spec = sampler or nuts()
     if not isinstance(spec, Sampler):
         raise TypeError(f"sampler must be made by ts.nuts(), ts.hmc(), ts.rwmh() or "
-                        f"ts.slice(), got {spec!r}")
+                        f"ts.slice() (or be a ts.Sampler subclass), got {spec!r}")
     for name, value, low in (("n_samples", n_samples, 0), ("warmup", warmup, 0),
                              ("chains", chains, 1), ("thin", thin, 1)):
         if not isinstance(value, int | np.integer) or value < low:

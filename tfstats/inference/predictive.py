@@ -5,84 +5,20 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from tfstats.arrays import Array, Data, ModelError, Variable, as_array
-from tfstats.backends import get_backend
+from tfstats.arrays import Array, Data, Variable, as_array
 from tfstats.draws import Draws
 from tfstats.errors import UnknownNameError, check_names
-from tfstats.families import Density
-from tfstats.graph import Evaluator, topological
-from tfstats.inference.enumeration import draw_at_values, draw_discrete, model_for
+from tfstats.graph import topological
+from tfstats.inference.enumeration import draw_at_values, draw_discrete
+from tfstats.inference.optimize import OptResult
+from tfstats.inference.simulate import evaluate, pointwise_log_likelihood
+from tfstats.model import Model
 
-__all__ = ["calculate", "pointwise_log_likelihood"]
-
-_BATCH = 1000
-
-
-class _Simulator(Evaluator):
-    """An evaluator that draws unknowns without values from their priors and observed
-    data from their likelihoods."""
-
-    def __init__(self, *args: Any, seed: Any, names: dict[Variable, str], **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.seed = seed
-        self.names = names
-
-    def _next_seed(self) -> Any:
-        seeds = self.B.split_seed(self.seed, 2)
-        self.seed = seeds[1]
-        return seeds[0]
-
-    def _compute(self, node: Array) -> Any:
-        if isinstance(node, Data) and node.density is not None:
-            return self.simulate(node.density, node.shape)
-        if isinstance(node, Variable):
-            if node.prior is None:
-                name = self.names.get(node) or node.name or "an unknown"
-                raise ModelError(f"cannot simulate {name!r}: it has a flat prior "
-                                 f"(variable()); give it a distribution or a value")
-            value = self.simulate(node.prior, node.shape)
-            return value if node.kind != "int" else self.B.cast(value, self.B.int_dtype())
-        return super()._compute(node)
-
-    def simulate(self, density: Density, shape: tuple[int, ...]) -> Any:
-        B = self.B
-        family = density.family
-        if family.name == "mixture":
-            weights = self.to_float(self(density.params[0]))
-            draws = B.np.stack([self.simulate(p, shape) for p in density.components], axis=-1)
-            logits = B.np.log(B.np.broadcast_to(weights, (*shape, len(density.components))))
-            pick = B.tfd.Categorical(logits=logits).sample(seed=self._next_seed())
-            one_hot = B.np.equal(B.np.arange(len(density.components)), pick[..., None])
-            return B.np.sum(B.np.where(one_hot, draws, 0.0 * draws), axis=-1)
-        if family.name == "joint":
-            return B.np.stack([self.simulate(p, shape[:-1]) for p in density.components],
-                              axis=-1)
-        params = [self.to_float(self(p)) for p in density.params]
-        if not family.event_ndims and not family.name.startswith("categorical"):
-            params = [B.np.broadcast_to(p, shape) for p in params]
-        dist = family.make(B, *params)
-        if dist is None:
-            raise ModelError(f"simulating from {family.name} is not supported")
-        if density.truncation is not None:
-            return self._truncated(dist, density, shape)
-        extra = len(shape) - len(dist.batch_shape) - len(dist.event_shape)
-        sample = dist.sample(tuple(shape[:max(extra, 0)]), seed=self._next_seed())
-        return B.np.broadcast_to(self.to_float(sample), shape)
-
-    def _truncated(self, dist: Any, density: Density, shape: tuple[int, ...]) -> Any:
-        B = self.B
-        low, high = (None if b is None else self.to_float(self(b)) for b in density.truncation)
-        zero = B.np.zeros(shape, dtype=self.float)
-        lower = dist.cdf(low) + zero if low is not None else zero
-        upper = dist.cdf(high) + zero if high is not None else zero + 1.0
-        u = B.tfd.Uniform(lower, upper).sample(seed=self._next_seed())
-        return dist.quantile(u)
-
+__all__ = ["calculate", "pointwise_log_likelihood"]  # the latter from simulate.py
 
 def _caller_names(frame: Any, kind: type = Array) -> dict[int, str]:
     names: dict[int, str] = {}
@@ -143,30 +79,6 @@ def _needed_variables(arrays: list[Array]) -> list[Variable]:
     return sorted(found.values(), key=lambda v: v.serial)
 
 
-def _evaluate(arrays: list[Array], given: list[Variable], batches: list[np.ndarray],
-              n: int, seed: int | None, names: dict[Variable, str], precision: str) -> list:
-    """Evaluate ``arrays`` for ``n`` draws of the ``given`` unknowns (others simulated)."""
-    B = get_backend()
-    dtype = B.float_dtype(precision)
-
-    def one(inputs: Any) -> Any:
-        values, key = inputs
-        ev = _Simulator(B, dtype, {}, constrained=dict(zip(given, values, strict=True)),
-                        seed=key, names=names)
-        return [ev.to_float(ev(a)) for a in arrays]
-
-    fn = B.compile_function(lambda inputs: B.vectorize_random(one)(inputs), xla=False)
-    keys = B.split_seed(B.make_seed(seed), max(n, 2))[:n]
-    outputs: list[list[np.ndarray]] = [[] for _ in arrays]
-    for start in range(0, n, _BATCH):
-        stop = min(start + _BATCH, n)
-        chunk = ([B.convert(b[start:stop], dtype) for b in batches], keys[start:stop])
-        for k, value in enumerate(B.to_numpy(fn(chunk))):
-            outputs[k].append(value)
-    return [np.concatenate(o) if o else np.zeros((0, *a.shape)) for o, a in zip(
-        outputs, arrays, strict=True)]
-
-
 def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
               seed: int | None = None, precision: str = "double") -> Any:
     """Compute arrays of a model: at posterior draws, at given values, or by simulation.
@@ -212,8 +124,6 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
     targets = [as_array(a) for a in arrays]
     variables = _needed_variables(targets)
     names_out = [local.get(id(a), f"array_{i}") for i, a in enumerate(targets)]
-    from tfstats.inference.optimize import OptResult
-
     if isinstance(values, Draws):
         if values.model is None:
             raise ValueError("these draws were loaded from a file and have no model: load "
@@ -230,7 +140,7 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
             drawn = draw_discrete(model, {v: values[model.names[v]].reshape(-1, *v.shape)
                                           for v in model.variables}, seed)
             known, batches = known + list(drawn), batches + list(drawn.values())
-        out = _evaluate(targets, known, batches, n, seed, model.names, model.precision)
+        out = evaluate(targets, known, batches, n, seed, model.names, model.precision)
         out = [o.reshape(values.n_chains, values.n_draws, *a.shape)
                for o, a in zip(out, targets, strict=True)]
     elif values is not None:
@@ -248,20 +158,20 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
         names = names or {v: local.get(id(v), v.name or "") for v in variables}
         summed = [v for v in variables if v.kind == "int" and v.discrete and v not in given]
         if summed:  # drawn from their conditional given the continuous unknowns' values
-            model_of = model_of or model_for(summed, precision)
+            model_of = model_of or _model_for(summed, precision)
             given |= _resolve_values(values, model_of.variables, local, scope_unknowns)
             names |= {v: local.get(id(v), model_of.names[v]) for v in model_of.variables}
             given |= {v: d[0] for v, d in draw_at_values(summed, given, model_of, seed,
                                                          names).items()}
         known = list(given)
-        out = _evaluate(targets, known, [given[v][None] for v in known], 1, seed, names,
+        out = evaluate(targets, known, [given[v][None] for v in known], 1, seed, names,
                         precision)
         out = [o[0] for o in out]
     else:
         if nsim is None or nsim < 1:
             raise ValueError("give values= (draws or a dict) or nsim= (prior simulation)")
         names = {v: local.get(id(v), v.name or "") for v in variables}
-        out = _evaluate(targets, [], [], int(nsim), seed, names, precision)
+        out = evaluate(targets, [], [], int(nsim), seed, names, precision)
     out = [np.rint(o).astype(np.int64) if isinstance(a, Variable) and a.kind == "int" else o
            for o, a in zip(out, targets, strict=True)]
     return out[0] if len(out) == 1 else dict(zip(names_out, out, strict=True))
@@ -271,32 +181,6 @@ def _summed_out(variables: list[Variable], model: Any) -> bool:
     return model.discrete is not None and bool(set(variables) & set(model.discrete.variables))
 
 
-def pointwise_log_likelihood(draws: Draws) -> tuple[dict[str, np.ndarray],
-                                                    dict[str, np.ndarray]]:
-    """Elementwise log-likelihood of each observed data array at every draw, shape
-    (chains, draws, *data shape), with the observed data, both by name."""
-    model = draws.model
-    B = model.backend
-    dtype = model.float_dtype
-    terms, names = model.observed_terms, model.observed_names
-    if not terms:
-        return {}, {}
-    variables = model.variables
-    batches = [draws[model.names[v]].reshape(-1, *v.shape) for v in variables]
-
-    def one(values: Any) -> Any:
-        ev = Evaluator(B, dtype, {}, constrained=dict(zip(variables, values, strict=True)))
-        return [B.np.broadcast_to(ev.log_density(t), t.value.shape[:t.value.ndim - (
-            t.family.event_ndims)]) for t in terms]
-
-    fn: Callable = B.compile_function(lambda v: B.vectorize(one)(v), xla=False)
-    n = draws.n_chains * draws.n_draws
-    parts: list[list[np.ndarray]] = [[] for _ in terms]
-    for start in range(0, n, _BATCH):
-        chunk = [B.convert(b[start:start + _BATCH], dtype) for b in batches]
-        for k, value in enumerate(B.to_numpy(fn(chunk))):
-            parts[k].append(value)
-    loglik = {name: np.concatenate(p).reshape(draws.n_chains, draws.n_draws, *p[0].shape[1:])
-              for name, p in zip(names, parts, strict=True)}
-    observed = {name: t.value.value for name, t in zip(names, terms, strict=True)}
-    return loglik, observed
+def _model_for(summed: list[Variable], precision: str) -> Model:
+    """The model that discrete unknowns make (to draw them given values of the rest)."""
+    return Model({f"discrete_{i}": v for i, v in enumerate(summed)}, precision=precision)
