@@ -15,10 +15,10 @@ import numpy as np
 from tfstats.data_checks import data_values
 from tfstats.errors import ModelError
 from tfstats.labels import index_codes
-from tfstats.operations import OPS, UFUNC_OPS, ShapeError, _normalise_axis
+from tfstats.operations import OPS, UFUNC_OPS, ShapeError, normalise_axis
 
-__all__ = ["Array", "Data", "MutableData", "Variable", "apply", "as_array", "ModelError",
-           "ShapeError"]
+__all__ = ["Array", "Data", "MutableData", "Variable", "apply", "as_array", "check_usable",
+           "reduction", "ModelError", "ShapeError"]
 
 
 class Array:
@@ -181,19 +181,19 @@ class Array:
 
     # --- methods as in numpy ---------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Array:
-        return _reduce("sum", self, axis, keepdims)
+        return reduction("sum", self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Array:
-        return _reduce("mean", self, axis, keepdims)
+        return reduction("mean", self, axis, keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Array:
-        return _reduce("prod", self, axis, keepdims)
+        return reduction("prod", self, axis, keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Array:
-        return _reduce("max", self, axis, keepdims)
+        return reduction("max", self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Array:
-        return _reduce("min", self, axis, keepdims)
+        return reduction("min", self, axis, keepdims)
 
     def reshape(self, *shape: Any) -> Array:
         newshape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
@@ -303,7 +303,7 @@ def as_array(value: Any, name: str | None = None) -> Array:
     return Data(*data_values(value, name))
 
 
-def _check_usable(array: Array) -> None:
+def check_usable(array: Array) -> None:
     if isinstance(array, Variable) and array.discrete and array.kind != "int":
         raise ModelError(  # finite discrete unknowns hold integers and are summed out
             f"{array.discrete} as an unknown is not supported: it can be a likelihood "
@@ -316,18 +316,18 @@ def apply(op: str, *operands: Any, **params: Any) -> Array:
     """Make the node ``op(*operands, **params)``, checking shapes now."""
     arrays = tuple(as_array(x) for x in operands)
     for array in arrays:
-        _check_usable(array)
+        check_usable(array)
     spec = OPS[op]
     shape = spec.shape(*(a.shape for a in arrays), **params)
     kind = spec.kind(*(a.kind for a in arrays))
     return Array(op, arrays, params, shape, kind)
 
 
-def _reduce(op: str, x: Any, axis: Any = None, keepdims: bool = False, **kwargs: Any) -> Array:
+def reduction(op: str, x: Any, axis: Any = None, keepdims: bool = False, **kwargs: Any) -> Array:
     if any(v is not None for v in kwargs.values()):
         raise TypeError(f"np.{op}: arguments {sorted(kwargs)} are not supported on tfstats arrays")
     x = as_array(x)
-    axes = _normalise_axis(axis, x.ndim)
+    axes = normalise_axis(axis, x.ndim)
     return apply(op, x, axis=axes, keepdims=bool(keepdims))
 
 
@@ -474,11 +474,11 @@ def _solve(a: Any, b: Any) -> Array:
 
 
 NUMPY_FUNCTIONS: dict[Callable, Callable] = {
-    **{getattr(np, n): (lambda x, axis=None, keepdims=False, _n=n, **kw: _reduce(
+    **{getattr(np, n): (lambda x, axis=None, keepdims=False, _n=n, **kw: reduction(
         _n, x, axis, keepdims, **kw)) for n in ["sum", "prod", "mean", "max", "min", "std",
                                                  "var", "all", "any"]},
-    np.amax: lambda x, axis=None, keepdims=False: _reduce("max", x, axis, keepdims),
-    np.amin: lambda x, axis=None, keepdims=False: _reduce("min", x, axis, keepdims),
+    np.amax: lambda x, axis=None, keepdims=False: reduction("max", x, axis, keepdims),
+    np.amin: lambda x, axis=None, keepdims=False: reduction("min", x, axis, keepdims),
     np.cumsum: lambda x, axis=None: apply("cumsum", x, axis=axis),
     np.cumprod: lambda x, axis=None: apply("cumprod", x, axis=axis),
     np.reshape: lambda x, shape=None, newshape=None: as_array(x).reshape(

@@ -24,7 +24,7 @@ from tfstats.variables import (
     make_variable,
 )
 
-__all__ = [
+__all__ = ["as_parameters", "validate_parameters", "check_values",
     "normal", "lognormal", "student", "cauchy", "laplace", "logistic",
     "uniform", "exponential", "gamma", "inverse_gamma", "weibull", "pareto", "beta",
     "chi_squared", "f", "bernoulli", "binomial", "beta_binomial", "negative_binomial",
@@ -39,7 +39,7 @@ def _constant(array: Array) -> np.ndarray | None:
     return array.value if isinstance(array, Data) else None
 
 
-def _check_values(values: np.ndarray, check: str, what: str) -> None:
+def check_values(values: np.ndarray, check: str, what: str) -> None:
     values = np.asarray(values, dtype=np.float64)
     problems = {
         "positive": (values <= 0).any(), "nonnegative": (values < 0).any(),
@@ -70,11 +70,11 @@ def _check_values(values: np.ndarray, check: str, what: str) -> None:
         raise ModelError(f"{what} must be {labels[check]}, got {shown}")
 
 
-def _validate(family: Family, names: tuple[str, ...], params: tuple[Array, ...]) -> None:
+def validate_parameters(family: Family, names: tuple[str, ...], params: tuple[Array, ...]) -> None:
     for name, param, check in zip(names, params, family.checks, strict=False):
         values = _constant(param)
         if check and values is not None:
-            _check_values(values, check, f"{family.name}: {name}")
+            check_values(values, check, f"{family.name}: {name}")
 
 
 # --- making unknowns and likelihoods -------------------------------------------------------------
@@ -192,7 +192,7 @@ def _check_observed(family: Family, observed: Array, shape: tuple[int, ...],
                          f"of shape {observed.shape}")
     values = _constant(observed)
     if values is not None and family.observed_check:
-        _check_values(values, family.observed_check, f"{family.name}: observed data")
+        check_values(values, family.observed_check, f"{family.name}: observed data")
     if values is not None and values.size:
         _check_observed_range(family, values, params)
 
@@ -203,10 +203,10 @@ def check_data_values(density: Density, node: Data, values: np.ndarray) -> None:
     family = density.family
     for k, (param, check) in enumerate(zip(density.params, family.checks, strict=False)):
         if param is node and check:
-            _check_values(values, check, f"{family.name}: parameter {k + 1}")
+            check_values(values, check, f"{family.name}: parameter {k + 1}")
     if density.value is node:
         if family.observed_check:
-            _check_values(values, family.observed_check, f"{family.name}: observed data")
+            check_values(values, family.observed_check, f"{family.name}: observed data")
         if values.size:
             _check_observed_range(family, values, density.params)
 
@@ -255,7 +255,7 @@ def attach(density: Density) -> None:
             var.terms.append(density)
 
 
-def _as_params(family: Family, names: tuple[str, ...], values: tuple[Any, ...]) -> tuple[Array,
+def as_parameters(family: Family, names: tuple[str, ...], values: tuple[Any, ...]) -> tuple[Array,
                                                                                        ...]:
     params = tuple(as_array(v, name=f"{family.name} {n}") for v, n in zip(values, names,
                                                                            strict=True))
@@ -272,8 +272,8 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
                  dim: Any = None, truncation: Any = None, observed: Any = None) -> Array:
     """Make an unknown with this prior, or (with ``observed``) a likelihood term."""
     family = FAMILIES[family_name]
-    params = _as_params(family, names, values)
-    _validate(family, names, params)
+    params = as_parameters(family, names, values)
+    validate_parameters(family, names, params)
     trunc = _truncation(family, truncation)
     if observed is not None:
         data = as_array(observed, name="observed")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tfstats.arrays import Array, ModelError, _reduce, apply, as_array
+from tfstats.arrays import Array, ModelError, apply, as_array, reduction
 from tfstats.graph import Evaluator, topological
 from tfstats.operations import register
 
@@ -94,7 +94,7 @@ def where(condition: Any, x: Any, y: Any) -> Array:
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Array:
     """``log(sum(exp(x)))``, computed stably."""
-    return _reduce("logsumexp", x, axis, keepdims)
+    return reduction("logsumexp", x, axis, keepdims)
 
 
 def lgamma(x: Any) -> Array:

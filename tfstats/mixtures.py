@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable, apply, as_array
-from tfstats.distributions import _check_values, attach, support_bounds
+from tfstats.distributions import attach, check_values, support_bounds
 from tfstats.families import Density, Family
 from tfstats.labels import name_observed, observed_name
 from tfstats.operations import ShapeError, broadcast_shapes
@@ -138,7 +138,7 @@ def mixture(*components: Any, weights: Any, observed: Any = None) -> Array:
         raise ShapeError(f"mixture: weights of shape {w.shape} need a last axis of "
                          f"{len(parts)} (one per component)")
     if isinstance(w, Data):
-        _check_values(w.value, "simplex", "mixture: weights")
+        check_values(w.value, "simplex", "mixture: weights")
     shape = broadcast_shapes(w.shape[:-1], *(p.value.shape for p in parts), what="mixture")
     density = Density(MIXTURE, (w,), None, components=tuple(parts))
     return _finish(density, observed, shape, parts)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tfstats import labels
-from tfstats.arrays import Array, Data, ModelError, Variable, _check_usable
+from tfstats.arrays import Array, Data, ModelError, Variable, check_usable
 from tfstats.backends import backend_name, get_backend
 from tfstats.compile_cache import shared_compiled
 from tfstats.errors import check_names
@@ -57,7 +57,7 @@ class Model:
             if not isinstance(target, Array):
                 raise ModelError(f"model(): {name!r} is not a tfstats array (got "
                                  f"{type(target).__name__})")
-            _check_usable(target)
+            check_usable(target)
         self.targets = dict(targets)
         self.precision = precision
         self.variables, self.terms = self._collect()
@@ -110,7 +110,7 @@ class Model:
             var = frontier.pop()
             if var in found:
                 continue
-            _check_usable(var)
+            check_usable(var)
             found.add(var)
             for parent in var.parents:
                 frontier.extend(ordered(parent.variables))

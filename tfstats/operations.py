@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Op", "OPS", "ShapeError", "broadcast_shapes", "UFUNC_OPS", "register"]
+__all__ = ["normalise_axis", "Op", "OPS", "ShapeError", "broadcast_shapes", "UFUNC_OPS", "register"]
 
 
 class ShapeError(ValueError):
@@ -162,7 +162,7 @@ _register("cast_float", lambda ctx, x: ctx.to_float(x), lambda s: s, _float_kind
 
 # --- reductions ----------------------------------------------------------------------------
 
-def _normalise_axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
+def normalise_axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
     if axis is None:
         return None
     axes = (axis,) if np.isscalar(axis) else tuple(axis)
@@ -177,7 +177,7 @@ def _normalise_axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
 
 def _reduced_shape(shape: tuple[int, ...], axis: Any = None, keepdims: bool = False,
                    **_: Any) -> tuple[int, ...]:
-    axes = _normalise_axis(axis, len(shape))
+    axes = normalise_axis(axis, len(shape))
     axes = tuple(range(len(shape))) if axes is None else axes
     if keepdims:
         return tuple(1 if i in axes else n for i, n in enumerate(shape))

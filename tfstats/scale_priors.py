@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import Array, Data, ModelError, Variable
-from tfstats.distributions import _as_params, _validate, attach, distribution
+from tfstats.distributions import as_parameters, attach, distribution, validate_parameters
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.variables import CorrelationCholesky
 
@@ -130,10 +130,10 @@ def lkj_cholesky(eta: Any, dim: int) -> Variable:
     if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 2:
         raise ModelError(f"lkj_cholesky: dim must be an int >= 2, got {dim!r}")
     family = FAMILIES["lkj_cholesky"]
-    params = _as_params(family, ("eta", "dim"), (eta, Data(np.zeros(int(dim)), name="dim")))
+    params = as_parameters(family, ("eta", "dim"), (eta, Data(np.zeros(int(dim)), name="dim")))
     if params[0].shape:
         raise ModelError(f"lkj_cholesky: eta must be a scalar, got shape {params[0].shape}")
-    _validate(family, ("eta", "dim"), params)
+    validate_parameters(family, ("eta", "dim"), params)
     unknown = Variable(CorrelationCholesky(), (int(dim), int(dim)))
     unknown.prior = Density(family, params, unknown)
     attach(unknown.prior)

@@ -35,7 +35,7 @@ from estimators.glm.models import (
     sum_zero_basis,
     template,
 )
-from tfstats.inference.optimize import _objective
+from tfstats.inference.optimize import compiled_objective
 
 __all__ = ["fit_glm_stream"]
 
@@ -118,7 +118,7 @@ def _stream_mode(data: GLMData, chunks: Chunks, total: float, rows: int) -> tupl
                 settings = first_settings if i == 0 else rest_settings
                 model.set_data(**_chunk_arrays(data.family, k, X, y, n_pad, d_pad, settings))
                 with graph_mode():
-                    objective = _objective(model, False)
+                    objective = compiled_objective(model, False)
                     v, g = B.to_numpy(objective(B.convert(x, model.float_dtype),
                                                 *model.data_tensors()))
                 value += float(v)

@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from estimators.base import validate_params
+from estimators.base import check_sample_weight, validate_params
 from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
 from estimators.neural.distribute import (
     check_strategy,
@@ -328,17 +328,7 @@ class NeuralEstimator(BaseEstimator):
             return
 
     def _row_weights(self, sample_weight: Any, targets: np.ndarray, n: int) -> Any:
-        weights = None
-        if sample_weight is not None:
-            weights = np.asarray(sample_weight, dtype=np.float64)
-            if weights.ndim == 0:
-                weights = np.full(n, float(weights))
-            if weights.shape != (n,):
-                raise ValueError(f"sample_weight has shape {weights.shape}, expected ({n},)")
-            if not np.isfinite(weights).all() or (weights < 0).any():
-                raise ValueError("sample_weight must be finite and non-negative")
-            if not weights.any():
-                raise ValueError("All sample weights are zero; at least one must be positive.")
+        weights = None if sample_weight is None else check_sample_weight(sample_weight, n)
         cw = self._class_weight_rows(targets)
         if cw is not None:
             weights = cw if weights is None else weights * cw

@@ -15,7 +15,7 @@ from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
 from tfstats.tracking import tracked
 
-__all__ = ["opt", "OptResult", "OPTIMIZERS"]
+__all__ = ["compiled_objective", "opt", "OptResult", "OPTIMIZERS"]
 
 OPTIMIZERS = ("lbfgs", "bfgs", "adam")
 
@@ -57,7 +57,7 @@ def _objective_scale(model: Model) -> float:
     return float(max(n, 1))
 
 
-def _objective(model: Model, adjust: bool) -> Callable:
+def compiled_objective(model: Model, adjust: bool) -> Callable:
     """Compiled: unconstrained vector -> (objective, gradient), the objective being minus
     the log density divided by the number of observations."""
     B = model.backend
@@ -79,7 +79,7 @@ class _Evaluations:
 
     def __init__(self, model: Model, adjust: bool, place: Any = None) -> None:
         self.model = model
-        self.objective = (place or OneDevice()).with_data(_objective(model, adjust), 1)
+        self.objective = (place or OneDevice()).with_data(compiled_objective(model, adjust), 1)
         self.last: tuple[np.ndarray, float, np.ndarray] | None = None
         self.best: tuple[float, np.ndarray] | None = None  # for an interrupted run
         self.count = 0

@@ -136,7 +136,7 @@ def test_sample_weight_and_class_weight():
     balanced = DNNClassifier(hidden_units=[8], epochs=5, random_state=0,
                              class_weight="balanced").fit(X, y)
     assert (balanced.predict(X) == 1).mean() > (plain.predict(X) == 1).mean()
-    with pytest.raises(ValueError, match="sample_weight has shape"):
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
         plain.fit(X, y, sample_weight=np.ones(3))
 
 
