@@ -1,6 +1,6 @@
-"""tfstats has no import cycles: every module imports, and the graph of its imports of
-other tfstats modules (at module level and inside functions alike, since an import moved
-into a function to dodge a cycle is still one) has no cycle. Imports under
+"""tfstats and estimators have no import cycles: every module imports, and the graph of
+their imports of each other's modules (at module level and inside functions alike, since an
+import moved into a function to dodge a cycle is still one) has no cycle. Imports under
 ``if TYPE_CHECKING:`` never run, so they are left out."""
 
 from __future__ import annotations
@@ -11,19 +11,21 @@ from pathlib import Path
 
 import pytest
 
+import estimators
 import tfstats
 
-ROOT = Path(tfstats.__file__).parent
-PACKAGE = "tfstats"
+ROOTS = [Path(tfstats.__file__).parent, Path(estimators.__file__).parent]
+PACKAGES = {"tfstats", "estimators"}
 
 
 def _module_names() -> dict[str, Path]:
     names = {}
-    for path in sorted(ROOT.rglob("*.py")):
-        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        names[".".join(parts)] = path
+    for root in ROOTS:
+        for path in sorted(root.rglob("*.py")):
+            parts = list(path.relative_to(root.parent).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            names[".".join(parts)] = path
     return names
 
 
@@ -45,7 +47,7 @@ def _is_type_checking(node: ast.AST) -> bool:
 
 
 def _imports(module: str, path: Path) -> set[str]:
-    """The tfstats modules ``module`` imports anywhere in its code."""
+    """The project's modules ``module`` imports anywhere in its code."""
     found: set[str] = set()
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     pending: list[ast.AST] = [ast.parse(path.read_text())]
@@ -60,13 +62,13 @@ def _imports(module: str, path: Path) -> set[str]:
             if node.level:
                 base = ".".join(package[:len(package) - node.level + 1] + ([base] if base
                                                                            else []))
-            if base.split(".")[0] != PACKAGE:
+            if base.split(".")[0] not in PACKAGES:
                 continue
             for alias in node.names:  # a submodule imported by name, else the module
                 found.add(_owner(f"{base}.{alias.name}") if f"{base}.{alias.name}" in MODULES
                           else _owner(base))
         elif isinstance(node, ast.Import):
-            found |= {_owner(a.name) for a in node.names if a.name.split(".")[0] == PACKAGE}
+            found |= {_owner(a.name) for a in node.names if a.name.split(".")[0] in PACKAGES}
     found.discard(None)
     found.discard(module)
     return found
