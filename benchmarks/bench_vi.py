@@ -145,15 +145,17 @@ def run_pymc(X: np.ndarray, y: np.ndarray, max_steps: int) -> dict:
             "mean": mean}
 
 
-def run_csv(path: str, n_rows: int, max_steps: int) -> dict:
+def run_csv(path: str, n_rows: int, max_steps: int, batch_size: int,
+            learning_rate: float) -> dict:
     import tfstats as ts
 
-    X_b, y_b = ts.minibatch(path, batch_size=10_000, columns=[[f"x{j}" for j in range(D)],
+    X_b, y_b = ts.minibatch(path, batch_size=batch_size, columns=[[f"x{j}" for j in range(D)],
                                                               "y"], n_rows=n_rows, seed=1)
     a = ts.normal(0, 2)
     b = ts.normal(0, 2, dim=D)
     ts.bernoulli(ts.ilogit(a + X_b @ b), observed=y_b)
-    fit = ts.vi(ts.model(a=a, b=b), steps=max_steps, tolerance=1e-12, seed=1, progress=False)
+    fit = ts.vi(ts.model(a=a, b=b), steps=max_steps, tolerance=1e-12, seed=1, progress=False,
+                learning_rate=learning_rate)
     return {"steps": fit.steps, "elbo": float(fit.elbo[-WINDOW:].mean()), "mean": fit.loc}
 
 
@@ -161,12 +163,13 @@ SYSTEMS = {"tfstats-tf": run_tfstats, "tfstats-jax": run_tfstats, "numpyro": run
            "pymc": run_pymc}
 
 
-def child(system: str, rows: int, max_steps: int, csv: str | None) -> None:
+def child(system: str, rows: int, max_steps: int, csv: str | None, batch_size: int,
+          learning_rate: float) -> None:
     import resource
 
     start = time.perf_counter()
     if csv:
-        out = run_csv(csv, rows, max_steps)
+        out = run_csv(csv, rows, max_steps, batch_size, learning_rate)
     else:
         X, y = make_data(rows)
         start = time.perf_counter()  # data generation is not the system's time
@@ -190,11 +193,14 @@ def _peak_rss_mb(resource: object) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def spawn(system: str, rows: int, max_steps: int, csv: str | None = None) -> dict:
+def spawn(system: str, rows: int, max_steps: int, csv: str | None = None,
+          batch_size: int = 10_000, learning_rate: float = 0.01) -> dict:
     backend = "jax" if system in ("tfstats-jax", "csv-jax") else "tensorflow"
     env = dict(os.environ, TFSTATS_BACKEND=backend, PYTHONPATH=os.getcwd())
     command = [sys.executable, __file__, "--child", system, "--rows", str(rows),
-               "--max-steps", str(max_steps)] + (["--csv", csv] if csv else [])
+               "--max-steps", str(max_steps), "--csv-batch", str(batch_size),
+               "--csv-learning-rate", str(learning_rate)] + (
+                   ["--csv", csv] if csv else [])
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if not lines:
@@ -236,6 +242,8 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=10_000)
     parser.add_argument("--csv-mb", type=int, default=2000)
     parser.add_argument("--csv-steps", type=int, default=3000)
+    parser.add_argument("--csv-batch", type=int, default=10_000)
+    parser.add_argument("--csv-learning-rate", type=float, default=0.01)
     parser.add_argument("--csv-backend", default="tensorflow",
                         help="tensorflow, jax, or both (comma-separated): one fit each")
     parser.add_argument("--systems", default="tfstats-tf,tfstats-jax,numpyro,pymc")
@@ -243,7 +251,8 @@ def main() -> None:
     parser.add_argument("--csv")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.rows, args.max_steps, args.csv)
+        child(args.child, args.rows, args.max_steps, args.csv, args.csv_batch,
+              args.csv_learning_rate)
         return
     references = {}
     print(f"logistic regression, D = {D}; mean-field VI to convergence (load average "
@@ -271,7 +280,8 @@ def main() -> None:
         rows, X, y = write_csv(path, args.csv_mb)
         size = os.path.getsize(path) / 1e6
         outs = {backend: spawn("csv-jax" if backend == "jax" else "csv", rows, args.csv_steps,
-                               path) for backend in args.csv_backend.split(",")}
+                               path, args.csv_batch, args.csv_learning_rate)
+                for backend in args.csv_backend.split(",")}
         mode, sd = laplace(X, y)  # the first rows (all of them when they fit): same model
         for backend, out in outs.items():
             if "error" in out:
@@ -279,7 +289,8 @@ def main() -> None:
                 continue
             error = np.max(np.abs(np.asarray(out["mean"]) - mode) / sd)
             print(f"minibatch VI ({backend}) from a {size:.0f} MB CSV ({rows:,} rows, batch "
-                  f"10,000, {out['steps']} steps): {out['seconds']:.1f} s, peak RSS "
+                  f"{args.csv_batch:,}, learning rate {args.csv_learning_rate}, "
+                  f"{out['steps']} steps): {out['seconds']:.1f} s, peak RSS "
                   f"{out['peak_rss_mb']:.0f} MB, max |mean - MAP of the first {len(y):,} "
                   f"rows| = {error:.3f} of their posterior sd", flush=True)
     finally:
