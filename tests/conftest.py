@@ -57,3 +57,24 @@ def tracking_on(mlflow_store: str) -> Any:
     ts.autolog(disable=True)
     if mlflow.active_run() is not None:
         mlflow.end_run()
+
+
+@pytest.fixture
+def traces(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts executions of the Python bodies of compiled functions: one per trace."""
+    from tfstats.backends import get_backend
+
+    B = get_backend()
+    count = {"n": 0}
+    for name in ("compile_function", "compile_once"):
+        original = getattr(B, name)
+
+        def counting(fn, *args, _original=original, **kwargs):
+            def body(*a, **k):
+                count["n"] += 1
+                return fn(*a, **k)
+
+            return _original(body, *args, **kwargs)
+
+        monkeypatch.setattr(B, name, counting)
+    return count

@@ -8,22 +8,5 @@
 1024
 """
 
-from estimators.io.inputs import (
-    StreamInput,
-    csv_input,
-    fixed_pipeline,
-    is_stream,
-    is_tf_dataset,
-    parquet_input,
-    shuffled_tables,
-)
-
-__all__ = [
-    "StreamInput",
-    "csv_input",
-    "parquet_input",
-    "is_stream",
-    "is_tf_dataset",
-    "shuffled_tables",
-    "fixed_pipeline",
-]
+from estimators.io.inputs import *  # noqa: F403
+from estimators.io.inputs import __all__  # noqa: F401

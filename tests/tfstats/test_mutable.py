@@ -7,28 +7,8 @@ import numpy as np
 import pytest
 
 import tfstats as ts
-from tfstats.backends import get_backend
 
 N = 30
-
-
-@pytest.fixture
-def traces(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Counts executions of the Python bodies of compiled functions: one per trace."""
-    B = get_backend()
-    count = {"n": 0}
-    for name in ("compile_function", "compile_once"):
-        original = getattr(B, name)
-
-        def counting(fn, *args, _original=original, **kwargs):
-            def body(*a, **k):
-                count["n"] += 1
-                return fn(*a, **k)
-
-            return _original(body, *args, **kwargs)
-
-        monkeypatch.setattr(B, name, counting)
-    return count
 
 
 def _regression(seed: int, slope: float) -> tuple[np.ndarray, np.ndarray]:

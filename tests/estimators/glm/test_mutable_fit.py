@@ -11,26 +11,6 @@ from scipy import special
 from estimators import LinearClassifier, PoissonRegressor
 from estimators.glm.models import LINKS, bucket, clear_cache, mean_of, template
 from tfstats import compile_cache
-from tfstats.backends import get_backend
-
-
-@pytest.fixture
-def traces(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Counts executions of the Python bodies of compiled functions: one per trace."""
-    B = get_backend()
-    count = {"n": 0}
-    for name in ("compile_function", "compile_once"):
-        original = getattr(B, name)
-
-        def counting(fn, *args, _original=original, **kwargs):
-            def body(*a, **k):
-                count["n"] += 1
-                return fn(*a, **k)
-
-            return _original(body, *args, **kwargs)
-
-        monkeypatch.setattr(B, name, counting)
-    return count
 
 
 def _data(n: int, seed: int, classes: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
