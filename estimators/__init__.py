@@ -10,8 +10,13 @@ from tfstats.tracking import autolog
 
 __all__ = ["LinearClassifier", "LinearRegressor", "PoissonRegressor", "autolog"]
 
+_NEURAL_NAMES = (
+    "DNNClassifier", "DNNLinearCombinedClassifier", "DNNLinearCombinedRegressor",
+    "DNNRegressor", "KerasClassifier", "KerasRegressor", "load", "plot_history",
+)
+
 try:  # the deep nets need Keras; the GLMs do not
-    from estimators.neural import (
+    from estimators.neural import (  # noqa: F401 - re-exported through __all__
         DNNClassifier,
         DNNLinearCombinedClassifier,
         DNNLinearCombinedRegressor,
@@ -25,16 +30,7 @@ except ImportError as _error:  # pragma: no cover - reported when a deep-net nam
     _NEURAL_ERROR: ImportError | None = _error
 else:
     _NEURAL_ERROR = None
-    __all__ += [
-        "DNNClassifier", "DNNLinearCombinedClassifier", "DNNLinearCombinedRegressor",
-        "DNNRegressor", "KerasClassifier", "KerasRegressor", "load", "plot_history",
-    ]
-
-_NEURAL_NAMES = {
-    "DNNClassifier", "DNNLinearCombinedClassifier", "DNNLinearCombinedRegressor",
-    "DNNRegressor", "KerasClassifier", "KerasRegressor", "load", "plot_history",
-}
-
+    __all__ += list(_NEURAL_NAMES)
 
 def __getattr__(name: str) -> object:
     if name in _NEURAL_NAMES and _NEURAL_ERROR is not None:

@@ -9,24 +9,5 @@ machinery; ``datasets`` the bundled example data.
 [8]
 """
 
-from estimators.neural.canned import (
-    DNNClassifier,
-    DNNLinearCombinedClassifier,
-    DNNLinearCombinedRegressor,
-    DNNRegressor,
-    KerasClassifier,
-    KerasRegressor,
-    load,
-    plot_history,
-)
-
-__all__ = [
-    "DNNClassifier",
-    "DNNRegressor",
-    "DNNLinearCombinedClassifier",
-    "DNNLinearCombinedRegressor",
-    "KerasClassifier",
-    "KerasRegressor",
-    "load",
-    "plot_history",
-]
+from estimators.neural.canned import *  # noqa: F403
+from estimators.neural.canned import __all__  # noqa: F401
