@@ -25,9 +25,11 @@ WORKLOADS = ("eight_schools", "logistic", "radon", "correlated")
 CORRELATED = {"n": 5_000, "d": 25, "rho": 0.99}
 #: name -> (runner, precision label)
 SYSTEMS: dict[str, tuple[str, str]] = {
-    "tfstats": ("tfstats", "float64"),          # TensorFlow backend, the default precision
+    "tfstats": ("tfstats", "mixed"),            # TensorFlow backend, the default precision
+    "tfstats-f64": ("tfstats", "float64"),      # precision="double" (strict float64)
     "tfstats-f32": ("tfstats", "float32"),      # precision="single"
-    "tfstats-jax": ("tfstats", "float64"),      # TFSTATS_BACKEND=jax
+    "tfstats-jax": ("tfstats", "mixed"),        # TFSTATS_BACKEND=jax
+    "tfstats-jax-f64": ("tfstats", "float64"),
     "tfstats-jax-f32": ("tfstats", "float32"),
     "tfp": ("tfp", "float32"),                  # raw TFP, hand-written density, XLA
     "numpyro": ("numpyro", "float32"),          # chain_method="vectorized"
@@ -143,7 +145,8 @@ def _tfstats_model(ts: Any, workload: str, data: dict, precision: str) -> Any:
 def _tfstats(workload: str, data: dict, cfg: dict, precision: str) -> tuple[Callable, Any]:
     import tfstats as ts
 
-    model = _tfstats_model(ts, workload, data, "double" if precision == "float64" else "single")
+    model = _tfstats_model(ts, workload, data,
+                           {"mixed": None, "float64": "double", "float32": "single"}[precision])
 
     def sample(seed: int) -> tuple[Draws, dict[str, float]]:
         draws = ts.mcmc(model, n_samples=cfg["draws"], warmup=cfg["warmup"],

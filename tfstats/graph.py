@@ -14,6 +14,7 @@ import numpy as np
 
 from tfstats.arrays import Array, Data, Variable
 from tfstats.families import Density
+from tfstats.mixed_precision import LARGE, compute, is_single
 from tfstats.operations import OPS
 
 __all__ = ["topological", "Evaluator", "CONSTANT_SIZE"]
@@ -58,13 +59,18 @@ class Evaluator:
         One unconstrained vector holding the unknowns in ``layout``.
     layout : dict, optional
         Unknown -> (offset, free shape) in ``flat``.
+    single : dtype, optional
+        float32, when some ``data`` are float32 (``precision="mixed"``): data-sized work on
+        them runs in float32 (``tfstats.mixed_precision``).
     """
 
     def __init__(self, B: Any, float_dtype: Any, data: dict[Array, Any],
                  constrained: dict[Variable, Any] | None = None, flat: Any = None,
-                 layout: dict[Variable, tuple[int, tuple[int, ...]]] | None = None) -> None:
+                 layout: dict[Variable, tuple[int, tuple[int, ...]]] | None = None,
+                 single: Any = None) -> None:
         self.B = B
         self.float = float_dtype
+        self.single = single
         self.values: dict[Array, Any] = dict(data)
         self.log_jacobian: Any = 0.0
         self._flat = flat
@@ -96,7 +102,11 @@ class Evaluator:
         if isinstance(node, Variable):
             return self._variable(node)
         spec = OPS[node.op]
-        return spec.evaluate(self, *(self.values[p] for p in node.parents), **node.params)
+        values = [self.values[p] for p in node.parents]
+        if self.single is not None:
+            return compute(self, node, lambda ev, *v: spec.evaluate(ev, *v, **node.params),
+                           values)
+        return spec.evaluate(self, *values, **node.params)
 
     def _constant(self, value: np.ndarray) -> Any:
         if value.dtype == bool:
@@ -143,6 +153,17 @@ class Evaluator:
         return [self.B.np.broadcast_to(t, shape) for t in tensors]
 
     def _log_density_at(self, density: Density, x: Any) -> Any:
+        # mixed precision: a data-sized term of float32 data in float32, returned as float64
+        if self.single is not None and density.value.size >= LARGE and any(
+                is_single(self, v) for v in (x, *(self(p) for p in density.params))):
+            precise, self.float = self.float, self.single
+            try:
+                return self.B.cast(self._terms_at(density, x), precise)
+            finally:
+                self.float = precise
+        return self._terms_at(density, x)
+
+    def _terms_at(self, density: Density, x: Any) -> Any:
         family = density.family
         params = [self.to_float(self(p)) for p in density.params]
         x = self.to_float(x)

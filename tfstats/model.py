@@ -17,11 +17,12 @@ from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
 from tfstats.inference.enumeration import split_discrete
 from tfstats.minibatch import MinibatchData, term_scales
+from tfstats.mixed_precision import single_data
 from tfstats.mutable import checked_values, data_names, mutable_by_name
 
 __all__ = ["Model", "model"]
 
-PRECISIONS = ("double", "single")
+PRECISIONS = ("mixed", "double", "single")
 
 
 def _caller_names(frame: Any, arrays: list[Any]) -> list[str | None]:
@@ -48,9 +49,10 @@ class Model:
                  local_names: dict[int, str] | None = None, coords: Any = None,
                  dims: Any = None) -> None:
         if precision is None:
-            precision = "single" if get_backend().has_gpu() else "double"
+            precision = "single" if get_backend().has_gpu() else "mixed"
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+            raise ValueError(f"precision must be 'mixed', 'double' or 'single', got "
+                             f"{precision!r}")
         if not targets:
             raise ModelError("model() needs at least one array")
         for name, target in targets.items():
@@ -89,6 +91,7 @@ class Model:
         nodes = topological(roots)
         self.data_nodes = [n for n in nodes if isinstance(n, Data) and (
             n.value.size > CONSTANT_SIZE or isinstance(n, MinibatchData) or n.mutable)]
+        self.single_data = single_data(precision, self.data_nodes)  # passed in float32
         self.mutable_data = mutable_by_name(nodes, local_names or {})
         self.fixed_data_names = data_names(nodes, local_names or {}, self.observed_names)
         self.term_scales = term_scales(self.terms)  # N / batch_size over minibatched data
@@ -178,14 +181,17 @@ class Model:
         if key not in self._data_tensors:
             B = self.backend
             ev = Evaluator(B, self.float_dtype, {})
-            self._data_tensors[key] = tuple(ev._constant(n.value) for n in self.data_nodes)
+            self._data_tensors[key] = tuple(
+                B.convert(n.value, B.float_dtype("single")) if i in self.single_data
+                else ev._constant(n.value) for i, n in enumerate(self.data_nodes))
         return self._data_tensors[key]
 
     def evaluator(self, data: tuple, flat: Any = None,
                   constrained: dict[Variable, Any] | None = None) -> Evaluator:
-        return Evaluator(self.backend, self.float_dtype,
-                         dict(zip(self.data_nodes, data, strict=True)),
-                         constrained=constrained, flat=flat, layout=self.layout)
+        B = self.backend
+        return Evaluator(B, self.float_dtype, dict(zip(self.data_nodes, data, strict=True)),
+                         constrained=constrained, flat=flat, layout=self.layout,
+                         single=B.float_dtype("single") if self.single_data else None)
 
     def log_density(self, flat: Any, data: tuple, adjust: bool = True) -> Any:
         """The log density at one unconstrained vector (backend tensors, not compiled)."""
@@ -415,9 +421,14 @@ def model(*arrays: Array, precision: str | None = None, coords: dict[str, Any] |
     ----------
     *arrays : Array
         Arrays to track, named from the caller's variable names.
-    precision : {"double", "single"}, optional
-        Float precision of compiled functions: float64 ("double") or float32
-        ("single"). By default double on a CPU and single when the backend sees a GPU.
+    precision : {"mixed", "double", "single"}, optional
+        Float precision of compiled functions. "double": float64 everywhere. "single":
+        float32 everywhere. "mixed" (the default on a CPU): float64, except that float
+        data arrays of at least 16,384 elements are passed in float32 and the data-sized
+        work on them (matrix products, elementwise operations, density terms) runs in
+        float32; unknowns, sums and the samplers stay float64 (``docs/backends.md``).
+        Models without such data run exactly as "double". Default "single" when the
+        backend sees a GPU.
     coords : dict of str -> sequence, optional
         Labels of named dimensions (ArviZ's ``coords``): ``{"county": names}``.
     dims : dict of str -> list of str, optional

@@ -82,7 +82,7 @@ PAD_BELOW = 65536  # problems with fewer rows are padded to bucketed shapes
 MIN_ROWS, MIN_COLUMNS = 512, 16  # the smallest padded shape (a few microseconds per pass)
 MOMENT_ROWS = 131072  # rows used for the standardisation constants
 CACHE_SIZE = 32
-TOLERANCE = {"double": 1e-10, "single": 1e-5}  # L-BFGS gradient tolerance on the objective
+TOLERANCE = {"double": 1e-10, "mixed": 1e-10, "single": 1e-5}  # L-BFGS gradient tolerance on the objective
 # divided by the total weight
 MAX_ITERATIONS = 1000
 

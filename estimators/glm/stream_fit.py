@@ -129,7 +129,7 @@ def _stream_mode(data: GLMData, chunks: Chunks, total: float, rows: int) -> tupl
 
         x0 = model.unconstrain(initial_values(data, model, d_pad, back))
         tolerance = TOLERANCE[model.precision]
-        eps = np.finfo(np.float64 if model.precision == "double" else np.float32).eps
+        eps = np.finfo(np.float32 if model.precision == "single" else np.float64).eps
         result = minimize(evaluate, x0, jac=True, method="L-BFGS-B",
                           options={"maxiter": MAX_ITERATIONS, "gtol": tolerance,
                                    "ftol": 10 * eps})

@@ -274,7 +274,7 @@ def test_constrain_function_compiles_a_batch() -> None:
     (lambda: ts.model(x=3.0), ts.ModelError, "'x' is not a tfstats array"),
     (lambda: ts.model(x=ts.poisson(3)), ts.ModelError, "poisson as an unknown is not"),
     (lambda: ts.model(x=ts.normal(0, 1), precision="half"), ValueError,
-     "precision must be 'double' or 'single'"),
+     "precision must be 'mixed', 'double' or 'single'"),
 ])
 def test_invalid_models(call: object, error: type, message: str) -> None:
     with pytest.raises(error, match=message):

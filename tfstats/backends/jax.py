@@ -1,7 +1,8 @@
 """The JAX backend: jax.numpy primitives, TFP's JAX substrate, jit, vmap and PRNG keys.
 
 The same names as ``tensorflow.py``. Importing it enables 64-bit floats in JAX, so that
-``precision="double"`` models are float64 (``"single"`` gives float32 everywhere).
+``precision="double"`` (and ``"mixed"``) models are float64 (``"single"`` gives float32
+everywhere).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def has_gpu() -> bool:
 
 
 def float_dtype(precision: str) -> Any:
-    return np.float64 if precision == "double" else np.float32
+    return np.float32 if precision == "single" else np.float64
 
 
 def int_dtype() -> Any:

@@ -55,7 +55,7 @@ def has_gpu() -> bool:
 
 
 def float_dtype(precision: str) -> Any:
-    return tf.float64 if precision == "double" else tf.float32
+    return tf.float32 if precision == "single" else tf.float64
 
 
 def int_dtype() -> Any:

@@ -181,7 +181,7 @@ def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any
     dropna : bool
         Drop rows with missing values in the columns the formula uses (with a warning
         saying how many) instead of raising an error.
-    precision : {"double", "single"}, optional
+    precision : {"mixed", "double", "single"}, optional
         As for :func:`model`.
 
     Returns

@@ -117,8 +117,8 @@ def _quasi_newton(model: Model, optimizer: str, evaluate: _Evaluations, x0: np.n
     if method == "L-BFGS-B":
         # stop on the gradient; a relative change of the objective this small means the
         # objective cannot improve at this precision
-        options["ftol"] = 10 * np.finfo(np.float64 if model.precision == "double"
-                                        else np.float32).eps
+        options["ftol"] = 10 * np.finfo(np.float32 if model.precision == "single"
+                                        else np.float64).eps
     result = minimize(fun, x0, jac=True, method=method, options=options)
     # a line search that can improve no further next to a vanishing gradient has converged
     # as far as the precision allows
