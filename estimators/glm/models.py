@@ -82,8 +82,9 @@ PAD_BELOW = 65536  # problems with fewer rows are padded to bucketed shapes
 MIN_ROWS, MIN_COLUMNS = 512, 16  # the smallest padded shape (a few microseconds per pass)
 MOMENT_ROWS = 131072  # rows used for the standardisation constants
 CACHE_SIZE = 32
-TOLERANCE = {"double": 1e-10, "mixed": 1e-10, "single": 1e-5}  # L-BFGS gradient tolerance on the objective
-# divided by the total weight
+# L-BFGS gradient tolerance on the objective divided by the total weight (the data here
+# are mutable, so "mixed" models run in float64)
+TOLERANCE = {"double": 1e-10, "mixed": 1e-10, "single": 1e-5}
 MAX_ITERATIONS = 1000
 
 
