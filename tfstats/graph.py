@@ -139,7 +139,7 @@ class Evaluator:
         x = self(density.value)
         family = density.family
         if family.name == "mixture":
-            weights = self(density.params[0])
+            weights = self.to_float(self(density.params[0]))
             parts = [self._log_density_at(p, x) for p in density.components]
             stacked = self.B.np.stack(self._broadcast(parts), axis=-1)
             return self.B.special.logsumexp(stacked + self.B.np.log(weights), axis=-1)

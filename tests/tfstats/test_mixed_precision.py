@@ -122,6 +122,19 @@ def test_indexing_reductions_and_calculate_on_float32_data() -> None:
     np.testing.assert_allclose(calculated, exact, rtol=1e-5, atol=1e-6)
 
 
+def test_mixture_with_data_sized_weights() -> None:
+    weights = np.random.default_rng(2).dirichlet([1.0, 1.0], size=N)
+    models = {}
+    for precision in ("mixed", "double"):
+        low, high = ts.normal(0, 5), ts.normal(0, 5)
+        ts.mixture(ts.normal(low, 1.0), ts.normal(high, 1.5), weights=weights,
+                   observed=Y["gaussian"])
+        models[precision] = ts.model(low=low, high=high, precision=precision)
+    assert models["mixed"].single_data
+    values = {"low": -0.5, "high": 1.0}
+    assert abs(models["mixed"].log_prob(values) - models["double"].log_prob(values)) <= 1e-6 * N
+
+
 def test_posterior_of_a_conjugate_regression_within_mcse() -> None:
     """Known noise sd: the posterior is Gaussian with a closed form."""
     y = Y["gaussian"]
