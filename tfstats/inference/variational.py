@@ -33,7 +33,7 @@ from tfstats.inference.vi_start import INITS, mode_start
 from tfstats.model import Model
 from tfstats.tracking import tracked
 
-__all__ = ["vi", "VIResult", "converged_at"]
+__all__ = ["vi", "VIResult", "converged_at", "minibatch_noise"]
 
 _SUMMARY_DRAWS = 4000
 
@@ -113,6 +113,12 @@ class VIResult:
         return self._summary_moments()["sd"]
 
 
+def minibatch_noise(model: Model) -> float:
+    """The largest ``N / batch_size`` of the model's minibatched data (1 without): the
+    factor by which minibatches multiply the variance of the gradient's noise."""
+    return float(max(getattr(model, "term_scales", None) or [1.0]))
+
+
 def converged_at(elbo: np.ndarray, tolerance: float, window: int = CHUNK) -> bool:
     """The convergence rule: the mean ELBO over the last ``window`` steps differs from the
     mean over the ``window`` steps before by less than ``tolerance`` times its size
@@ -171,7 +177,10 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
     steps : int
         The most gradient steps to take.
     learning_rate : float
-        The optimiser's step size.
+        The optimiser's step size (with ``init="map"``, a fraction of each posterior sd).
+        With minibatched data, the normalised rules (adam, rmsprop, adagrad) step by
+        ``learning_rate * sqrt(N / batch_size)``: they divide the gradient by its noise,
+        which minibatches multiply by about that factor, and would otherwise crawl.
     seed : int, optional
         Seed for the start, the Monte Carlo draws and the minibatches.
     progress : bool
@@ -234,12 +243,15 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         run = model.compiled(("vi", method, rule.name, int(samples)),
                              lambda: build_chunk(model, method, rule, int(samples)))
         run = place.with_data(run, 8)  # the data follow 8 arguments
+        noise = minibatch_noise(model)
+        rate = learning_rate * math.sqrt(noise) if rule.normalised else learning_rate
         rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
         preconditioner = (B.convert(shift, model.float_dtype),
                           B.convert(factor, model.float_dtype))
         params, elbo, converged, interrupted = _drive(
             model, run, params, state, B.make_seed(rng_seed), int(steps),
-            float(learning_rate), float(tolerance), progress, preconditioner, seed)
+            float(rate), float(tolerance), progress, preconditioner, seed,
+            tail_share=2 if noise > 1 else 4)
         loc, tril = scale_tril(B, method, params, shift, factor)
     return VIResult(elbo=elbo, converged=converged, method=method, optimizer=rule.name,
                     loc=loc, scale_tril=tril, interrupted=interrupted, model=model)
@@ -247,11 +259,13 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
 
 def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: int,
            learning_rate: float, tolerance: float, progress: bool,
-           preconditioner: tuple, stream_seed: int | None) -> tuple:
+           preconditioner: tuple, stream_seed: int | None, tail_share: int = 4) -> tuple:
     """Run chunks until ``steps`` or convergence; Ctrl-C keeps what was reached. Returns
-    the parameters averaged over the last quarter of the steps run (Polyak-Ruppert tail
-    averaging: with a constant learning rate the last iterate keeps jittering around the
-    optimum by about the learning rate), the ELBO trace and the flags."""
+    the parameters averaged over the last ``1 / tail_share`` of the steps run
+    (Polyak-Ruppert tail averaging: with a constant learning rate the last iterate keeps
+    jittering around the optimum by about the learning rate; with minibatches the average
+    of W steps is off by about ``sqrt((N / batch_size) / W)`` posterior sds, so they
+    average the last half), the ELBO trace and the flags."""
     B = model.backend
     feed = run_data(model, stream_seed)
     per_call = steps_per_call(model)
@@ -272,7 +286,7 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
             recent = elbos[-1][np.isfinite(elbos[-1])]
             progress_run.update(n, elbo=f"{recent.mean():.4g}" if recent.size else "nan")
             done = progress_run.done
-            start = done - max(done // 4, CHUNK)
+            start = done - max(done // tail_share, CHUNK)
             tail = [t for t in tail if t[0] >= start] or tail[-1:]
             converged = done % CHUNK == 0 and converged_at(np.concatenate(elbos), tolerance)
     interrupted = progress_run.interrupted
