@@ -177,10 +177,11 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
     steps : int
         The most gradient steps to take.
     learning_rate : float
-        The optimiser's step size (with ``init="map"``, a fraction of each posterior sd).
-        With minibatched data, the normalised rules (adam, rmsprop, adagrad) step by
-        ``learning_rate * sqrt(N / batch_size)``: they divide the gradient by its noise,
-        which minibatches multiply by about that factor, and would otherwise crawl.
+        The optimiser's step size: with ``init="map"``, a fraction of each posterior sd.
+        There, with minibatched data, the normalised rules (adam, rmsprop, adagrad) step
+        by ``learning_rate * sqrt(N / batch_size)``: they divide the gradient by its
+        noise, which minibatches multiply by about that factor, and would otherwise crawl
+        (see ``docs/variational.md``, "Minibatches").
     seed : int, optional
         Seed for the start, the Monte Carlo draws and the minibatches.
     progress : bool
@@ -243,8 +244,10 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         run = model.compiled(("vi", method, rule.name, int(samples)),
                              lambda: build_chunk(model, method, rule, int(samples)))
         run = place.with_data(run, 8)  # the data follow 8 arguments
-        noise = minibatch_noise(model)
-        rate = learning_rate * math.sqrt(noise) if rule.normalised else learning_rate
+        # steps in posterior sds (whitened by the Laplace covariance) that a normalised rule
+        # would shrink by the minibatch noise: scaled back up
+        noise = minibatch_noise(model) if hessian is not None and rule.normalised else 1.0
+        rate = learning_rate * math.sqrt(noise)
         rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
         preconditioner = (B.convert(shift, model.float_dtype),
                           B.convert(factor, model.float_dtype))
