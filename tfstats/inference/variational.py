@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.arrays import ModelError
 from tfstats.draws import Draws
 from tfstats.inference.devices import placement
 from tfstats.inference.gradient_steps import get_rule
 from tfstats.inference.initial import initial_state
+from tfstats.inference.pathfinder import ELBO_DRAWS, pathfinder_path
 from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.vi_loop import (
     CHUNK,
@@ -30,6 +32,7 @@ from tfstats.inference.vi_loop import (
     steps_per_call,
 )
 from tfstats.inference.vi_start import INITS, mode_start
+from tfstats.minibatch import MinibatchData
 from tfstats.model import Model
 from tfstats.tracking import tracked
 
@@ -142,8 +145,8 @@ def converged_at(elbo: np.ndarray, tolerance: float, window: int = CHUNK) -> boo
 
 
 def _check(method: str, steps: Any, learning_rate: Any, samples: Any, tolerance: Any) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in (*METHODS, "pathfinder"):
+        raise ValueError(f"method must be one of {(*METHODS, 'pathfinder')}, got {method!r}")
     for name, value in (("steps", steps), ("samples", samples)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -171,11 +174,16 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
     ----------
     model : Model
         The model (it may use ``minibatch`` data).
-    method : {"meanfield", "fullrank"}
+    method : {"meanfield", "fullrank", "pathfinder"}
         Independent normals (a diagonal covariance) or a multivariate normal with a full
         covariance (``n_free * (n_free + 1) / 2`` more parameters; captures correlations).
+        "pathfinder" (Zhang et al. 2022, single path): no stochastic steps, but the best
+        by its ELBO of the normals that an L-BFGS path from a random start gives (its
+        inverse Hessian estimates); ``elbo`` holds one estimate per L-BFGS iterate, each
+        from ``25 * samples`` draws, and ``learning_rate``, ``optimizer``, ``tolerance``
+        and ``init`` do not apply (see ``docs/variational.md``, "Pathfinder").
     steps : int
-        The most gradient steps to take.
+        The most gradient steps to take (pathfinder: L-BFGS iterations).
     learning_rate : float
         The optimiser's step size: with ``init="map"``, a fraction of each posterior sd.
         There, with minibatched data, the normalised rules (adam, rmsprop, adagrad) step
@@ -232,6 +240,9 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     rule = get_rule(optimizer)
     B = model.backend
+    if method == "pathfinder":
+        return _pathfinder(model, int(steps), int(samples), seed, initial_values, device,
+                           devices, shard)
     with B.device_scope(device):
         place = placement(model, devices, shard, caller="vi", platform=device)
         if init == "map" and initial_values is None:
@@ -258,6 +269,20 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         loc, tril = scale_tril(B, method, params, shift, factor)
     return VIResult(elbo=elbo, converged=converged, method=method, optimizer=rule.name,
                     loc=loc, scale_tril=tril, interrupted=interrupted, model=model)
+
+
+def _pathfinder(model: Model, steps: int, samples: int, seed: int | None,
+                initial_values: dict[str, Any] | None, device: str | None, devices: Any,
+                shard: str | None) -> VIResult:
+    if any(isinstance(n, MinibatchData) for n in model.data_nodes):
+        raise ModelError("vi(method='pathfinder') cannot fit a model with minibatch() data: "
+                         "its L-BFGS path needs the full log density. Use method="
+                         "'meanfield' or 'fullrank', or pass the full data arrays")
+    with model.backend.device_scope(device):
+        place = placement(model, devices, shard, caller="vi", platform=device)
+        fit = pathfinder_path(model, seed, steps, ELBO_DRAWS * samples, initial_values, place)
+    return VIResult(elbo=fit.elbo, converged=fit.converged, method="pathfinder",
+                    optimizer="lbfgs", loc=fit.loc, scale_tril=fit.scale_tril, model=model)
 
 
 def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: int,
