@@ -255,9 +255,11 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
                              ("chains", chains, 1), ("thin", thin, 1)):
         if not isinstance(value, int | np.integer) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    if init not in INITS or (init == "pathfinder" and initial_values is not None):
-        raise ValueError(f"init must be one of {INITS} (and 'pathfinder' without "
-                         f"initial_values), got {init!r}")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if init == "pathfinder" and initial_values is not None:
+        raise ValueError("init='pathfinder' chooses the starting points: give it without "
+                         "initial_values")
     B = model.backend
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):
