@@ -167,6 +167,29 @@ def test_terms_left_per_row(case: str) -> None:
     assert model.linear_gaussian == []
 
 
+def test_columns_computed_from_data(rewrite_off: Any) -> None:
+    """Designs that are expressions of data (a slice, a function of a column), a scalar
+    mean (one column of ones) and a mean of data alone (no column)."""
+    data = _data()
+
+    def build() -> ts.Model:
+        X = ts.as_data(data["X"])
+        beta = ts.normal(0, 1, dim=N_COLS - 1)
+        gamma = ts.normal(0, 1)
+        sigma = ts.variable(lower=0)
+        ts.normal(-(X[:, 1:] @ beta) + gamma * np.exp(X[:, 0] / 5), sigma, observed=data["y"])
+        ts.normal(gamma, sigma, observed=data["x"])
+        ts.normal(1.0, sigma, observed=data["offset"])
+        return ts.model(beta, gamma, sigma)
+
+    fast = build()
+    with rewrite_off():
+        rows = build()
+    assert [r.n_columns for r in fast.linear_gaussian] == [N_COLS, 1, 0]
+    values = {"beta": np.linspace(-1.0, 1.0, N_COLS - 1), "gamma": 0.3, "sigma": 2.1}
+    np.testing.assert_allclose(fast.log_prob(values), rows.log_prob(values), rtol=1e-12)
+
+
 def test_rewrite_switch_is_part_of_the_structure(rewrite_off: Any) -> None:
     data = _data()
     fast = _regression(data)
