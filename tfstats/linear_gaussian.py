@@ -56,6 +56,7 @@ __all__ = ["ENVIRONMENT", "enabled", "LinearGaussian", "Statistics", "find_linea
 ENVIRONMENT = "TFSTATS_SUFFICIENT_STATISTICS"
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _SCALAR_SHAPES = ((), (1,))
+BLOCK_ROWS = 65_536  # rows of the design held at once while the statistics are summed
 
 
 def enabled() -> bool:
@@ -106,22 +107,36 @@ class LinearGaussian:
 
     # --- on the host, once per data value ------------------------------------------------------
     def compute(self, backend: Any) -> np.ndarray:
-        """The packed statistics from the current data values."""
-        columns = [_host(backend, part.design).reshape(self.n_rows, -1) * part.sign
+        """The packed statistics from the current data values, over blocks of rows (no
+        copy of the whole design)."""
+        designs = [(_host(backend, part.design).reshape(self.n_rows, -1), part.sign)
                    for part in self.parts]
-        if self.intercepts:
-            columns.append(np.ones((self.n_rows, 1)))
-        z = np.concatenate(columns, axis=1) if columns else np.zeros((self.n_rows, 0))
         y = _host(backend, self.term.value).reshape(self.n_rows)
         for offset, sign in self.offsets:
             y = y - sign * np.broadcast_to(_host(backend, offset).reshape(-1), y.shape)
-        gram = z.T @ z
-        p = gram.shape[0]
-        c0 = np.linalg.lstsq(gram, z.T @ y, rcond=None)[0] if p else np.zeros(0)
-        e = y - z @ c0
+        p = self.n_columns
+        blocks = [slice(start, start + BLOCK_ROWS) for start in range(0, self.n_rows,
+                                                                      BLOCK_ROWS)]
+
+        def columns(rows: slice) -> np.ndarray:
+            parts = [design[rows] * sign for design, sign in designs]
+            if self.intercepts:
+                parts.append(np.ones((len(y[rows]), 1)))
+            return np.concatenate(parts, axis=1) if parts else np.zeros((len(y[rows]), 0))
+
+        gram, cross = np.zeros((p, p)), np.zeros(p)
+        for rows in blocks:
+            z = columns(rows)
+            gram += z.T @ z
+            cross += z.T @ y[rows]
+        c0 = np.linalg.lstsq(gram, cross, rcond=None)[0] if p else np.zeros(0)
         packed = np.zeros((p + 1, p + 2))
-        packed[:p, :p], packed[:p, p], packed[:p, p + 1] = gram, c0, z.T @ e
-        packed[p, 0] = e @ e
+        packed[:p, :p], packed[:p, p] = gram, c0
+        for rows in blocks:  # the residuals of the fit: exact sums, whatever c0 is
+            z = columns(rows)
+            e = y[rows] - z @ c0
+            packed[:p, p + 1] += z.T @ e
+            packed[p, 0] += e @ e
         return packed
 
     # --- in compiled functions -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 import scipy.stats
 
 import tfstats as ts
+from tfstats import linear_gaussian
 from tfstats.backends import backend_name
 from tfstats.compile_cache import structure_key
 from tfstats.inference.simulate import pointwise_log_likelihood
@@ -167,9 +168,11 @@ def test_terms_left_per_row(case: str) -> None:
     assert model.linear_gaussian == []
 
 
-def test_columns_computed_from_data(rewrite_off: Any) -> None:
+def test_columns_computed_from_data(rewrite_off: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Designs that are expressions of data (a slice, a function of a column), a scalar
-    mean (one column of ones) and a mean of data alone (no column)."""
+    mean (one column of ones) and a mean of data alone (no column); rows summed in
+    blocks."""
+    monkeypatch.setattr(linear_gaussian, "BLOCK_ROWS", 50)
     data = _data()
 
     def build() -> ts.Model:
