@@ -40,7 +40,8 @@ class Model:
 
     Made by :func:`model`. Holds the unknowns (``variable_names``), the density terms
     connected to the targets, and the compiled functions (cached per backend and
-    settings).
+    settings). ``linear_gaussian`` lists the normal likelihoods summed from sufficient
+    statistics (``tfstats/linear_gaussian.py``).
     """
 
     formula: Any = None  # set by glm(): what predict() needs
