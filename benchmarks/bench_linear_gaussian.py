@@ -13,6 +13,7 @@ Usage::
 
     python benchmarks/bench_linear_gaussian.py                 # both backends, float64
     python benchmarks/bench_linear_gaussian.py --backends jax --precision single
+    python benchmarks/bench_linear_gaussian.py --quick         # N = 500: a smoke test
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ EVALUATIONS = 2000
 ROUNDS = 3
 
 
-def _loop(rewrite: bool, precision: str) -> tuple[Any, tuple, Any, int]:
+def _loop(rewrite: bool, precision: str, quick: bool) -> tuple[Any, tuple, Any, int]:
     """(compiled loop, its arguments, backend, number of rewritten terms)."""
     from mcmc_systems import _tfstats_model, workload_data
 
     import tfstats as ts
 
     os.environ["TFSTATS_SUFFICIENT_STATISTICS"] = "1" if rewrite else "0"
-    model = _tfstats_model(ts, "correlated", workload_data("correlated", False), precision)
+    model = _tfstats_model(ts, "correlated", workload_data("correlated", quick), precision)
     B = model.backend
     value_and_grads = B.vectorize_value_and_gradient(
         lambda flat, *data: model.log_density(flat, data))
@@ -61,20 +62,21 @@ def _loop(rewrite: bool, precision: str) -> tuple[Any, tuple, Any, int]:
     return B.compile_function(loop), args, B, len(model.linear_gaussian)
 
 
-def _worker(precision: str) -> None:
+def _worker(precision: str, quick: bool) -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    loops = {mode: _loop(mode, precision) for mode in (True, False)}
+    evaluations = 20 if quick else EVALUATIONS
+    loops = {mode: _loop(mode, precision, quick) for mode in (True, False)}
     best = {mode: [float("inf"), float("inf")] for mode in loops}
     for loop, (flats, *data), B, _ in loops.values():
         np.asarray(loop(flats, B.convert(1), *data))  # compile
     for _ in range(ROUNDS):
         for mode, (loop, (flats, *data), B, _) in loops.items():
             start, start_cpu = time.perf_counter(), time.process_time()
-            np.asarray(loop(flats, B.convert(EVALUATIONS), *data))
-            best[mode][0] = min(best[mode][0], (time.perf_counter() - start) / EVALUATIONS)
-            best[mode][1] = min(best[mode][1], (time.process_time() - start_cpu) / EVALUATIONS)
+            np.asarray(loop(flats, B.convert(evaluations), *data))
+            best[mode][0] = min(best[mode][0], (time.perf_counter() - start) / evaluations)
+            best[mode][1] = min(best[mode][1], (time.process_time() - start_cpu) / evaluations)
     backend = loops[True][2].name
     for mode in loops:
         wall, cpu = best[mode]
@@ -87,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="tensorflow,jax")
     parser.add_argument("--precision", default="double", choices=("double", "single"))
+    parser.add_argument("--quick", action="store_true", help="N = 500, 20 evaluations")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        _worker(args.precision)
+        _worker(args.precision, args.quick)
         return 0
     print(f"load average {os.getloadavg()[0]:.1f}; {CHAINS} chains, best of {ROUNDS} loops "
           f"of {EVALUATIONS} evaluations")
@@ -100,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, TFSTATS_BACKEND=backend,
                    PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get(
                        "PYTHONPATH", "")]))
-        subprocess.run([sys.executable, __file__, "--worker", "--precision", args.precision],
-                       env=env, check=True)
+        subprocess.run([sys.executable, __file__, "--worker", "--precision", args.precision,
+                        *(["--quick"] if args.quick else [])], env=env, check=True)
     print(f"load average {os.getloadavg()[0]:.1f}")
     return 0
 
