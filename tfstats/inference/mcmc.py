@@ -20,6 +20,7 @@ from tfstats.inference.chain_state import ChainState
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.inference.metric import gradient, position, scaled
+from tfstats.inference.pathfinder import INITS, pathfinder_starts
 from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.samplers import Sampler, nuts
 from tfstats.minibatch import check_no_minibatch
@@ -185,7 +186,7 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
          sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
          initial_values: Any = None, progress: bool = True, device: str | None = None,
-         devices: Any = None, shard: str | None = None) -> Draws:
+         devices: Any = None, shard: str | None = None, init: str = "random") -> Draws:
     """Draw from the posterior by MCMC, with all chains vectorised in one compiled loop.
 
     Warmup tunes the step size by dual averaging toward the sampler's ``target_accept``
@@ -225,6 +226,10 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         With several devices: spread the chains over them, each device running its own
         chains (default; the chains are split evenly), or split the rows of the data
         over them with all chains on every device and the likelihood summed across them.
+    init : {"random", "pathfinder"}
+        Where the chains start when ``initial_values`` is not given: random values as
+        above, or independent draws from a Pathfinder approximation (``vi(method=
+        "pathfinder")``: one L-BFGS run), near the bulk of the posterior.
 
     Returns
     -------
@@ -250,11 +255,17 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
                              ("chains", chains, 1), ("thin", thin, 1)):
         if not isinstance(value, int | np.integer) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if init == "pathfinder" and initial_values is not None:
+        raise ValueError("init='pathfinder' chooses the starting points: give it without "
+                         "initial_values")
     B = model.backend
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):
         place = placement(model, devices, shard, chains=chains, platform=device)
-        x0 = initial_state(model, chains, initial_values, seed)
+        x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
+              else initial_state(model, chains, initial_values, seed))
         state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
                                                              spec.initial_step_size,
                                                              spec.metric),
