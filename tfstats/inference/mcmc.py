@@ -154,7 +154,7 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     chains = state.x.shape[0]
     place = place or OneDevice()  # devices.py: chains or data split over devices
     on_gpu = device == "gpu" or (device is None and B.has_gpu())
-    if chain_method_for(chain_method, chains, place.size == 1, on_gpu) == "parallel":
+    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec) == "parallel":
         runner = model.compiled(("mcmc", spec, 1, CHUNK), lambda: _build_chunk(model, spec, 1))
         return run_parallel(model, runner, state, n_iterations, thin, progress, desc,
                             chunk=CHUNK, restarts=_restarts(spec, state.schedule),
@@ -274,7 +274,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
                              ("chains", chains, 1), ("thin", thin, 1)):
         if not isinstance(value, int | np.integer) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    chain_method_for(chain_method, chains, True, False)  # a bad value fails here
+    chain_method_for(chain_method, chains, True, False, spec)  # a bad value fails here
     B = model.backend
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):

@@ -30,10 +30,11 @@ CHAIN_METHODS = ("vectorized", "parallel")
 
 
 def chain_method_for(chain_method: str | None, chains: int, on_one_device: bool,
-                     on_gpu: bool) -> str:
+                     on_gpu: bool, sampler: Any = None) -> str:
     """The chain method a fit uses: ``chain_method`` when given (checked), else
     ``"parallel"`` on a CPU with several cores and one device, ``"vectorized"`` otherwise
-    (a GPU, one chain, one core, or chains spread over several devices).
+    (a GPU, one chain, one core, chains spread over several devices, or a ``sampler``
+    whose kernel cannot run one chain alone: ``Sampler.runs_one_chain``).
 
     Examples
     --------
@@ -50,11 +51,22 @@ def chain_method_for(chain_method: str | None, chains: int, on_one_device: bool,
                          "chains spread over several devices (devices= / shard=) each "
                          "device runs its own chains already: pass devices=1 for parallel "
                          "chains on one device, or leave chain_method unset")
+    alone = sampler is None or sampler.runs_one_chain(_backend())
+    if chain_method == "parallel" and not alone:
+        raise ValueError(f"chain_method='parallel': the {sampler.method} sampler cannot run "
+                         f"one chain alone on the {_backend().name} backend; use "
+                         f"chain_method='vectorized'")
     if chain_method is not None:
         return chain_method
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    parallel = on_one_device and not on_gpu and chains > 1 and (cores or 1) > 1
+    parallel = on_one_device and not on_gpu and alone and chains > 1 and (cores or 1) > 1
     return "parallel" if parallel else "vectorized"
+
+
+def _backend() -> Any:
+    from tfstats.backends import get_backend
+
+    return get_backend()
 
 
 def chunk_length(start: int, left: int, chunk: int, restarts: set[int]) -> int:
@@ -144,31 +156,36 @@ def run_parallel(model: Model, runner: Callable, state: ChainState, n_iterations
                 chain.done += n
                 chain.kept.append((chain.done, {k: v[:n][keep] for k, v in buffers.items()}))
                 chain.snapshots[chain.done] = (chain.x, chain.adapt, chain.seed)
+                slowest = min(other.done for other in chains)  # older ones are not needed
+                for upto in [k for k in chain.snapshots if k < slowest]:
+                    del chain.snapshots[upto]
                 after_warmup = np.arange(start, start + n) >= warmup
                 events.put((n, int(buffers["divergent"][:n][after_warmup].sum())))
 
-    # compile on this thread first (zero iterations), so the threads share one program
-    with scope():
-        call(chains[0], state.iteration, 0, False)
     divergences = 0
     bar_desc = f"{desc} ({n_chains} chains in parallel)"
     with ChunkProgress(progress, n_iterations * n_chains, bar_desc, "iterations of all chains",
-                       "the draws made so far") as run, \
-            ThreadPoolExecutor(n_chains, thread_name_prefix="tfstats-chain") as pool:
-        futures = [pool.submit(run_chain, chain) for chain in chains]
+                       "the draws made so far") as run:
         try:
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
-                while not events.empty():
-                    n, new = events.get()
-                    divergences += new
-                    run.update(n, divergences=divergences)
-                for future in finished:
-                    future.result()  # a chain's error (or its KeyboardInterrupt) here
+            with scope():  # compile on this thread first (zero iterations): one program
+                call(chains[0], state.iteration, 0, False)
+            with ThreadPoolExecutor(n_chains, thread_name_prefix="tfstats-chain") as pool:
+                futures = [pool.submit(run_chain, chain) for chain in chains]
+                try:
+                    pending = set(futures)
+                    while pending:
+                        finished, pending = wait(pending, timeout=0.1,
+                                                 return_when=FIRST_EXCEPTION)
+                        while not events.empty():
+                            n, new = events.get()
+                            divergences += new
+                            run.update(n, divergences=divergences)
+                        for future in finished:
+                            future.result()  # a chain's error (or KeyboardInterrupt) here
+                finally:
+                    stop.set()  # the other chains end their current chunk
+                    wait(futures)
         finally:
-            stop.set()  # the other chains end their current chunk
-            wait(futures)
             done = min(chain.done for chain in chains)
             run.done, run.total, run.unit = done, n_iterations, "iterations"
     return _gathered(model, state, chains, done), _draws(model, chains, done, stats), \

@@ -94,7 +94,7 @@ def test_interrupt_keeps_every_chain_up_to_the_slowest(
     model = _normal_normal()
     chunk = mcmc_module.CHUNK
     compiled = model.compiled
-    arrivals = []
+    arrivals: list[int] = []
     lock = threading.Lock()
 
     def counting(key: Any, build: Any) -> Any:
@@ -105,7 +105,7 @@ def test_interrupt_keeps_every_chain_up_to_the_slowest(
         def interrupted(*args: Any) -> Any:
             if int(args[3]) == failing_start and int(args[4]) > 0:  # not the compiling call
                 with lock:
-                    arrivals.append(threading.get_ident())
+                    arrivals.append(int(args[3]))
                     last = len(arrivals) == 4
                 if last:
                     raise KeyboardInterrupt
@@ -117,7 +117,7 @@ def test_interrupt_keeps_every_chain_up_to_the_slowest(
     with pytest.warns(UserWarning, match=f"interrupted after {failing_start} of"):
         draws = ts.mcmc(model, n_samples=6 * chunk, warmup=chunk, chains=4, seed=11,
                         progress=False, chain_method="parallel")
-    assert draws.interrupted and len(set(arrivals)) == 4
+    assert draws.interrupted and len(arrivals) == 4
     kept = max(0, failing_start - chunk)
     assert draws["mu"].shape == (4, kept)
     assert draws.stats["accept"].shape == (4, kept)
@@ -126,6 +126,29 @@ def test_interrupt_keeps_every_chain_up_to_the_slowest(
     if kept:  # the cut chains continue from there
         more = ts.extra_samples(draws, 10, progress=False)
         assert more["mu"].shape == (4, kept + 10)
+
+
+def test_initial_values_one_dict_per_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each chain's loop starts from its own initial values."""
+    model = _normal_normal()
+    compiled = model.compiled
+    firsts: list[float] = []
+
+    def recording(key: Any, build: Any) -> Any:
+        runner = compiled(key, build)
+        if not (isinstance(key, tuple) and key and key[0] == "mcmc"):
+            return runner
+
+        def record(x: Any, *args: Any) -> Any:
+            if int(args[2]) == 0 and int(args[3]) > 0:  # each chain's first chunk
+                firsts.append(float(model.backend.to_numpy(x)[0, 0]))
+            return runner(x, *args)
+
+        return record
+
+    monkeypatch.setattr(model, "compiled", recording)
+    _fit(model, n_samples=10, warmup=10, initial_values=[{"mu": c - 1.5} for c in range(4)])
+    assert sorted(firsts) == [-1.5, -0.5, 0.5, 1.5]
 
 
 def test_chain_method_choice_and_errors() -> None:
@@ -137,3 +160,7 @@ def test_chain_method_choice_and_errors() -> None:
     assert chain_method_for(None, 1, on_one_device=True, on_gpu=False) == "vectorized"
     assert chain_method_for(None, 4, on_one_device=False, on_gpu=False) == "vectorized"
     assert chain_method_for("vectorized", 4, on_one_device=True, on_gpu=False) == "vectorized"
+    if backend_name() == "tensorflow":  # TFP's slice sampler needs a batch of two or more
+        assert chain_method_for(None, 4, True, False, ts.slice()) == "vectorized"
+        with pytest.raises(ValueError, match="slice sampler cannot run one chain alone"):
+            ts.mcmc(model, sampler=ts.slice(), chain_method="parallel", progress=False)
