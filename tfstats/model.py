@@ -16,6 +16,7 @@ from tfstats.errors import check_names
 from tfstats.families import Density
 from tfstats.graph import CONSTANT_SIZE, Evaluator, topological
 from tfstats.inference.enumeration import split_discrete
+from tfstats.linear_gaussian import Statistics, find_linear_gaussian, refresh
 from tfstats.minibatch import MinibatchData, term_scales
 from tfstats.mutable import checked_values, data_names, mutable_by_name
 
@@ -39,7 +40,8 @@ class Model:
 
     Made by :func:`model`. Holds the unknowns (``variable_names``), the density terms
     connected to the targets, and the compiled functions (cached per backend and
-    settings).
+    settings). ``linear_gaussian`` lists the normal likelihoods summed from sufficient
+    statistics (``tfstats/linear_gaussian.py``).
     """
 
     formula: Any = None  # set by glm(): what predict() needs
@@ -92,6 +94,10 @@ class Model:
         self.mutable_data = mutable_by_name(nodes, local_names or {})
         self.fixed_data_names = data_names(nodes, local_names or {}, self.observed_names)
         self.term_scales = term_scales(self.terms)  # N / batch_size over minibatched data
+        # Gaussian terms with a linear mean on data: summed from statistics (linear_gaussian)
+        self.linear_gaussian = [] if any(isinstance(n, MinibatchData) for n in nodes) else (
+            find_linear_gaussian(self.terms, self.term_scales))
+        self.data_nodes += [r.statistics for r in self.linear_gaussian]
         self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
@@ -177,8 +183,12 @@ class Model:
         key = (backend_name(), self.precision)
         if key not in self._data_tensors:
             B = self.backend
+            refresh(getattr(self, "linear_gaussian", []), B)  # from the current data
             ev = Evaluator(B, self.float_dtype, {})
-            self._data_tensors[key] = tuple(ev._constant(n.value) for n in self.data_nodes)
+            wide = B.float_dtype("double")  # statistics stay float64
+            self._data_tensors[key] = tuple(
+                B.convert(n.value, wide) if isinstance(n, Statistics) else ev._constant(n.value)
+                for n in self.data_nodes)
         return self._data_tensors[key]
 
     def evaluator(self, data: tuple, flat: Any = None,
@@ -201,9 +211,12 @@ class Model:
     def _sum_terms(self, ev: Evaluator) -> Any:
         B = self.backend
         total = B.convert(0.0, self.float_dtype)
+        rewrites = {id(r.term): r for r in getattr(self, "linear_gaussian", [])}
         for term, scale in zip(self.terms, self.term_scales, strict=True):
+            rewrite = rewrites.get(id(term))
             # numpy constants in a term may promote it: cast back
-            term_total = B.cast(B.np.sum(ev.log_density(term)), self.float_dtype)
+            term_total = B.cast(rewrite.log_density(ev) if rewrite else
+                                B.np.sum(ev.log_density(term)), self.float_dtype)
             total = total + (term_total * scale if scale != 1.0 else term_total)
         if self.discrete is not None:
             total = total + self.discrete.log_marginal(ev)

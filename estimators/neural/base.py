@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from estimators.base import check_sample_weight, validate_params
+from estimators.base import check_sample_weight, seed_from, validate_params
 from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
 from estimators.neural.distribute import (
     check_strategy,
@@ -108,12 +108,8 @@ class NeuralEstimator(BaseEstimator):
         return check_strategy(getattr(self, "strategy", None))
 
     def _seed(self) -> int | None:
-        rs = self.random_state
-        if rs is None:
-            return None
-        if isinstance(rs, np.random.RandomState):
-            return int(rs.randint(0, 2**31 - 1))
-        return int(rs)
+        """None leaves Keras unseeded; otherwise the seed every estimator derives."""
+        return None if self.random_state is None else seed_from(self.random_state)
 
     def _make_optimizer(self) -> Any:
         opt = self.optimizer

@@ -16,11 +16,14 @@ __all__ = ["GradientRule", "RULES", "get_rule"]
 
 @dataclass(frozen=True)
 class GradientRule:
-    """An update rule: ``init`` builds its state, ``update`` gives the ascent step."""
+    """An update rule: ``init`` builds its state, ``update`` gives the ascent step.
+    ``normalised``: the step divides the gradient by its running root mean square (so its
+    size is about ``rate`` times the gradient's signal-to-noise ratio)."""
 
     name: str
     init: Callable[[Any], tuple]
     update: Callable[..., tuple]
+    normalised: bool = True
 
 
 def _adam_update(B: Any, grad: Any, state: tuple, step: Any, rate: float) -> tuple:
@@ -55,7 +58,7 @@ RULES: dict[str, GradientRule] = {
     "adam": GradientRule("adam", lambda p: (p * 0.0, p * 0.0), _adam_update),
     "rmsprop": GradientRule("rmsprop", lambda p: (p * 0.0,), _rmsprop_update),
     "adagrad": GradientRule("adagrad", lambda p: (p * 0.0,), _adagrad_update),
-    "sgd": GradientRule("sgd", lambda p: (p * 0.0,), _sgd_update),
+    "sgd": GradientRule("sgd", lambda p: (p * 0.0,), _sgd_update, normalised=False),
 }
 
 

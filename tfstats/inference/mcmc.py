@@ -27,6 +27,7 @@ from tfstats.inference.parallel_chains import (
     kept_iterations,
     run_parallel,
 )
+from tfstats.inference.pathfinder import INITS, pathfinder_starts
 from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.samplers import Sampler, nuts
 from tfstats.minibatch import check_no_minibatch
@@ -198,7 +199,7 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
          sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
          initial_values: Any = None, progress: bool = True, device: str | None = None,
-         devices: Any = None, shard: str | None = None,
+         devices: Any = None, shard: str | None = None, init: str = "random",
          chain_method: str | None = None) -> Draws:
     """Draw from the posterior by MCMC: each chain in its own compiled loop, the chains
     running at once on a CPU's cores, or all chains vectorised in one compiled loop.
@@ -240,6 +241,10 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         With several devices: spread the chains over them, each device running its own
         chains (default; the chains are split evenly), or split the rows of the data
         over them with all chains on every device and the likelihood summed across them.
+    init : {"random", "pathfinder"}
+        Where the chains start when ``initial_values`` is not given: random values as
+        above, or independent draws from a Pathfinder approximation (``vi(method=
+        "pathfinder")``: one L-BFGS run), near the bulk of the posterior.
     chain_method : {"parallel", "vectorized"}, optional
         ``"parallel"``: each chain runs its own compiled loop in its own thread, with its
         own step size and mass matrix, so no chain waits for another's longest NUTS tree
@@ -275,11 +280,17 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         if not isinstance(value, int | np.integer) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     chain_method_for(chain_method, chains, True, False, spec)  # a bad value fails here
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if init == "pathfinder" and initial_values is not None:
+        raise ValueError("init='pathfinder' chooses the starting points: give it without "
+                         "initial_values")
     B = model.backend
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):
         place = placement(model, devices, shard, chains=chains, platform=device)
-        x0 = initial_state(model, chains, initial_values, seed)
+        x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
+              else initial_state(model, chains, initial_values, seed))
         state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
                                                              spec.initial_step_size,
                                                              spec.metric),

@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.arrays import ModelError
 from tfstats.draws import Draws
 from tfstats.inference.devices import placement
 from tfstats.inference.gradient_steps import get_rule
 from tfstats.inference.initial import initial_state
+from tfstats.inference.pathfinder import ELBO_DRAWS, pathfinder_path
 from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.vi_loop import (
     CHUNK,
@@ -30,10 +32,11 @@ from tfstats.inference.vi_loop import (
     steps_per_call,
 )
 from tfstats.inference.vi_start import INITS, mode_start
+from tfstats.minibatch import MinibatchData
 from tfstats.model import Model
 from tfstats.tracking import tracked
 
-__all__ = ["vi", "VIResult", "converged_at"]
+__all__ = ["vi", "VIResult", "converged_at", "minibatch_noise"]
 
 _SUMMARY_DRAWS = 4000
 
@@ -113,6 +116,12 @@ class VIResult:
         return self._summary_moments()["sd"]
 
 
+def minibatch_noise(model: Model) -> float:
+    """The largest ``N / batch_size`` of the model's minibatched data (1 without): the
+    factor by which minibatches multiply the variance of the gradient's noise."""
+    return float(max(getattr(model, "term_scales", None) or [1.0]))
+
+
 def converged_at(elbo: np.ndarray, tolerance: float, window: int = CHUNK) -> bool:
     """The convergence rule: the mean ELBO over the last ``window`` steps differs from the
     mean over the ``window`` steps before by less than ``tolerance`` times its size
@@ -136,8 +145,8 @@ def converged_at(elbo: np.ndarray, tolerance: float, window: int = CHUNK) -> boo
 
 
 def _check(method: str, steps: Any, learning_rate: Any, samples: Any, tolerance: Any) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in (*METHODS, "pathfinder"):
+        raise ValueError(f"method must be one of {(*METHODS, 'pathfinder')}, got {method!r}")
     for name, value in (("steps", steps), ("samples", samples)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -165,13 +174,22 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
     ----------
     model : Model
         The model (it may use ``minibatch`` data).
-    method : {"meanfield", "fullrank"}
+    method : {"meanfield", "fullrank", "pathfinder"}
         Independent normals (a diagonal covariance) or a multivariate normal with a full
         covariance (``n_free * (n_free + 1) / 2`` more parameters; captures correlations).
+        "pathfinder" (Zhang et al. 2022, single path): no stochastic steps, but the best
+        by its ELBO of the normals that an L-BFGS path from a random start gives (its
+        inverse Hessian estimates); ``elbo`` holds one estimate per L-BFGS iterate, each
+        from ``25 * samples`` draws, and ``learning_rate``, ``optimizer``, ``tolerance``
+        and ``init`` do not apply (see ``docs/variational.md``, "Pathfinder").
     steps : int
-        The most gradient steps to take.
+        The most gradient steps to take (pathfinder: L-BFGS iterations).
     learning_rate : float
-        The optimiser's step size.
+        The optimiser's step size: with ``init="map"``, a fraction of each posterior sd.
+        There, with minibatched data, the normalised rules (adam, rmsprop, adagrad) step
+        by ``learning_rate * sqrt(N / batch_size)``: they divide the gradient by its
+        noise, which minibatches multiply by about that factor, and would otherwise crawl
+        (see ``docs/variational.md``, "Minibatches").
     seed : int, optional
         Seed for the start, the Monte Carlo draws and the minibatches.
     progress : bool
@@ -222,6 +240,9 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     rule = get_rule(optimizer)
     B = model.backend
+    if method == "pathfinder":
+        return _pathfinder(model, int(steps), int(samples), seed, initial_values, device,
+                           devices, shard)
     with B.device_scope(device):
         place = placement(model, devices, shard, caller="vi", platform=device)
         if init == "map" and initial_values is None:
@@ -234,24 +255,45 @@ def vi(model: Model, method: str = "meanfield", steps: int = 10_000,
         run = model.compiled(("vi", method, rule.name, int(samples)),
                              lambda: build_chunk(model, method, rule, int(samples)))
         run = place.with_data(run, 8)  # the data follow 8 arguments
+        # steps in posterior sds (whitened by the Laplace covariance) that a normalised rule
+        # would shrink by the minibatch noise: scaled back up
+        noise = minibatch_noise(model) if hessian is not None and rule.normalised else 1.0
+        rate = learning_rate * math.sqrt(noise)
         rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
         preconditioner = (B.convert(shift, model.float_dtype),
                           B.convert(factor, model.float_dtype))
         params, elbo, converged, interrupted = _drive(
             model, run, params, state, B.make_seed(rng_seed), int(steps),
-            float(learning_rate), float(tolerance), progress, preconditioner, seed)
+            float(rate), float(tolerance), progress, preconditioner, seed,
+            tail_share=2 if noise > 1 else 4)
         loc, tril = scale_tril(B, method, params, shift, factor)
     return VIResult(elbo=elbo, converged=converged, method=method, optimizer=rule.name,
                     loc=loc, scale_tril=tril, interrupted=interrupted, model=model)
 
 
+def _pathfinder(model: Model, steps: int, samples: int, seed: int | None,
+                initial_values: dict[str, Any] | None, device: str | None, devices: Any,
+                shard: str | None) -> VIResult:
+    if any(isinstance(n, MinibatchData) for n in model.data_nodes):
+        raise ModelError("vi(method='pathfinder') cannot fit a model with minibatch() data: "
+                         "its L-BFGS path needs the full log density. Use method="
+                         "'meanfield' or 'fullrank', or pass the full data arrays")
+    with model.backend.device_scope(device):
+        place = placement(model, devices, shard, caller="vi", platform=device)
+        fit = pathfinder_path(model, seed, steps, ELBO_DRAWS * samples, initial_values, place)
+    return VIResult(elbo=fit.elbo, converged=fit.converged, method="pathfinder",
+                    optimizer="lbfgs", loc=fit.loc, scale_tril=fit.scale_tril, model=model)
+
+
 def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: int,
            learning_rate: float, tolerance: float, progress: bool,
-           preconditioner: tuple, stream_seed: int | None) -> tuple:
+           preconditioner: tuple, stream_seed: int | None, tail_share: int = 4) -> tuple:
     """Run chunks until ``steps`` or convergence; Ctrl-C keeps what was reached. Returns
-    the parameters averaged over the last quarter of the steps run (Polyak-Ruppert tail
-    averaging: with a constant learning rate the last iterate keeps jittering around the
-    optimum by about the learning rate), the ELBO trace and the flags."""
+    the parameters averaged over the last ``1 / tail_share`` of the steps run
+    (Polyak-Ruppert tail averaging: with a constant learning rate the last iterate keeps
+    jittering around the optimum by about the learning rate; with minibatches the average
+    of W steps is off by about ``sqrt((N / batch_size) / W)`` posterior sds, so they
+    average the last half), the ELBO trace and the flags."""
     B = model.backend
     feed = run_data(model, stream_seed)
     per_call = steps_per_call(model)
@@ -272,7 +314,7 @@ def _drive(model: Model, run: Any, params: Any, state: tuple, seed: Any, steps: 
             recent = elbos[-1][np.isfinite(elbos[-1])]
             progress_run.update(n, elbo=f"{recent.mean():.4g}" if recent.size else "nan")
             done = progress_run.done
-            start = done - max(done // 4, CHUNK)
+            start = done - max(done // tail_share, CHUNK)
             tail = [t for t in tail if t[0] >= start] or tail[-1:]
             converged = done % CHUNK == 0 and converged_at(np.concatenate(elbos), tolerance)
     interrupted = progress_run.interrupted

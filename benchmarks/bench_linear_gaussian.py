@@ -1,0 +1,113 @@
+"""Per-gradient cost of the correlated regression with and without sufficient statistics.
+
+The "correlated" workload of ``bench_mcmc.py`` (Gaussian regression, N = 5,000 rows, 25
+correlated predictors and an intercept, half-normal sd): one evaluation of the log density
+and its gradient, batched over 4 chains as the samplers do, timed inside a compiled loop
+of K evaluations (each starting where the last one's gradient moved it), with the
+Gaussian term summed from sufficient statistics (``tfstats/linear_gaussian.py``) and per
+row (``TFSTATS_SUFFICIENT_STATISTICS=0`` when the model is built). Both variants run in
+the same process, interleaved (on, off, on, off, ...), best of the rounds; wall and CPU
+time (all threads of the process). One process per backend.
+
+Usage::
+
+    python benchmarks/bench_linear_gaussian.py                 # both backends, float64
+    python benchmarks/bench_linear_gaussian.py --backends jax --precision single
+    python benchmarks/bench_linear_gaussian.py --quick         # N = 500: a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+__all__ = ["main"]
+
+CHAINS = 4
+EVALUATIONS = 2000
+ROUNDS = 3
+
+
+def _loop(rewrite: bool, precision: str, quick: bool) -> tuple[Any, tuple, Any, int]:
+    """(compiled loop, its arguments, backend, number of rewritten terms)."""
+    from mcmc_systems import _tfstats_model, workload_data
+
+    import tfstats as ts
+
+    os.environ["TFSTATS_SUFFICIENT_STATISTICS"] = "1" if rewrite else "0"
+    model = _tfstats_model(ts, "correlated", workload_data("correlated", quick), precision)
+    B = model.backend
+    value_and_grads = B.vectorize_value_and_gradient(
+        lambda flat, *data: model.log_density(flat, data))
+
+    def loop(flats: Any, k: Any, *data: Any) -> Any:
+        def body(i: Any, f: Any) -> tuple:
+            _, grads = value_and_grads(f, *data)
+            return i + 1, f + B.cast(1e-6, model.float_dtype) * grads
+
+        return B.while_loop(lambda i, _: i < k, body, (B.convert(0), flats))[1]
+
+    flats = np.random.default_rng(1).uniform(-0.1, 0.1, size=(CHAINS, model.n_free))
+    args = (B.convert(flats, model.float_dtype), *model.data_tensors())
+    return B.compile_function(loop), args, B, len(model.linear_gaussian)
+
+
+def _worker(precision: str, quick: bool) -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    evaluations = 20 if quick else EVALUATIONS
+    loops = {mode: _loop(mode, precision, quick) for mode in (True, False)}
+    best = {mode: [float("inf"), float("inf")] for mode in loops}
+    for loop, (flats, *data), B, _ in loops.values():
+        np.asarray(loop(flats, B.convert(1), *data))  # compile
+    for _ in range(ROUNDS):
+        for mode, (loop, (flats, *data), B, _) in loops.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            np.asarray(loop(flats, B.convert(evaluations), *data))
+            best[mode][0] = min(best[mode][0], (time.perf_counter() - start) / evaluations)
+            best[mode][1] = min(best[mode][1], (time.process_time() - start_cpu) / evaluations)
+    backend = loops[True][2].name
+    for mode in loops:
+        wall, cpu = best[mode]
+        label = "statistics" if mode else "per row"
+        print(f"| {backend} | {precision} | {label} ({loops[mode][3]} rewritten) | "
+              f"{wall * 1e6:.1f} | {cpu * 1e6:.1f} |", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument("--precision", default="double", choices=("double", "single"))
+    parser.add_argument("--quick", action="store_true", help="N = 500, 20 evaluations")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        _worker(args.precision, args.quick)
+        return 0
+    print(f"load average {os.getloadavg()[0]:.1f}; {CHAINS} chains, best of {ROUNDS} loops "
+          f"of {EVALUATIONS} evaluations")
+    print("| backend | precision | Gaussian term | µs per 4-chain gradient | CPU µs |")
+    print("|---|---|---|---:|---:|")
+    for backend in args.backends.split(","):
+        env = dict(os.environ, TFSTATS_BACKEND=backend,
+                   PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get(
+                       "PYTHONPATH", "")]))
+        subprocess.run([sys.executable, __file__, "--worker", "--precision", args.precision,
+                        *(["--quick"] if args.quick else [])], env=env, check=True)
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
