@@ -16,9 +16,11 @@ processes (steadier than wall time on a loaded machine), the leapfrog steps per 
 warmup and the mean step size: the samplers are comparable only if those agree.
 ``tfstats-single`` is the same model in float32 (``precision="single"``), and
 ``bambi-numpyro-single`` bambi's with PyTensor's ``floatX=float32``; the default rows are
-float64 on both sides. bambi conflicts with tfstats' formulae version, so it lives in its own
-environment: ``--bambi-python PATH`` (default ``$BAMBI_PYTHON``); without one, only
-tfstats runs. Results go to ``benchmarks/results/formulas.json``; a table to stdout.
+float64 on both sides. ``tfstats-parallel`` and ``tfstats-vectorized`` pin ``ts.mcmc``'s
+``chain_method`` (``tfstats`` takes the default). bambi conflicts with tfstats' formulae
+version, so it lives in its own environment: ``--bambi-python PATH`` (default
+``$BAMBI_PYTHON``); without one, only tfstats runs. Results go to
+``benchmarks/results/formulas.json``; a table to stdout.
 
 Usage::
 
@@ -46,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "formulas.json"
 PARAMS = ("Intercept", "x", "1|g_sigma", "x|g_sigma")
 SYSTEMS = ("tfstats", "bambi-pymc", "bambi-nutpie", "bambi-numpyro")
-VARIANTS = ("tfstats-single", "bambi-numpyro-single")
+VARIANTS = ("tfstats-single", "bambi-numpyro-single", "tfstats-parallel", "tfstats-vectorized")
 
 
 def settings(quick: bool) -> dict:
@@ -69,7 +71,8 @@ def simulate(n: int, groups: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 # --- workers (each in its own process) ---------------------------------------------------------
 
-def _tfstats(frame: object, config: dict, precision: str | None = None) -> dict[str, np.ndarray]:
+def _tfstats(frame: object, config: dict, precision: str | None = None,
+             chain_method: str | None = None) -> dict[str, np.ndarray]:
     import tfstats as ts
 
     priors = {"Intercept": ("normal", 0, 2.5), "x": ("normal", 0, 2.5),
@@ -78,7 +81,8 @@ def _tfstats(frame: object, config: dict, precision: str | None = None) -> dict[
                correlated=False,  # bambi's model: independent intercept and slope
                precision=precision)
     draws = ts.mcmc(m, n_samples=config["draws"], warmup=config["warmup"],
-                    chains=config["chains"], seed=1, progress=False)
+                    chains=config["chains"], seed=1, progress=False,
+                    chain_method=chain_method)
     out = {p: draws[p] for p in PARAMS}
     return dict(out, n_steps=draws.stats["n_steps"], step_size=draws.stats["step_size"])
 
@@ -115,7 +119,9 @@ def _worker(system: str, data_path: str, config: dict, out: str) -> None:
 
     start, cpu_start = time.perf_counter(), cpu()
     if system.startswith("tfstats"):
-        draws = _tfstats(frame, config, "single" if system == "tfstats-single" else None)
+        method = system.removeprefix("tfstats-")
+        draws = _tfstats(frame, config, "single" if system == "tfstats-single" else None,
+                         method if method in ("parallel", "vectorized") else None)
     else:
         method = {"bambi-pymc": "pymc", "bambi-nutpie": "nutpie", "bambi-numpyro": "numpyro",
                   "bambi-numpyro-single": "numpyro"}[system]

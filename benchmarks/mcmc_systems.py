@@ -31,6 +31,12 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "tfstats-jax": ("tfstats", "mixed"),        # TFSTATS_BACKEND=jax
     "tfstats-jax-f64": ("tfstats", "float64"),
     "tfstats-jax-f32": ("tfstats", "float32"),
+    # ts.mcmc(chain_method=...) pinned (the others take the default): each chain in its
+    # own compiled loop and thread, or all chains vectorised in lockstep
+    "tfstats-par": ("tfstats", "float64"),
+    "tfstats-vec": ("tfstats", "float64"),
+    "tfstats-jax-par": ("tfstats", "float64"),
+    "tfstats-jax-vec": ("tfstats", "float64"),
     "tfp": ("tfp", "float32"),                  # raw TFP, hand-written density, XLA
     "numpyro": ("numpyro", "float32"),          # chain_method="vectorized"
     # chain_method="parallel" on 4 host devices (numpyro.set_host_device_count, set
@@ -142,7 +148,8 @@ def _tfstats_model(ts: Any, workload: str, data: dict, precision: str) -> Any:
                     beta=beta, sigma_y=sigma_y, precision=precision)
 
 
-def _tfstats(workload: str, data: dict, cfg: dict, precision: str) -> tuple[Callable, Any]:
+def _tfstats(workload: str, data: dict, cfg: dict, precision: str,
+             chain_method: str | None = None) -> tuple[Callable, Any]:
     import tfstats as ts
 
     model = _tfstats_model(ts, workload, data,
@@ -150,7 +157,8 @@ def _tfstats(workload: str, data: dict, cfg: dict, precision: str) -> tuple[Call
 
     def sample(seed: int) -> tuple[Draws, dict[str, float]]:
         draws = ts.mcmc(model, n_samples=cfg["draws"], warmup=cfg["warmup"],
-                        chains=cfg["chains"], seed=seed, progress=False)
+                        chains=cfg["chains"], seed=seed, progress=False,
+                        chain_method=chain_method)
         stats = _stats(draws.stats["divergent"], draws.stats["n_steps"], draws.step_size)
         return {k: draws[k] for k in draws.targets}, stats
 
@@ -424,6 +432,8 @@ def run_system(system: str, workload: str, quick: bool, warm: bool = True) -> di
     start = time.perf_counter()
     options = {"numpyro-cache": {"cache": True},
                "numpyro-parallel": {"chain_method": "parallel"}}.get(system, {})
+    if system.endswith(("-par", "-vec")):
+        options = {"chain_method": "parallel" if system.endswith("-par") else "vectorized"}
     sample, module = _RUNNERS[runner](workload, data, cfg, precision, **options)
     build = time.perf_counter() - start
     first_draws, first_stats = sample(1)

@@ -1,4 +1,5 @@
-"""mcmc(): vectorised chains in one compiled loop, run in chunks for the progress bar.
+"""mcmc(): vectorised chains in one compiled loop (or each chain in its own loop,
+``parallel_chains.py``), run in chunks for the progress bar.
 
 Warmup and sampling share one compiled function (one compilation per model, sampler and
 chain count): each chunk runs up to ``CHUNK`` iterations of the sampler's kernel, the
@@ -20,6 +21,12 @@ from tfstats.inference.chain_state import ChainState
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.inference.metric import gradient, position, scaled
+from tfstats.inference.parallel_chains import (
+    chain_method_for,
+    chunk_length,
+    kept_iterations,
+    run_parallel,
+)
 from tfstats.inference.pathfinder import INITS, pathfinder_starts
 from tfstats.inference.progress import ChunkProgress
 from tfstats.inference.samplers import Sampler, nuts
@@ -140,13 +147,19 @@ def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
 
 
 def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
-         progress: bool, desc: str, place: Any = None
-         ) -> tuple[ChainState, dict[str, np.ndarray], bool]:
+         progress: bool, desc: str, place: Any = None, chain_method: str | None = None,
+         device: str | None = None) -> tuple[ChainState, dict[str, np.ndarray], bool]:
     """Run ``n_iterations`` more iterations in chunks; keep every ``thin``-th one after
     warmup. Returns the new state, the kept draws and whether it was interrupted."""
     B = model.backend
     chains = state.x.shape[0]
     place = place or OneDevice()  # devices.py: chains or data split over devices
+    on_gpu = device == "gpu" or (device is None and B.has_gpu())
+    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec) == "parallel":
+        runner = model.compiled(("mcmc", spec, 1, CHUNK), lambda: _build_chunk(model, spec, 1))
+        return run_parallel(model, runner, state, n_iterations, thin, progress, desc,
+                            chunk=CHUNK, restarts=_restarts(spec, state.schedule),
+                            stats=_STATS, scope=lambda: B.device_scope(device))
     runner = model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
         lambda n: _build_chunk(model, spec, n), chains))
     data = place.put(model.data_tensors())
@@ -157,21 +170,21 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     x = B.convert(state.x, model.float_dtype)
     adapt = {k: B.convert(v, model.float_dtype) for k, v in state.adaptation.items()}
     seed = B.convert(state.seed) if isinstance(state.seed, np.ndarray) else state.seed
+    if len(B.shape_of(seed)) == 2:  # one seed per chain, from parallel chains
+        seed = seed[0]
     restarts = _restarts(spec, state.schedule)
     with ChunkProgress(progress, n_iterations, desc, "iterations",
                        "the draws made so far") as run:
         while run.done < n_iterations:
             start = state.iteration + run.done
-            upcoming = [r - start for r in restarts if r > start]
-            n = min(CHUNK - start % CHUNK, n_iterations - run.done, *upcoming)
+            n = chunk_length(start, n_iterations - run.done, CHUNK, restarts)
             x, adapt, seed, buffers = runner(x, adapt, seed, B.convert(start), B.convert(n),
                                              B.convert(start in restarts), schedule, *data)
             buffers = B.to_numpy(buffers)
-            iterations = np.arange(start, start + n)
-            keep = (iterations >= warmup) & ((iterations - warmup) % thin == 0)
+            keep = kept_iterations(start, n, warmup, thin)
             for k in kept:
                 kept[k].append(buffers[k][:n][keep])
-            divergences += int(buffers["divergent"][:n][iterations >= warmup].sum())
+            divergences += int(buffers["divergent"][:n][start + np.arange(n) >= warmup].sum())
             run.update(n, divergences=divergences)
     new_state = ChainState(np.asarray(B.to_numpy(x)), {k: np.asarray(v) for k, v in
                                                       B.to_numpy(adapt).items()},
@@ -186,8 +199,10 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
 def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 4,
          sampler: Sampler | None = None, thin: int = 1, seed: int | None = None,
          initial_values: Any = None, progress: bool = True, device: str | None = None,
-         devices: Any = None, shard: str | None = None, init: str = "random") -> Draws:
-    """Draw from the posterior by MCMC, with all chains vectorised in one compiled loop.
+         devices: Any = None, shard: str | None = None, init: str = "random",
+         chain_method: str | None = None) -> Draws:
+    """Draw from the posterior by MCMC: each chain in its own compiled loop, the chains
+    running at once on a CPU's cores, or all chains vectorised in one compiled loop.
 
     Warmup tunes the step size by dual averaging toward the sampler's ``target_accept``
     and a diagonal mass matrix (dense with ``nuts(metric="dense")``) in Stan's widening
@@ -230,6 +245,15 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         Where the chains start when ``initial_values`` is not given: random values as
         above, or independent draws from a Pathfinder approximation (``vi(method=
         "pathfinder")``: one L-BFGS run), near the bulk of the posterior.
+    chain_method : {"parallel", "vectorized"}, optional
+        ``"parallel"``: each chain runs its own compiled loop in its own thread, with its
+        own step size and mass matrix, so no chain waits for another's longest NUTS tree
+        and the chains use the CPU's cores at once (NumPyro's name). ``"vectorized"``: all
+        chains in lockstep in one compiled loop, each iteration as long as the chains'
+        longest. By default parallel on a CPU with several cores and one device,
+        vectorized on a GPU, with one chain, or with the chains spread over several
+        devices (``devices=``); see ``docs/inference.md``. The draws of a seed differ
+        between the two (the posterior is the same).
 
     Returns
     -------
@@ -255,6 +279,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
                              ("chains", chains, 1), ("thin", thin, 1)):
         if not isinstance(value, int | np.integer) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    chain_method_for(chain_method, chains, True, False, spec)  # a bad value fails here
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     if init == "pathfinder" and initial_values is not None:
@@ -271,7 +296,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
                                                              spec.metric),
                            B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
-                                         progress, "warmup + sampling", place)
+                                         progress, "warmup + sampling", place, chain_method,
+                                         device)
     result = Draws.from_chains(model, draws, state, spec, thin, interrupted)
     if not interrupted:
         result.warn_if_unhealthy()
@@ -281,10 +307,10 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
 @tracked("mcmc")
 def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
                   progress: bool = True, devices: Any = None,
-                  shard: str | None = None) -> Draws:
+                  shard: str | None = None, chain_method: str | None = None) -> Draws:
     """Continue the chains of ``draws`` for ``n_samples`` more iterations (thinned as the
     draws were), with the tuned step size and mass matrix, and return all draws together.
-    ``devices`` and ``shard`` are as in :func:`mcmc`.
+    ``devices``, ``shard`` and ``chain_method`` are as in :func:`mcmc`.
 
     Examples
     --------
@@ -304,5 +330,5 @@ def extra_samples(draws: Draws, n_samples: int, thin: int | None = None,
                          f"got thin={thin}")
     place = placement(draws.model, devices, shard, chains=draws.chain_state.x.shape[0])
     state, new, interrupted = _run(draws.model, draws.sampler, draws.chain_state, n_samples,
-                                   draws.thin, progress, "sampling", place)
+                                   draws.thin, progress, "sampling", place, chain_method)
     return draws.extended(new, state, interrupted)

@@ -179,7 +179,7 @@ def starts(design: dict, monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
 def test_one_initial_value_dict_for_all_chains(design: dict, starts: list) -> None:
     model = design["model"]
     values = {"mu": 2.0, "tau": 3.0, "z": np.linspace(-1, 1, 8)}
-    _fit(model, n_samples=10, warmup=10, initial_values=values)
+    _fit(model, n_samples=10, warmup=10, initial_values=values, chain_method="vectorized")
     expected = model.unconstrain(values)
     np.testing.assert_allclose(starts[0], np.tile(expected, (4, 1)))
 
@@ -187,7 +187,7 @@ def test_one_initial_value_dict_for_all_chains(design: dict, starts: list) -> No
 def test_one_initial_value_dict_per_chain(design: dict, starts: list) -> None:
     model = design["model"]
     values = [{"mu": float(c), "tau": 1.0 + c, "z": np.full(8, c / 10)} for c in range(4)]
-    _fit(model, n_samples=10, warmup=10, initial_values=values)
+    _fit(model, n_samples=10, warmup=10, initial_values=values, chain_method="vectorized")
     expected = np.stack([model.unconstrain(v) for v in values])
     np.testing.assert_allclose(starts[0], expected)
     # constrained values are mapped to the unconstrained space: log(tau) for tau > 0
@@ -196,7 +196,7 @@ def test_one_initial_value_dict_per_chain(design: dict, starts: list) -> None:
 
 
 def test_random_initial_values_differ_between_chains(design: dict, starts: list) -> None:
-    _fit(design["model"], n_samples=10, warmup=10)
+    _fit(design["model"], n_samples=10, warmup=10, chain_method="vectorized")
     assert np.all(np.abs(starts[0]) <= 2)
     assert len({tuple(row) for row in starts[0]}) == 4
 
@@ -284,7 +284,7 @@ def test_interrupt_returns_the_draws_so_far(design: dict, monkeypatch: pytest.Mo
     size = len(model._cache)
     with pytest.warns(UserWarning, match="interrupted"):
         draws = ts.mcmc(model, n_samples=4 * chunk, warmup=chunk, chains=4, seed=5,
-                        progress=False)
+                        progress=False, chain_method="vectorized")  # parallel: its own test
     done = [i for iterations in calls[:-1] for i in iterations]
     kept = sum(i >= chunk for i in done)  # the sampling iterations finished
     assert (kept > 0) == (failing_chunk == 4)

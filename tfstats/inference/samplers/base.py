@@ -113,6 +113,11 @@ class Sampler(ABC):
         is carried over with ``metric.regrade`` (by default: unchanged, no gradient)."""
         return results
 
+    def runs_one_chain(self, B: Any) -> bool:
+        """Whether the kernel runs on a batch of one chain on backend ``B``, as parallel
+        chains (``mcmc(chain_method="parallel")``) need (by default: yes)."""
+        return True
+
     def gradient(self, results: Any) -> Any:
         """The gradient in ``z`` (chains, n) at the current state (for
         ``restarts_step_size``)."""

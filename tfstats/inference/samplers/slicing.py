@@ -36,6 +36,11 @@ class Slice(Sampler):
         return B.tfp.mcmc.SliceSampler(target, step_size=step,
                                        max_doublings=self.max_doublings)
 
+    def runs_one_chain(self, B: Any) -> bool:
+        # TFP's SliceSampler under XLA on TensorFlow loses the static shape of a batch of
+        # one chain in its acceptance loop (a ValueError while tracing)
+        return B.name != "tensorflow"
+
     def log_density(self, results: Any) -> Any:
         return results.target_log_prob
 
