@@ -33,10 +33,10 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "tfstats-jax-f32": ("tfstats", "float32"),
     # ts.mcmc(chain_method=...) pinned (the others take the default): each chain in its
     # own compiled loop and thread, or all chains vectorised in lockstep
-    "tfstats-par": ("tfstats", "float64"),
-    "tfstats-vec": ("tfstats", "float64"),
-    "tfstats-jax-par": ("tfstats", "float64"),
-    "tfstats-jax-vec": ("tfstats", "float64"),
+    "tfstats-par": ("tfstats", "mixed"),
+    "tfstats-vec": ("tfstats", "mixed"),
+    "tfstats-jax-par": ("tfstats", "mixed"),
+    "tfstats-jax-vec": ("tfstats", "mixed"),
     "tfp": ("tfp", "float32"),                  # raw TFP, hand-written density, XLA
     "numpyro": ("numpyro", "float32"),          # chain_method="vectorized"
     # chain_method="parallel" on 4 host devices (numpyro.set_host_device_count, set
