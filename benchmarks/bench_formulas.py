@@ -48,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "formulas.json"
 PARAMS = ("Intercept", "x", "1|g_sigma", "x|g_sigma")
 SYSTEMS = ("tfstats", "bambi-pymc", "bambi-nutpie", "bambi-numpyro")
-VARIANTS = ("tfstats-single", "bambi-numpyro-single", "tfstats-parallel", "tfstats-vectorized")
+VARIANTS = ("tfstats-single", "tfstats-double", "bambi-numpyro-single", "tfstats-parallel", "tfstats-vectorized")
 
 
 def settings(quick: bool) -> dict:
@@ -120,7 +120,8 @@ def _worker(system: str, data_path: str, config: dict, out: str) -> None:
     start, cpu_start = time.perf_counter(), cpu()
     if system.startswith("tfstats"):
         method = system.removeprefix("tfstats-")
-        draws = _tfstats(frame, config, "single" if system == "tfstats-single" else None,
+        precision = method if method in ("single", "double") else None  # None: the default
+        draws = _tfstats(frame, config, precision,
                          method if method in ("parallel", "vectorized") else None)
     else:
         method = {"bambi-pymc": "pymc", "bambi-nutpie": "nutpie", "bambi-numpyro": "numpyro",

@@ -279,6 +279,7 @@ def test_interrupt_returns_the_draws_so_far(design: dict, monkeypatch: pytest.Mo
 
         return interrupted
 
+    _fit(model, chain_method="vectorized")  # the lockstep loop compiled, whatever ran before
     monkeypatch.setattr(model, "compiled", compiled)
     chunk = mcmc_module.CHUNK
     size = len(model._cache)
