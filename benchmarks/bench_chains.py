@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.iterations:
         cfg.update(warmup=args.iterations, draws=args.iterations)
     data = mcmc_systems.workload_data(args.workload, False)
-    model = mcmc_systems._tfstats_model(ts, args.workload, data, "double")
+    model = mcmc_systems.tfstats_model(ts, args.workload, data, "double")
     print(f"# {args.workload}, {ts.backend_name()}, {cfg['chains']} x ({cfg['warmup']} + "
           f"{cfg['draws']}), float64", flush=True)
 

@@ -33,10 +33,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from mcmc_systems import (  # noqa: E402 - the benchmark's own modules, beside this file
-    _numpyro_model,
-    _tfstats_model,
     min_bulk_ess,
+    numpyro_model,
     settings,
+    tfstats_model,
     workload_data,
 )
 
@@ -57,7 +57,7 @@ SYSTEMS: dict[str, tuple[str, Any]] = {
 def _tfstats(workload: str, data: dict, cfg: dict, options: dict) -> tuple[dict, int]:
     import tfstats as ts
 
-    model = _tfstats_model(ts, workload, data, "double")
+    model = tfstats_model(ts, workload, data, "double")
     draws = ts.mcmc(model, n_samples=cfg["draws"], warmup=cfg["warmup"],
                     chains=cfg["chains"], seed=1, progress=False, **options)
     return {k: draws[k] for k in draws.targets}, int(draws.divergences)
@@ -71,7 +71,7 @@ def _numpyro(workload: str, data: dict, cfg: dict, method: str) -> tuple[dict, i
 
     names = ("y", "sigma") if workload == "eight_schools" else ("x", "y")
     args = tuple(jnp.asarray(data[k], jnp.float32) for k in names)
-    mcmc = MCMC(NUTS(_numpyro_model(workload)), num_warmup=cfg["warmup"],
+    mcmc = MCMC(NUTS(numpyro_model(workload)), num_warmup=cfg["warmup"],
                 num_samples=cfg["draws"], num_chains=cfg["chains"], chain_method=method,
                 progress_bar=False, jit_model_args=True)
     mcmc.run(jax.random.PRNGKey(1), *args, extra_fields=("diverging",))

@@ -48,7 +48,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "formulas.json"
 PARAMS = ("Intercept", "x", "1|g_sigma", "x|g_sigma")
 SYSTEMS = ("tfstats", "bambi-pymc", "bambi-nutpie", "bambi-numpyro")
-VARIANTS = ("tfstats-single", "tfstats-double", "bambi-numpyro-single", "tfstats-parallel", "tfstats-vectorized")
+VARIANTS = ("tfstats-single", "tfstats-double", "bambi-numpyro-single", "tfstats-parallel",
+            "tfstats-vectorized")
 
 
 def settings(quick: bool) -> dict:

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["main", "memory_bandwidth", "glm_data"]
+__all__ = ["main", "memory_bandwidth", "glm_data", "gradient_loop"]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -107,6 +107,13 @@ def _tfstats_loop(family: str, x: np.ndarray, y: np.ndarray, dtype: str) -> tupl
         ts.poisson(np.exp(eta), observed=y)
     model = ts.model(**targets, precision={"float32": "single", "float64": "double",
                                            "mixed": "mixed"}[dtype])
+    return gradient_loop(model)
+
+
+def gradient_loop(model: Any) -> tuple:
+    """(compiled loop ``(flats, k, *data) -> flats``, its arguments, the backend): ``k``
+    evaluations of ``model``'s log density and gradient, batched over ``CHAINS`` chains,
+    each starting where the last one's gradient moved it."""
     B = model.backend
     value_and_grads = B.vectorize_value_and_gradient(
         lambda flat, *data: model.log_density(flat, data))

@@ -40,26 +40,14 @@ ROUNDS = 3
 
 def _loop(rewrite: bool, precision: str, quick: bool) -> tuple[Any, tuple, Any, int]:
     """(compiled loop, its arguments, backend, number of rewritten terms)."""
-    from mcmc_systems import _tfstats_model, workload_data
+    from bench_gradient import gradient_loop
+    from mcmc_systems import tfstats_model, workload_data
 
     import tfstats as ts
 
     os.environ["TFSTATS_SUFFICIENT_STATISTICS"] = "1" if rewrite else "0"
-    model = _tfstats_model(ts, "correlated", workload_data("correlated", quick), precision)
-    B = model.backend
-    value_and_grads = B.vectorize_value_and_gradient(
-        lambda flat, *data: model.log_density(flat, data))
-
-    def loop(flats: Any, k: Any, *data: Any) -> Any:
-        def body(i: Any, f: Any) -> tuple:
-            _, grads = value_and_grads(f, *data)
-            return i + 1, f + B.cast(1e-6, model.float_dtype) * grads
-
-        return B.while_loop(lambda i, _: i < k, body, (B.convert(0), flats))[1]
-
-    flats = np.random.default_rng(1).uniform(-0.1, 0.1, size=(CHAINS, model.n_free))
-    args = (B.convert(flats, model.float_dtype), *model.data_tensors())
-    return B.compile_function(loop), args, B, len(model.linear_gaussian)
+    model = tfstats_model(ts, "correlated", workload_data("correlated", quick), precision)
+    return (*gradient_loop(model), len(model.linear_gaussian))
 
 
 def _worker(precision: str, quick: bool) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["WORKLOADS", "SYSTEMS", "settings", "workload_data", "min_bulk_ess", "run_system"]
+__all__ = ["WORKLOADS", "SYSTEMS", "settings", "tfstats_model", "numpyro_model", "workload_data",
+           "min_bulk_ess", "run_system"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("eight_schools", "logistic", "radon", "correlated")
@@ -118,7 +119,7 @@ def _stats(divergent: np.ndarray, n_steps: np.ndarray, step_size: Any) -> dict[s
 # --- tfstats ------------------------------------------------------------------------------------
 
 
-def _tfstats_model(ts: Any, workload: str, data: dict, precision: str) -> Any:
+def tfstats_model(ts: Any, workload: str, data: dict, precision: str) -> Any:
     if workload == "eight_schools":
         mu = ts.normal(0, 5)
         tau = ts.cauchy(0, 5, truncation=(0, None))
@@ -152,7 +153,7 @@ def _tfstats(workload: str, data: dict, cfg: dict, precision: str,
              chain_method: str | None = None) -> tuple[Callable, Any]:
     import tfstats as ts
 
-    model = _tfstats_model(ts, workload, data,
+    model = tfstats_model(ts, workload, data,
                            {"mixed": None, "float64": "double", "float32": "single"}[precision])
 
     def sample(seed: int) -> tuple[Draws, dict[str, float]]:
@@ -255,7 +256,7 @@ def _tfp(workload: str, data: dict, cfg: dict, precision: str) -> tuple[Callable
 # --- NumPyro --------------------------------------------------------------------------------------
 
 
-def _numpyro_model(workload: str, n_county: int = 0) -> Callable:
+def numpyro_model(workload: str, n_county: int = 0) -> Callable:
     import numpyro
     import numpyro.distributions as dist
 
@@ -319,7 +320,7 @@ def _numpyro(workload: str, data: dict, cfg: dict, precision: str,
     else:
         args = (jnp.asarray(data["log_radon"], f32), jnp.asarray(data["floor"], f32),
                 jnp.asarray(data["county"], jnp.int32))
-    model = _numpyro_model(workload, int(data.get("J", 0)))
+    model = numpyro_model(workload, int(data.get("J", 0)))
     # jit_model_args: data are arguments of the compiled sampler (not constants), and a
     # second run() reuses the compiled functions
     mcmc = MCMC(NUTS(model), num_warmup=cfg["warmup"],
