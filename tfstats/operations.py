@@ -28,6 +28,7 @@ class Op:
     evaluate: Callable[..., Any]
     shape: Callable[..., tuple[int, ...]]
     kind: Callable[..., str]
+    elementwise: bool = False  # value and shape follow the broadcast operands, per element
 
 
 OPS: dict[str, Op] = {}
@@ -57,9 +58,10 @@ def _same_kind(kind: str, *rest: str) -> str:
     return kind
 
 
-def register(name: str, evaluate: Callable, shape: Callable, kind: Callable) -> None:
+def register(name: str, evaluate: Callable, shape: Callable, kind: Callable,
+             elementwise: bool = False) -> None:
     """Add an op to the catalogue."""
-    OPS[name] = Op(name, evaluate, shape, kind)
+    OPS[name] = Op(name, evaluate, shape, kind, elementwise)
 
 
 _register = register
@@ -79,7 +81,7 @@ def _unary(name: str, fn: Callable[[Any, Any], Any], kind: Callable = _float_kin
     def evaluate(ctx: Any, x: Any) -> Any:
         return fn(ctx.B, ctx.to_float(x) if kind is _float_kind else x)
 
-    _register(name, evaluate, lambda s, **_: s, kind)
+    _register(name, evaluate, lambda s, **_: s, kind, elementwise=True)
 
 
 for _name in ["exp", "log", "log1p", "expm1", "sqrt", "square", "sin", "cos", "tan", "arcsin",
@@ -117,7 +119,7 @@ def _binary(name: str, fn: Callable, kind: Callable = _arith_kind) -> None:
             a, b = ctx.to_float(a), ctx.to_float(b)
         return fn(ctx.B, a, b)
 
-    _register(name, evaluate, _elementwise_shape(name), kind)
+    _register(name, evaluate, _elementwise_shape(name), kind, elementwise=True)
 
 
 for _name in ["add", "subtract", "multiply", "maximum", "minimum", "mod", "floor_divide"]:
@@ -148,7 +150,8 @@ def _where(ctx: Any, condition: Any, a: Any, b: Any) -> Any:
     return ctx.B.np.where(ctx.B.cast(condition, bool), a, b)
 
 
-_register("where", _where, _elementwise_shape("where"), lambda c, a, b: _arith_kind(a, b))
+_register("where", _where, _elementwise_shape("where"), lambda c, a, b: _arith_kind(a, b),
+          elementwise=True)
 
 
 def _clip(ctx: Any, x: Any, low: Any, high: Any) -> Any:
@@ -156,8 +159,9 @@ def _clip(ctx: Any, x: Any, low: Any, high: Any) -> Any:
     return ctx.B.np.minimum(ctx.B.np.maximum(x, low), high)
 
 
-_register("clip", _clip, _elementwise_shape("clip"), _float_kind)
-_register("cast_float", lambda ctx, x: ctx.to_float(x), lambda s: s, _float_kind)
+_register("clip", _clip, _elementwise_shape("clip"), _float_kind, elementwise=True)
+_register("cast_float", lambda ctx, x: ctx.to_float(x), lambda s: s, _float_kind,
+          elementwise=True)
 
 
 # --- reductions ----------------------------------------------------------------------------

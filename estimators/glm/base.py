@@ -41,6 +41,18 @@ class GLMEstimator(BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    def __init__(self, *, inference: str = "map", prior_scale: float | None = 1.0,
+                 fit_intercept: bool = True, standardize: bool = True, n_samples: int = 1000,
+                 warmup: int = 1000, chains: int = 4, random_state: Any = None) -> None:
+        self.inference = inference
+        self.prior_scale = prior_scale
+        self.fit_intercept = fit_intercept
+        self.standardize = standardize
+        self.n_samples = n_samples
+        self.warmup = warmup
+        self.chains = chains
+        self.random_state = random_state
+
     # --- fitting -------------------------------------------------------------------------------
     def _check_params(self) -> None:
         validate_params(self)

@@ -191,18 +191,6 @@ class LinearRegressor(_Regressor):
 
     _family = "normal"
 
-    def __init__(self, *, inference: str = "map", prior_scale: float | None = 1.0,
-                 fit_intercept: bool = True, standardize: bool = True, n_samples: int = 1000,
-                 warmup: int = 1000, chains: int = 4, random_state: Any = None) -> None:
-        self.inference = inference
-        self.prior_scale = prior_scale
-        self.fit_intercept = fit_intercept
-        self.standardize = standardize
-        self.n_samples = n_samples
-        self.warmup = warmup
-        self.chains = chains
-        self.random_state = random_state
-
     def _noise_variance(self, mu: np.ndarray) -> np.ndarray:
         if self.posterior_ is None:
             return self.sigma_**2
@@ -245,18 +233,6 @@ class PoissonRegressor(_Regressor):
     """
 
     _family = "poisson"
-
-    def __init__(self, *, inference: str = "map", prior_scale: float | None = 1.0,
-                 fit_intercept: bool = True, standardize: bool = True, n_samples: int = 1000,
-                 warmup: int = 1000, chains: int = 4, random_state: Any = None) -> None:
-        self.inference = inference
-        self.prior_scale = prior_scale
-        self.fit_intercept = fit_intercept
-        self.standardize = standardize
-        self.n_samples = n_samples
-        self.warmup = warmup
-        self.chains = chains
-        self.random_state = random_state
 
     def _check_target(self, y: np.ndarray) -> None:
         if np.any(y < 0):
@@ -329,14 +305,10 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
                  fit_intercept: bool = True, standardize: bool = True, n_samples: int = 1000,
                  warmup: int = 1000, chains: int = 4, random_state: Any = None,
                  class_weight: Any = None) -> None:
-        self.inference = inference
-        self.prior_scale = prior_scale
-        self.fit_intercept = fit_intercept
-        self.standardize = standardize
-        self.n_samples = n_samples
-        self.warmup = warmup
-        self.chains = chains
-        self.random_state = random_state
+        super().__init__(inference=inference, prior_scale=prior_scale,
+                         fit_intercept=fit_intercept, standardize=standardize,
+                         n_samples=n_samples, warmup=warmup, chains=chains,
+                         random_state=random_state)
         self.class_weight = class_weight
 
     @tracked_fit

@@ -28,6 +28,7 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError, Variable
 from tfstats.families import Density, Family
 from tfstats.graph import Evaluator, topological
+from tfstats.operations import OPS
 from tfstats.variables import Interval
 
 __all__ = ["MAX_CONFIGURATIONS", "FINITE", "Group", "Enumeration", "discrete_unknown",
@@ -36,15 +37,6 @@ __all__ = ["MAX_CONFIGURATIONS", "FINITE", "Group", "Enumeration", "discrete_unk
 MAX_CONFIGURATIONS = 10**6
 FINITE = ("bernoulli", "categorical", "binomial", "discrete_uniform")
 
-_ELEMENTWISE = frozenset([
-    "exp", "log", "log1p", "expm1", "sqrt", "square", "sin", "cos", "tan", "arcsin", "arccos",
-    "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "floor", "ceil",
-    "reciprocal", "log2", "log10", "exp2", "cbrt", "rint", "abs", "negative", "sign",
-    "logical_not", "isfinite", "lgamma", "digamma", "erf", "erfc", "sigmoid", "log_sigmoid",
-    "softplus", "ndtr", "log_ndtr", "ndtri", "add", "subtract", "multiply", "maximum",
-    "minimum", "mod", "floor_divide", "power", "true_divide", "arctan2", "hypot", "logaddexp",
-    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
-    "logical_or", "logical_xor", "where", "clip", "cast_float"])
 _EVENT_PARAM = ("categorical", "categorical_logit")  # parameters with one category axis
 
 
@@ -222,7 +214,7 @@ def _aligned_op(node: Array, var: Variable, memo: dict[int, bool]) -> bool:
         return False
     if not _leading(node.shape, var.shape):
         return False
-    if node.op in _ELEMENTWISE:
+    if OPS[node.op].elementwise:
         return all(p.ndim == node.ndim for p in using)
     if node.op != "getitem":
         return False
