@@ -82,7 +82,8 @@ __all__ = [
     "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
-    "linalg", "make_seed", "split_seed", "stop_gradient", "device_scope", "eager_scope",
+    "linalg", "make_seed", "split_seed", "uniform", "normal", "stop_gradient", "device_scope",
+    "eager_scope",
     "set_xla", "xla_enabled", "map_values", "solve_ode",
 ]
 
@@ -287,6 +288,16 @@ def make_seed(seed: int | None) -> Any:
 def split_seed(seed: Any, n: int = 2) -> Any:
     """``n`` new keys, stacked: shape (n, 2)."""
     return jax.random.split(seed, n)
+
+
+def uniform(like: Any, seed: Any) -> Any:
+    """Standard uniform draws of ``like``'s shape and dtype."""
+    return tfd.Uniform(np.zeros_like(like), np.ones_like(like)).sample(seed=seed)
+
+
+def normal(like: Any, seed: Any) -> Any:
+    """Standard normal draws of ``like``'s shape and dtype."""
+    return tfd.Normal(np.zeros_like(like), 1.0).sample(seed=seed)
 
 
 @contextlib.contextmanager

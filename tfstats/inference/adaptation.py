@@ -126,7 +126,7 @@ def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: A
         first = direction == 0.0  # the first pass tries the current step, sets direction
         candidate = log_eps + direction
         eps = B.np.exp(candidate)[:, None]
-        p = B.tfp.distributions.Normal(B.np.zeros_like(z), 1.0).sample(seed=seeds[0])
+        p = B.normal(z, seeds[0])
         p_half = p + 0.5 * eps * grad0
         lp1, grad1 = value_and_grad(z + eps * p_half)
         p1 = p_half + 0.5 * eps * grad1

@@ -65,8 +65,7 @@ class NoUTurn:
     # --- helpers -----------------------------------------------------------------------------
 
     def _uniform(self, like: Any, seed: Any) -> Any:
-        B = self.B
-        return B.tfd.Uniform(B.np.zeros_like(like), B.np.ones_like(like)).sample(seed=seed)
+        return self.B.uniform(like, seed)
 
     def _persists(self, p_minus: Any, p_plus: Any, rho: Any) -> Any:
         """Stan's generalised no-U-turn criterion (unit metric)."""
@@ -90,7 +89,7 @@ class NoUTurn:
         eps = results.step_size
         lp0, g0 = results.target_log_prob, results.grads_target_log_prob
         seeds = B.split_seed(seed, 2)
-        p0 = B.tfd.Normal(np_.zeros_like(z), 1.0).sample(seed=seeds[0])
+        p0 = B.normal(z, seeds[0])
         h0 = -lp0 + 0.5 * np_.sum(p0**2, axis=-1)
         zero = lp0 * 0.0
         tree = {"zl": z, "pl": p0, "gl": g0, "zr": z, "pr": p0, "gr": g0,
