@@ -18,6 +18,7 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
 from tfstats.inference.chain_state import ChainState
+from tfstats.inference.compile_ahead import ahead_of_time, start_chunk
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.inference.metric import gradient, position, scaled
@@ -89,10 +90,15 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             return spec.bootstrap(kernel, z_, step)
 
         results = bootstrap(x, adapt, start)  # the body sets the step size it uses
-        if spec.restarts_step_size:
+        # restart / n_iter as Python values: the search or the loop alone (compile_ahead.py)
+        if spec.restarts_step_size and restart is True:
+            adapt, seed = find_step_size(x, adapt, seed, results, data)
+        elif spec.restarts_step_size and restart is not False:
             adapt, seed = B.cond(restart,
                                  lambda: find_step_size(x, adapt, seed, results, data),
                                  lambda: (adapt, seed))
+        if isinstance(n_iter, int) and n_iter == 0:
+            return x, adapt, seed, {}
 
         buffers = {"x": B.np.zeros((CHUNK, chains, model.n_free), dtype=dtype)}
         buffers.update({k: B.np.zeros((CHUNK, chains), dtype=dtype) for k in _STATS})
@@ -146,6 +152,21 @@ def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
     return {0} | {int(e) for e in schedule["ends"] if 0 < e < warmup}
 
 
+def _runner(model: Model, spec: Sampler, chains: int, place: Any, chain_method: str | None,
+            device: str | None) -> tuple[Callable, bool]:
+    """The compiled chunk a fit calls (for one chain when the chains run in parallel) and
+    whether they do. On one device it is compiled ahead of time (``compile_ahead.py``)."""
+    on_gpu = device == "gpu" or (device is None and model.backend.has_gpu())
+    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec) == "parallel":
+        return model.compiled(("mcmc", spec, 1, CHUNK), lambda: ahead_of_time(
+            model, _build_chunk(model, spec, 1))), True
+    if place.size == 1:
+        return model.compiled(("mcmc", spec, chains, CHUNK), lambda: ahead_of_time(
+            model, _build_chunk(model, spec, chains))), False
+    return model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
+        lambda n: _build_chunk(model, spec, n), chains)), False
+
+
 def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
          progress: bool, desc: str, place: Any = None, chain_method: str | None = None,
          device: str | None = None) -> tuple[ChainState, dict[str, np.ndarray], bool]:
@@ -154,14 +175,11 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     B = model.backend
     chains = state.x.shape[0]
     place = place or OneDevice()  # devices.py: chains or data split over devices
-    on_gpu = device == "gpu" or (device is None and B.has_gpu())
-    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec) == "parallel":
-        runner = model.compiled(("mcmc", spec, 1, CHUNK), lambda: _build_chunk(model, spec, 1))
+    runner, parallel = _runner(model, spec, chains, place, chain_method, device)
+    if parallel:
         return run_parallel(model, runner, state, n_iterations, thin, progress, desc,
                             chunk=CHUNK, restarts=_restarts(spec, state.schedule),
                             stats=_STATS, scope=lambda: B.device_scope(device))
-    runner = model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
-        lambda n: _build_chunk(model, spec, n), chains))
     data = place.put(model.data_tensors())
     kept: dict[str, list[np.ndarray]] = {k: [] for k in ("x", *_STATS)}
     schedule = {k: B.convert(v) for k, v in state.schedule.items()}
@@ -289,12 +307,15 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):
         place = placement(model, devices, shard, chains=chains, platform=device)
+        adapt0 = adaptation.initial_adaptation(chains, model.n_free, spec.initial_step_size,
+                                               spec.metric)
+        schedule = adaptation.window_schedule(warmup)
+        runner, parallel = _runner(model, spec, chains, place, chain_method, device)
+        start_chunk(model, runner, 1 if parallel else chains, adapt0, schedule,
+                    bool(_restarts(spec, schedule)), device)
         x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
               else initial_state(model, chains, initial_values, seed))
-        state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
-                                                             spec.initial_step_size,
-                                                             spec.metric),
-                           B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
+        state = ChainState(x0, adapt0, B.make_seed(rng_seed), 0, schedule)
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
                                          progress, "warmup + sampling", place, chain_method,
                                          device)

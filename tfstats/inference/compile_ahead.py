@@ -1,0 +1,91 @@
+"""MCMC's sampling loop compiled while the starting points are found (JAX backend).
+
+On JAX, the chunk of ``mcmc`` that runs on one device becomes two programs, each
+compiled ahead of time (``backends.jax_aot.AheadOfTime``: once per signature of the
+arguments, with XLA options chosen from the traced program): the loop itself, and the
+step-size search that NUTS runs before the chunks that start warmup or follow a
+mass-matrix update (the chunk's ``restart`` branch, then run with zero iterations). Both
+are the one chunk function with ``restart`` fixed, so the arithmetic is the chunk's; apart
+they compile at the same time on two cores, and the loop is a third smaller.
+
+``mcmc`` starts both compilations in background threads before it looks for starting
+points (which compiles and runs the log density on its own); the first chunk waits for
+them. The arguments' shapes are known before the starting points are: the compilations
+use placeholders of the same shapes and dtypes. On TensorFlow (and on several devices)
+the chunk is compiled as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+
+from tfstats.model import Model
+
+__all__ = ["ahead_of_time", "start_chunk"]
+
+
+class _SplitChunk:
+    """The chunk ``(x, adapt, seed, start, n, restart, schedule, *data)`` as its loop and
+    its step-size search, compiled ahead of time apart."""
+
+    def __init__(self, chunk: Callable) -> None:
+        import jax
+
+        from tfstats.backends.jax_aot import AheadOfTime
+
+        def loop(x: Any, adapt: dict, seed: Any, start: Any, n: Any, schedule: dict,
+                 *data: Any) -> tuple:
+            return chunk(x, adapt, seed, start, n, False, schedule, *data)
+
+        def search(x: Any, adapt: dict, seed: Any, start: Any, schedule: dict,
+                   *data: Any) -> tuple:
+            return chunk(x, adapt, seed, start, 0, True, schedule, *data)[1:3]
+
+        self.loop = AheadOfTime(jax.jit(loop))
+        self.search = AheadOfTime(jax.jit(search))
+
+    def start(self, x: Any, adapt: dict, seed: Any, start: Any, n: Any, restart: bool,
+              schedule: dict, *data: Any, scope: Any = None) -> list[Future]:
+        """Compile the loop (and the search, when ``restart``) in background threads."""
+        futures = [self.loop.start(x, adapt, seed, start, n, schedule, *data, scope=scope)]
+        if restart:
+            futures.append(self.search.start(x, adapt, seed, start, schedule, *data,
+                                             scope=scope))
+        return futures
+
+    def __call__(self, x: Any, adapt: dict, seed: Any, start: Any, n: Any, restart: Any,
+                 schedule: dict, *data: Any) -> tuple:
+        if bool(restart):
+            adapt, seed = self.search(x, adapt, seed, start, schedule, *data)
+        return self.loop(x, adapt, seed, start, n, schedule, *data)
+
+
+def ahead_of_time(model: Model, jitted: Callable) -> Callable:
+    """``jitted`` (a compiled chunk for one device) as its loop and its step-size search,
+    compiled ahead of time on JAX; as it is on other backends."""
+    if model.backend.name != "jax":
+        return jitted
+    return _SplitChunk(getattr(jitted, "__wrapped__", jitted))
+
+
+def start_chunk(model: Model, runner: Callable, chains: int, adaptation: dict[str, Any],
+                schedule: dict[str, Any], restarts: bool, device: str | None
+                ) -> list[Future]:
+    """Start compiling ``runner`` (a chunk made by :func:`ahead_of_time` for ``chains``
+    chains) in background threads for the arguments ``mcmc`` will call it with: the
+    initial ``adaptation`` (numpy, per chain: the first ``chains`` rows are used) and
+    window ``schedule``; the step-size search too when the fit ``restarts`` it. Returns
+    the compilations' futures (none where the runner is not compiled ahead)."""
+    if not isinstance(runner, _SplitChunk):
+        return []
+    B = model.backend
+    dtype = model.float_dtype
+    x = B.convert(np.zeros((chains, model.n_free)), dtype)
+    adapt = {k: B.convert(np.asarray(v)[:chains], dtype) for k, v in adaptation.items()}
+    return runner.start(x, adapt, B.make_seed(0), B.convert(0), B.convert(0), restarts,
+                        {k: B.convert(v) for k, v in schedule.items()},
+                        *model.data_tensors(), scope=B.device_scope(device))
