@@ -97,10 +97,13 @@ class AheadOfTime:
             return self.options(traced.jaxpr)
         return compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
 
-    def _compile(self, args: tuple) -> Any:
+    def _compile(self, args: tuple, lowered: Callable[[], Any] | None = None) -> Any:
         traced = self.jitted.trace(*args)
         options = self._options(traced)
-        return traced.lower().compile(compiler_options=options or None)
+        lowering = traced.lower()
+        if lowered is not None:
+            lowered()
+        return lowering.compile(compiler_options=options or None)
 
     def _future(self, key: tuple) -> tuple[Future, bool]:
         """The compilation for the signature ``key``; whether this caller must run it."""
@@ -112,25 +115,32 @@ class AheadOfTime:
             self.compilations += 1
             return future, True
 
-    def _run(self, key: tuple, future: Future, args: tuple, scope: Any) -> None:
+    def _run(self, key: tuple, future: Future, args: tuple, scope: Any,
+             lowered: Callable[[], Any] | None = None) -> None:
         try:
             with scope:
-                future.set_result(self._compile(args))
+                future.set_result(self._compile(args, lowered))
         except BaseException as error:  # noqa: BLE001 - handed to the caller
             with self._lock:  # a later call tries again
                 del self._compiled[key]
             future.set_exception(error)
 
-    def start(self, *args: Any, scope: Any = None) -> Future:
+    def start(self, *args: Any, scope: Any = None,
+              lowered: Callable[[], Any] | None = None) -> Future:
         """Compile for the signature of ``args`` in a background thread (nothing when it
         is compiled or compiling already) inside the context manager ``scope`` (a device
-        scope: JAX's default device is per thread). Returns the compilation's future."""
+        scope: JAX's default device is per thread). ``lowered()`` is called there once the
+        function is traced and lowered, before XLA compiles it (which releases the GIL).
+        Returns the compilation's future."""
         key = _signature(args)
         future, mine = self._future(key)
         if mine:
             threading.Thread(target=self._run, args=(key, future, args,
-                                                     scope or contextlib.nullcontext()),
+                                                     scope or contextlib.nullcontext(),
+                                                     lowered),
                              name="tfstats-compile", daemon=True).start()
+        elif lowered is not None:
+            lowered()
         return future
 
     def __call__(self, *args: Any) -> Any:

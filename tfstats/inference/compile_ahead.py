@@ -8,24 +8,28 @@ mass-matrix update (the chunk's ``restart`` branch, then run with zero iteration
 are the one chunk function with ``restart`` fixed, so the arithmetic is the chunk's; apart
 they compile at the same time on two cores, and the loop is a third smaller.
 
-``mcmc`` starts both compilations in background threads before it looks for starting
-points (which compiles and runs the log density on its own); the first chunk waits for
-them. The arguments' shapes are known before the starting points are: the compilations
-use placeholders of the same shapes and dtypes. On TensorFlow (and on several devices)
-the chunk is compiled as before.
+``mcmc`` starts compiling the loop in a background thread before it looks for starting
+points (which compiles and runs the log density on its own); once the loop is traced and
+lowered (Python work, which holds the GIL) the search and the draws' constraining start
+compiling in more threads, while XLA compiles the loop. The first chunk waits for them.
+The arguments' shapes are known before the starting points are: the compilations use
+placeholders of the same shapes and dtypes. On TensorFlow (and on several devices) the
+chunk is compiled as before.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 
 from tfstats.model import Model
 
-__all__ = ["ahead_of_time", "start_chunk"]
+__all__ = ["ahead_of_time", "start_chunk", "start_constrain"]
+
+CONSTRAIN_BATCH = 2000  # rows per call of the draws' constraining (Model.constrain_draws)
 
 
 class _SplitChunk:
@@ -49,13 +53,20 @@ class _SplitChunk:
         self.search = AheadOfTime(jax.jit(search))
 
     def start(self, x: Any, adapt: dict, seed: Any, start: Any, n: Any, restart: bool,
-              schedule: dict, *data: Any, scope: Any = None) -> list[Future]:
-        """Compile the loop (and the search, when ``restart``) in background threads."""
-        futures = [self.loop.start(x, adapt, seed, start, n, schedule, *data, scope=scope)]
-        if restart:
-            futures.append(self.search.start(x, adapt, seed, start, schedule, *data,
-                                             scope=scope))
-        return futures
+              schedule: dict, *data: Any, scope: Any = None,
+              then: Callable[[], Any] | None = None) -> None:
+        """Compile the loop in a background thread; once it is traced and lowered (Python
+        work, which holds the GIL), the search (when ``restart``) in another, and call
+        ``then()``."""
+
+        def lowered() -> None:
+            if restart:
+                self.search.start(x, adapt, seed, start, schedule, *data, scope=scope)
+            if then is not None:
+                then()
+
+        self.loop.start(x, adapt, seed, start, n, schedule, *data, scope=scope,
+                        lowered=lowered)
 
     def __call__(self, x: Any, adapt: dict, seed: Any, start: Any, n: Any, restart: Any,
                  schedule: dict, *data: Any) -> tuple:
@@ -73,19 +84,47 @@ def ahead_of_time(model: Model, jitted: Callable) -> Callable:
 
 
 def start_chunk(model: Model, runner: Callable, chains: int, adaptation: dict[str, Any],
-                schedule: dict[str, Any], restarts: bool, device: str | None
-                ) -> list[Future]:
+                schedule: dict[str, Any], restarts: bool, rows: int,
+                device: str | None) -> None:
     """Start compiling ``runner`` (a chunk made by :func:`ahead_of_time` for ``chains``
     chains) in background threads for the arguments ``mcmc`` will call it with: the
     initial ``adaptation`` (numpy, per chain: the first ``chains`` rows are used) and
-    window ``schedule``; the step-size search too when the fit ``restarts`` it. Returns
-    the compilations' futures (none where the runner is not compiled ahead)."""
-    if not isinstance(runner, _SplitChunk):
-        return []
+    window ``schedule``; the step-size search too when the fit ``restarts`` it, and the
+    constraining of ``rows`` draws (:func:`start_constrain`)."""
     B = model.backend
+    if not isinstance(runner, _SplitChunk):
+        start_constrain(model, rows, device)
+        return
     dtype = model.float_dtype
     x = B.convert(np.zeros((chains, model.n_free)), dtype)
     adapt = {k: B.convert(np.asarray(v)[:chains], dtype) for k, v in adaptation.items()}
-    return runner.start(x, adapt, B.make_seed(0), B.convert(0), B.convert(0), restarts,
-                        {k: B.convert(v) for k, v in schedule.items()},
-                        *model.data_tensors(), scope=B.device_scope(device))
+    seed = B.convert(np.zeros(2, np.uint32))  # a PRNG key's shape and dtype
+    runner.start(x, adapt, seed, B.convert(0), B.convert(0), restarts,
+                 {k: B.convert(v) for k, v in schedule.items()}, *model.data_tensors(),
+                 scope=B.device_scope(device),
+                 then=lambda: start_constrain(model, rows, device))
+
+
+def start_constrain(model: Model, rows: int, device: str | None) -> threading.Thread | None:
+    """Compile the draws' constraining (``Model.constrain_draws``) for ``rows`` draws in
+    a background thread on JAX (it runs after sampling otherwise). Returns the thread.
+    An error there is left to the call that needs the function, which raises it."""
+    if model.backend.name != "jax" or rows <= 0:
+        return None
+    import jax
+
+    B = model.backend
+    fn = model.constrain_function()
+    flats = jax.ShapeDtypeStruct((min(rows, CONSTRAIN_BATCH), model.n_free), model.float_dtype)
+    data = model.data_tensors()
+
+    def compile_() -> None:
+        try:
+            with B.device_scope(device):
+                fn.lower(flats, *data).compile()  # fills jit's cache: the call reuses it
+        except Exception:  # noqa: BLE001, S110 - raised again by the call that needs it
+            pass
+
+    thread = threading.Thread(target=compile_, name="tfstats-compile", daemon=True)
+    thread.start()
+    return thread

@@ -4,7 +4,9 @@
 Warmup and sampling share one compiled function (one compilation per model, sampler and
 chain count): each chunk runs up to ``CHUNK`` iterations of the sampler's kernel, the
 dual-averaging step size and the windowed diagonal (or dense) mass matrix. The driver
-knows samplers only through the ``Sampler`` interface (``samplers/base.py``).
+knows samplers only through the ``Sampler`` interface (``samplers/base.py``). On JAX and
+one device the chunk is compiled as two programs (the loop, and NUTS's step-size search)
+in background threads while the starting points are found (``compile_ahead.py``).
 """
 
 from __future__ import annotations
@@ -312,7 +314,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         schedule = adaptation.window_schedule(warmup)
         runner, parallel = _runner(model, spec, chains, place, chain_method, device)
         start_chunk(model, runner, 1 if parallel else chains, adapt0, schedule,
-                    bool(_restarts(spec, schedule)), device)
+                    bool(_restarts(spec, schedule)), chains * len(range(0, n_samples, thin)),
+                    device)
         x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
               else initial_state(model, chains, initial_values, seed))
         state = ChainState(x0, adapt0, B.make_seed(rng_seed), 0, schedule)

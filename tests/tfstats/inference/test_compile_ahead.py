@@ -85,15 +85,17 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
     [(runner, compiling)] = started
     assert isinstance(runner, _SplitChunk) and compiling == 1
     assert runner.loop.compilations == runner.search.compilations == 1
-    # each traced once, in a background thread
-    assert sorted(traced) == [("loop", "tfstats-compile"), ("search", "tfstats-compile")]
+    # each traced once; the loop in a background thread (the search follows in another,
+    # unless the first chunk asks for it sooner)
+    assert sorted(name for name, _ in traced) == ["loop", "search"]
+    assert ("loop", "tfstats-compile") in traced
 
 
 def test_a_compile_error_in_the_background_is_raised_by_mcmc(
         on_jax: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from tfstats.backends.jax_aot import AheadOfTime
 
-    def broken(self: AheadOfTime, args: tuple) -> Any:
+    def broken(self: AheadOfTime, args: tuple, lowered: Any = None) -> Any:
         raise RuntimeError("XLA ran out of registers")
 
     monkeypatch.setattr(AheadOfTime, "_compile", broken)
@@ -119,4 +121,4 @@ def test_other_backends_run_the_loop_as_before() -> None:
     model = types.SimpleNamespace(backend=types.SimpleNamespace(name="tensorflow"))
     loop = object()
     assert ahead_of_time(model, loop) is loop  # type: ignore[arg-type]
-    assert start_chunk(model, loop, 2, {}, {}, True, None) == []  # type: ignore[arg-type]
+    assert start_chunk(model, loop, 2, {}, {}, True, 100, None) is None  # type: ignore[arg-type]
