@@ -115,29 +115,27 @@ class AheadOfTime:
             self.compilations += 1
             return future, True
 
-    def _run(self, key: tuple, future: Future, args: tuple, scope: Any,
+    def _run(self, key: tuple, future: Future, args: tuple, scope: Callable[[], Any] | None,
              lowered: Callable[[], Any] | None = None) -> None:
         try:
-            with scope:
+            with scope() if scope is not None else contextlib.nullcontext():
                 future.set_result(self._compile(args, lowered))
         except BaseException as error:  # noqa: BLE001 - handed to the caller
             with self._lock:  # a later call tries again
                 del self._compiled[key]
             future.set_exception(error)
 
-    def start(self, *args: Any, scope: Any = None,
+    def start(self, *args: Any, scope: Callable[[], Any] | None = None,
               lowered: Callable[[], Any] | None = None) -> Future:
         """Compile for the signature of ``args`` in a background thread (nothing when it
-        is compiled or compiling already) inside the context manager ``scope`` (a device
-        scope: JAX's default device is per thread). ``lowered()`` is called there once the
+        is compiled or compiling already) inside the context manager ``scope()`` makes (a
+        device scope: JAX's default device is per thread). ``lowered()`` is called there once the
         function is traced and lowered, before XLA compiles it (which releases the GIL).
         Returns the compilation's future."""
         key = _signature(args)
         future, mine = self._future(key)
         if mine:
-            threading.Thread(target=self._run, args=(key, future, args,
-                                                     scope or contextlib.nullcontext(),
-                                                     lowered),
+            threading.Thread(target=self._run, args=(key, future, args, scope, lowered),
                              name="tfstats-compile", daemon=True).start()
         elif lowered is not None:
             lowered()
@@ -147,5 +145,5 @@ class AheadOfTime:
         key = _signature(args)
         future, mine = self._future(key)
         if mine:
-            self._run(key, future, args, contextlib.nullcontext())
+            self._run(key, future, args, None)
         return future.result()(*args)

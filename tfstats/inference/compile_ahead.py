@@ -53,7 +53,7 @@ class _SplitChunk:
         self.search = AheadOfTime(jax.jit(search))
 
     def start(self, x: Any, adapt: dict, seed: Any, start: Any, n: Any, restart: bool,
-              schedule: dict, *data: Any, scope: Any = None,
+              schedule: dict, *data: Any, scope: Callable[[], Any] | None = None,
               then: Callable[[], Any] | None = None) -> None:
         """Compile the loop in a background thread; once it is traced and lowered (Python
         work, which holds the GIL), the search (when ``restart``) in another, and call
@@ -101,7 +101,7 @@ def start_chunk(model: Model, runner: Callable, chains: int, adaptation: dict[st
     seed = B.convert(np.zeros(2, np.uint32))  # a PRNG key's shape and dtype
     runner.start(x, adapt, seed, B.convert(0), B.convert(0), restarts,
                  {k: B.convert(v) for k, v in schedule.items()}, *model.data_tensors(),
-                 scope=B.device_scope(device),
+                 scope=lambda: B.device_scope(device),
                  then=lambda: start_constrain(model, rows, device))
 
 

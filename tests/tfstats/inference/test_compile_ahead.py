@@ -57,9 +57,11 @@ def _chunk_traces() -> tuple[list[tuple[str, str]], Any]:
     return traced, listener
 
 
-@pytest.mark.parametrize("chain_method", ["parallel", "vectorized"])
+@pytest.mark.parametrize(("chain_method", "device"), [("parallel", None),
+                                                      ("vectorized", "cpu")])
 def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
-        chain_method: str, on_jax: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        chain_method: str, device: str | None, on_jax: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from jax._src import monitoring as jax_monitoring
 
     from tfstats.inference.compile_ahead import _SplitChunk
@@ -77,8 +79,8 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
     monkeypatch.setattr(mcmc_module, "initial_state", initial_state)
     traced, listener = _chunk_traces()
     try:
-        draws = _fit(model, chain_method=chain_method)
-        _fit(model, chain_method=chain_method)  # the same signature: compiled already
+        draws = _fit(model, chain_method=chain_method, device=device)
+        _fit(model, chain_method=chain_method, device=device)  # compiled already
     finally:
         jax_monitoring.unregister_event_duration_listener(listener)
     assert draws["mu"].shape == (2, 60)
