@@ -6,7 +6,8 @@ arguments, with XLA options chosen from the traced program): the loop itself, an
 step-size search that NUTS runs before the chunks that start warmup or follow a
 mass-matrix update (the chunk's ``restart`` branch, then run with zero iterations). Both
 are the one chunk function with ``restart`` fixed, so the arithmetic is the chunk's; apart
-they compile at the same time on two cores, and the loop is a third smaller.
+they compile at the same time on two cores, and the loop is a third smaller. With one
+core the chunk stays one program (two cost a little more CPU time than one).
 
 ``mcmc`` starts compiling the loop in a background thread before it looks for starting
 points (which compiles and runs the log density on its own); once the loop is traced and
@@ -19,6 +20,7 @@ chunk is compiled as before.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,16 +29,25 @@ import numpy as np
 
 from tfstats.model import Model
 
-__all__ = ["ahead_of_time", "start_chunk", "start_constrain"]
+__all__ = ["ahead_of_time", "start_chunk", "start_constrain", "cores"]
 
 CONSTRAIN_BATCH = 2000  # rows per call of the draws' constraining (Model.constrain_draws)
 
 
+def cores() -> int:
+    """CPU cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class _SplitChunk:
     """The chunk ``(x, adapt, seed, start, n, restart, schedule, *data)`` as its loop and
-    its step-size search, compiled ahead of time apart."""
+    its step-size search, compiled ahead of time apart (``split``; with one core, one
+    program: the second compiles at the same time only on a second core, and the two
+    together cost a little more than one)."""
 
-    def __init__(self, chunk: Callable) -> None:
+    def __init__(self, chunk: Callable, split: bool) -> None:
         import jax
 
         from tfstats.backends.jax_aot import AheadOfTime
@@ -49,7 +60,8 @@ class _SplitChunk:
                    *data: Any) -> tuple:
             return chunk(x, adapt, seed, start, 0, True, schedule, *data)[1:3]
 
-        self.loop = AheadOfTime(jax.jit(loop))
+        self.split = split
+        self.loop = AheadOfTime(jax.jit(loop if split else chunk))
         self.search = AheadOfTime(jax.jit(search))
 
     def start(self, x: Any, adapt: dict, seed: Any, start: Any, n: Any, restart: bool,
@@ -60,27 +72,31 @@ class _SplitChunk:
         ``then()``."""
 
         def lowered() -> None:
-            if restart:
+            if restart and self.split:
                 self.search.start(x, adapt, seed, start, schedule, *data, scope=scope)
             if then is not None:
                 then()
 
-        self.loop.start(x, adapt, seed, start, n, schedule, *data, scope=scope,
+        flag = () if self.split else (np.asarray(False),)  # the whole chunk's argument
+        self.loop.start(x, adapt, seed, start, n, *flag, schedule, *data, scope=scope,
                         lowered=lowered)
 
     def __call__(self, x: Any, adapt: dict, seed: Any, start: Any, n: Any, restart: Any,
                  schedule: dict, *data: Any) -> tuple:
+        if not self.split:
+            return self.loop(x, adapt, seed, start, n, restart, schedule, *data)
         if bool(restart):
             adapt, seed = self.search(x, adapt, seed, start, schedule, *data)
         return self.loop(x, adapt, seed, start, n, schedule, *data)
 
 
 def ahead_of_time(model: Model, jitted: Callable) -> Callable:
-    """``jitted`` (a compiled chunk for one device) as its loop and its step-size search,
-    compiled ahead of time on JAX; as it is on other backends."""
+    """``jitted`` (a compiled chunk for one device) as its loop and its step-size search
+    (one program on one core), compiled ahead of time on JAX; as it is on other
+    backends."""
     if model.backend.name != "jax":
         return jitted
-    return _SplitChunk(getattr(jitted, "__wrapped__", jitted))
+    return _SplitChunk(getattr(jitted, "__wrapped__", jitted), split=cores() > 1)
 
 
 def start_chunk(model: Model, runner: Callable, chains: int, adaptation: dict[str, Any],

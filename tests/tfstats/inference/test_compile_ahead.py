@@ -124,3 +124,22 @@ def test_other_backends_run_the_loop_as_before() -> None:
     loop = object()
     assert ahead_of_time(model, loop) is loop  # type: ignore[arg-type]
     assert start_chunk(model, loop, 2, {}, {}, True, 100, None) is None  # type: ignore[arg-type]
+
+
+def test_with_one_core_the_chunk_compiles_as_one_program(
+        on_jax: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.inference import compile_ahead
+
+    monkeypatch.setattr(compile_ahead, "cores", lambda: 1)
+    model = _model()
+    traced, listener = _chunk_traces()
+    try:
+        draws = _fit(model, chain_method="vectorized")
+    finally:
+        from jax._src import monitoring as jax_monitoring
+
+        jax_monitoring.unregister_event_duration_listener(listener)
+    runner = next(r for k, r in model._cache.items() if k[-1][0] == "mcmc")
+    assert not runner.split and runner.loop.compilations == 1
+    assert traced == [("chunk", "tfstats-compile")]
+    assert np.isfinite(draws["mu"]).all() and draws["mu"].std() > 0
