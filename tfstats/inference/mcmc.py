@@ -5,8 +5,8 @@ Warmup and sampling share one compiled function (one compilation per model, samp
 chain count): each chunk runs up to ``CHUNK`` iterations of the sampler's kernel, the
 dual-averaging step size and the windowed diagonal (or dense) mass matrix. The driver
 knows samplers only through the ``Sampler`` interface (``samplers/base.py``). On JAX and
-one device the chunk is compiled as two programs (the loop, and NUTS's step-size search)
-in background threads while the starting points are found (``compile_ahead.py``).
+one device the chunk is compiled in a background thread while the starting points are
+found (``compile_ahead.py``).
 """
 
 from __future__ import annotations
@@ -92,15 +92,10 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             return spec.bootstrap(kernel, z_, step)
 
         results = bootstrap(x, adapt, start)  # the body sets the step size it uses
-        # restart / n_iter as Python values: the search or the loop alone (compile_ahead.py)
-        if spec.restarts_step_size and restart is True:
-            adapt, seed = find_step_size(x, adapt, seed, results, data)
-        elif spec.restarts_step_size and restart is not False:
+        if spec.restarts_step_size:
             adapt, seed = B.cond(restart,
                                  lambda: find_step_size(x, adapt, seed, results, data),
                                  lambda: (adapt, seed))
-        if isinstance(n_iter, int) and n_iter == 0:
-            return x, adapt, seed, {}
 
         buffers = {"x": B.np.zeros((CHUNK, chains, model.n_free), dtype=dtype)}
         buffers.update({k: B.np.zeros((CHUNK, chains), dtype=dtype) for k in _STATS})
@@ -314,8 +309,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         schedule = adaptation.window_schedule(warmup)
         runner, parallel = _runner(model, spec, chains, place, chain_method, device)
         start_chunk(model, runner, 1 if parallel else chains, adapt0, schedule,
-                    bool(_restarts(spec, schedule)), chains * len(range(0, n_samples, thin)),
-                    device)
+                    chains * len(range(0, n_samples, thin)), device)
         x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
               else initial_state(model, chains, initial_values, seed))
         state = ChainState(x0, adapt0, B.make_seed(rng_seed), 0, schedule)

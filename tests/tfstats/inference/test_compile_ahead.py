@@ -1,6 +1,5 @@
-"""mcmc on JAX compiles its sampling loop and its step-size search once each, in
-background threads started before the starting points are searched; an error there is
-raised by mcmc, not a hang."""
+"""mcmc on JAX compiles its sampling loop once, in a background thread started before the
+starting points are searched; an error there is raised by mcmc, not a hang."""
 
 from __future__ import annotations
 
@@ -50,7 +49,7 @@ def _chunk_traces() -> tuple[list[tuple[str, str]], Any]:
 
     def listener(event: str, duration: float, **kwargs: Any) -> None:
         name = kwargs.get("fun_name")
-        if event.endswith("jaxpr_trace_duration") and name in ("loop", "search", "chunk"):
+        if event.endswith("jaxpr_trace_duration") and name == "chunk":
             traced.append((name, threading.current_thread().name))
 
     monitoring.register_event_duration_secs_listener(listener)
@@ -64,7 +63,7 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from jax._src import monitoring as jax_monitoring
 
-    from tfstats.inference.compile_ahead import _SplitChunk
+    from tfstats.backends.jax_aot import AheadOfTime
 
     model = _model()
     started = []
@@ -72,7 +71,7 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
 
     def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
         if not started:  # the loop is already compiling when the first search begins
-            started.extend((r, len(r.loop._compiled)) for k, r in model._cache.items()
+            started.extend((r, len(r._compiled)) for k, r in model._cache.items()
                            if k[-1][0] == "mcmc")
         return search(*args, **kwargs)
 
@@ -85,12 +84,9 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
         jax_monitoring.unregister_event_duration_listener(listener)
     assert draws["mu"].shape == (2, 60)
     [(runner, compiling)] = started
-    assert isinstance(runner, _SplitChunk) and compiling == 1
-    assert runner.loop.compilations == runner.search.compilations == 1
-    # each traced once; the loop in a background thread (the search follows in another,
-    # unless the first chunk asks for it sooner)
-    assert sorted(name for name, _ in traced) == ["loop", "search"]
-    assert ("loop", "tfstats-compile") in traced
+    assert isinstance(runner, AheadOfTime) and compiling == 1
+    assert runner.compilations == 1
+    assert traced == [("chunk", "tfstats-compile")]  # traced once, in the background
 
 
 def test_a_compile_error_in_the_background_is_raised_by_mcmc(
@@ -123,23 +119,5 @@ def test_other_backends_run_the_loop_as_before() -> None:
     model = types.SimpleNamespace(backend=types.SimpleNamespace(name="tensorflow"))
     loop = object()
     assert ahead_of_time(model, loop) is loop  # type: ignore[arg-type]
-    assert start_chunk(model, loop, 2, {}, {}, True, 100, None) is None  # type: ignore[arg-type]
+    assert start_chunk(model, loop, 2, {}, {}, 100, None) is None  # type: ignore[arg-type]
 
-
-def test_with_one_core_the_chunk_compiles_as_one_program(
-        on_jax: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tfstats.inference import compile_ahead
-
-    monkeypatch.setattr(compile_ahead, "cores", lambda: 1)
-    model = _model()
-    traced, listener = _chunk_traces()
-    try:
-        draws = _fit(model, chain_method="vectorized")
-    finally:
-        from jax._src import monitoring as jax_monitoring
-
-        jax_monitoring.unregister_event_duration_listener(listener)
-    runner = next(r for k, r in model._cache.items() if k[-1][0] == "mcmc")
-    assert not runner.split and runner.loop.compilations == 1
-    assert traced == [("chunk", "tfstats-compile")]
-    assert np.isfinite(draws["mu"]).all() and draws["mu"].std() > 0
