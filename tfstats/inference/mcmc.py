@@ -155,7 +155,8 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     chains = state.x.shape[0]
     place = place or OneDevice()  # devices.py: chains or data split over devices
     on_gpu = device == "gpu" or (device is None and B.has_gpu())
-    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec) == "parallel":
+    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec,
+                        model) == "parallel":
         runner = model.compiled(("mcmc", spec, 1, CHUNK), lambda: _build_chunk(model, spec, 1))
         return run_parallel(model, runner, state, n_iterations, thin, progress, desc,
                             chunk=CHUNK, restarts=_restarts(spec, state.schedule),
@@ -251,9 +252,11 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         and the chains use the CPU's cores at once (NumPyro's name). ``"vectorized"``: all
         chains in lockstep in one compiled loop, each iteration as long as the chains'
         longest. By default parallel on a CPU with several cores and one device,
-        vectorized on a GPU, with one chain, or with the chains spread over several
-        devices (``devices=``); see ``docs/inference.md``. The draws of a seed differ
-        between the two (the posterior is the same).
+        vectorized on a GPU, with one chain, with the chains spread over several
+        devices (``devices=``), or for a model whose matrix products read at least 4 MB
+        of data per gradient (one pass over the data then serves every chain:
+        ``chain_choice.dense_data_bytes``); see ``docs/inference.md``. The draws of a
+        seed differ between the two (the posterior is the same).
 
     Returns
     -------
