@@ -18,8 +18,13 @@ Usage::
     python benchmarks/bench_mcmc.py --quick               # tiny settings: a smoke test
     python benchmarks/bench_mcmc.py --systems tfstats,tfp,numpyro --workloads radon
     python benchmarks/bench_mcmc.py --report old.json new.json   # tables of saved runs
-    python benchmarks/bench_mcmc.py --no-warm --systems numpyro-parallel,numpyro,nutpie,\
-        pymc,tfstats,tfstats-jax       # the peer table: first calls, each peer at its best
+    python benchmarks/bench_mcmc.py --no-warm --repeats 3 --systems numpyro-parallel,\
+        numpyro,nutpie,pymc,tfstats,tfstats-jax   # the peer table: first calls, each peer
+                                                  # at its best, median of 3 runs
+
+The minimum bulk ESS of one run moves with the seed by 10-25% (it is the smallest of
+many noisy estimates), so ``--repeats`` runs each system several times, each run a new
+process (a first call again) with its own seeds, and the tables show the median run.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ PACKAGES = ("tensorflow", "tfp-nightly", "jax", "numpyro", "pymc", "pytensor", "
 # --- worker ---------------------------------------------------------------------------------------
 
 
-def _worker(system: str, workloads: list[str], quick: bool, out: Path, warm: bool) -> int:
+def _worker(system: str, workloads: list[str], quick: bool, out: Path, warm: bool,
+            seed: int) -> int:
     """Run ``system`` on each workload; rewrite ``out`` after each, so a crash or a
     timeout keeps what was done."""
     import warnings
@@ -65,7 +71,7 @@ def _worker(system: str, workloads: list[str], quick: bool, out: Path, warm: boo
     for workload in workloads:
         load = os.getloadavg()
         try:
-            result = run_system(system, workload, quick, warm)
+            result = run_system(system, workload, quick, warm, seed)
         except Exception as error:  # noqa: BLE001 - report any failure of a peer, go on
             result = {"system": system, "workload": workload, "ok": False,
                       "error": f"{type(error).__name__}: {error}",
@@ -81,7 +87,7 @@ def _worker(system: str, workloads: list[str], quick: bool, out: Path, warm: boo
 
 
 def _run_worker(system: str, workloads: list[str], quick: bool, timeout: float,
-                warm: bool) -> list[dict]:
+                warm: bool, seed: int = 1) -> list[dict]:
     env = dict(os.environ)
     env.pop("TFSTATS_BACKEND", None)
     if system.startswith("tfstats-jax"):
@@ -93,7 +99,8 @@ def _run_worker(system: str, workloads: list[str], quick: bool, timeout: float,
             env["TFSTATS_COMPILATION_CACHE"] = str(Path(tmp) / "cache")
         out = Path(tmp) / "result.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", system,
-                   "--workloads", ",".join(workloads), "--out", str(out)]
+                   "--workloads", ",".join(workloads), "--out", str(out),
+                   "--seed", str(seed)]
         if quick:
             command.append("--quick")
         if not warm:
@@ -151,6 +158,14 @@ def _ratio(ours: dict | None, theirs: dict, key: str) -> str:
     return f"{ours[key] / theirs[key]:.2f}"
 
 
+def _spread(r: dict) -> str:
+    """`` (low-high, n runs)`` of a summarised row of repeated runs, else nothing."""
+    if r.get("runs", 1) < 2:
+        return ""
+    low, high = r["ess_per_s_first_range"]
+    return f" ({_fmt(low)}-{_fmt(high)}, {r['runs']} runs)"
+
+
 def table(results: list[dict]) -> str:
     """The markdown table: one row per workload and system; the last columns are the
     reference system's (``tfstats``) ESS/s divided by this row's."""
@@ -173,7 +188,7 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {r['workload']} | {r['system']} | {r['precision']} | {_fmt(r['first_s'])} "
             f"| {_fmt(r.get('warm_s'), 2)} | {r['ess_first']:.0f} / {ess_warm} "
-            f"| {_fmt(r['ess_per_s_first'])} | {_fmt(r.get('ess_per_s_warm'))} "
+            f"| {_fmt(r['ess_per_s_first'])}{_spread(r)} | {_fmt(r.get('ess_per_s_warm'))} "
             f"| {r['first_stats']['divergences']} / {warm_div} "
             f"| {stats['leapfrogs_per_draw']:.1f} "
             f"| {_ratio(ref, r, 'ess_per_s_first')} / {_ratio(ref, r, 'ess_per_s_warm')} |")
@@ -234,6 +249,26 @@ def targets(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def summarise(runs: list[dict]) -> list[dict]:
+    """One row per (workload, system): a single run as it is; repeated runs as their
+    median run (by first-call ESS/s; the upper median of an even count), with ``runs``,
+    and the lowest and highest first-call ESS/s in ``ess_per_s_first_range``. A failed run
+    counts only when no run succeeded."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["workload"], r["system"]), []).append(r)
+    rows = []
+    for group in groups.values():
+        ok = sorted((r for r in group if r.get("ok")), key=lambda r: r["ess_per_s_first"])
+        if not ok:
+            rows.append(group[0])
+            continue
+        median = dict(ok[len(ok) // 2], runs=len(ok))
+        median["ess_per_s_first_range"] = (ok[0]["ess_per_s_first"], ok[-1]["ess_per_s_first"])
+        rows.append(median)
+    return rows
+
+
 def _uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True,
@@ -259,7 +294,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              "the same (workload, system) unless failed; run nothing")
     parser.add_argument("--no-warm", action="store_true",
                         help="time the first call only (the metric of the peer table)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run every system this many times, each in a new process with "
+                             "its own seeds, round-robin over the systems; the tables show "
+                             "each workload and system's median (default 1)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     for option, known in (("systems", SYSTEMS), ("workloads", WORKLOADS)):
@@ -275,20 +315,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.worker:
-        return _worker(args.worker, args.workloads, args.quick, args.out, not args.no_warm)
+        return _worker(args.worker, args.workloads, args.quick, args.out, not args.no_warm,
+                       args.seed)
     if args.report:
-        merged: dict[tuple[str, str], dict] = {}
-        for path in args.report:
+        merged: dict[tuple, dict] = {}
+        for path in args.report:  # later files replace the same run; a failure never does
             report = json.loads(path.read_text())
             print(f"{path}: {report['date']}, {report['uptime_before']}")
-            for r in report["results"]:  # a failure never replaces a result
-                key = (r["workload"], r["system"])
+            for r in report["results"]:
+                key = (r["workload"], r["system"], r.get("seed"))
                 if r.get("ok") or key not in merged:
                     merged[key] = r
         order = {w: i for i, w in enumerate(WORKLOADS)}
         ranks = {s: i for i, s in enumerate(SYSTEMS)}
-        results = sorted(merged.values(), key=lambda r: (order[r["workload"]],
-                                                         ranks.get(r["system"], 99)))
+        results = sorted(summarise(list(merged.values())),
+                         key=lambda r: (order[r["workload"]], ranks.get(r["system"], 99)))
         print(f"\n{table(results)}\n\n{best_peer_table(results)}\n\n{targets(results)}")
         return 0
     timeout = args.timeout or (600.0 if args.quick else 3600.0)
@@ -296,23 +337,26 @@ def main(argv: list[str] | None = None) -> int:
     uptime_before = _uptime()
     print(f"# MCMC benchmark ({'quick' if args.quick else 'full'}): {uptime_before}",
           flush=True)
-    results: list[dict] = []
-    for system in args.systems:
-        start = time.perf_counter()
-        new = _run_worker(system, args.workloads, args.quick, timeout, not args.no_warm)
-        results.extend(new)
-        status = ", ".join(f"{r['workload']} {'ok' if r.get('ok') else 'FAILED'}" for r in new)
-        print(f"{system}: {status} ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
-              flush=True)
+    runs: list[dict] = []
+    for repeat in range(args.repeats):  # round-robin, so a drift in load hits every system
+        for system in args.systems:
+            start = time.perf_counter()
+            new = _run_worker(system, args.workloads, args.quick, timeout, not args.no_warm,
+                              seed=1 + 10 * repeat)
+            runs.extend(new)
+            status = ", ".join(f"{r['workload']} {'ok' if r.get('ok') else 'FAILED'}"
+                               for r in new)
+            print(f"{system} (run {repeat + 1} of {args.repeats}): {status} "
+                  f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
     order = {w: i for i, w in enumerate(WORKLOADS)}
-    results.sort(key=lambda r: order[r["workload"]])
+    results = sorted(summarise(runs), key=lambda r: order[r["workload"]])
     uptime_after = _uptime()
     report = {
         "command": command, "date": dt.datetime.now().isoformat(timespec="seconds"),
         "quick": args.quick, "uptime_before": uptime_before, "uptime_after": uptime_after,
         "cpus": os.cpu_count(), "machine": platform.platform(), "versions": _versions(),
         "settings": {w: settings(w, args.quick) for w in args.workloads},
-        "results": results,
+        "repeats": args.repeats, "results": runs,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=1, default=float))

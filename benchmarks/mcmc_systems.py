@@ -416,9 +416,11 @@ _RUNNERS = {"tfstats": _tfstats, "tfp": _tfp, "numpyro": _numpyro, "pymc": _pymc
             "nutpie": _nutpie}
 
 
-def run_system(system: str, workload: str, quick: bool, warm: bool = True) -> dict[str, Any]:
+def run_system(system: str, workload: str, quick: bool, warm: bool = True,
+               seed: int = 1) -> dict[str, Any]:
     """Time the first call (model building and compilation included) and, with ``warm``,
-    a second call on the same model, and measure each call's minimum bulk ESS."""
+    a second call on the same model, and measure each call's minimum bulk ESS. The first
+    call samples with ``seed``, the warm call with ``seed + 1``."""
     runner, precision = SYSTEMS[system]
     cfg = settings(workload, quick)
     data = workload_data(workload, quick)
@@ -437,11 +439,12 @@ def run_system(system: str, workload: str, quick: bool, warm: bool = True) -> di
         options = {"chain_method": "parallel" if system.endswith("-par") else "vectorized"}
     sample, module = _RUNNERS[runner](workload, data, cfg, precision, **options)
     build = time.perf_counter() - start
-    first_draws, first_stats = sample(1)
+    first_draws, first_stats = sample(seed)
     first = time.perf_counter() - start
     ess_first = min_bulk_ess(first_draws)
     result = {
         "system": system, "workload": workload, "precision": precision, "ok": True,
+        "seed": seed,
         "version": getattr(module, "__version__", "?"), **cfg,
         "import_s": imports, "build_s": build, "first_s": first, "ess_first": ess_first,
         "ess_per_s_first": ess_first / first, "first_stats": first_stats,
@@ -449,7 +452,7 @@ def run_system(system: str, workload: str, quick: bool, warm: bool = True) -> di
     }
     if warm:
         start = time.perf_counter()
-        warm_draws, warm_stats = sample(2)
+        warm_draws, warm_stats = sample(seed + 1)
         seconds = time.perf_counter() - start
         ess_warm = min_bulk_ess(warm_draws)
         result.update(warm_s=seconds, ess_warm=ess_warm, ess_per_s_warm=ess_warm / seconds,

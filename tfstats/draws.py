@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tfstats.errors import user_stacklevel
 from tfstats.inference.metric import inverse_mass
 from tfstats.inference_data import to_inference_data
 from tfstats.labels import element_labels
@@ -211,7 +212,7 @@ class Draws:
             rows = table.index[table["ess_bulk"] < 100][:5].tolist()
             problems.append(f"bulk ESS as low as {low:.0f} for {rows}: draw more samples")
         if problems:
-            warnings.warn("MCMC diagnostics: " + "; ".join(problems), stacklevel=3)
+            warnings.warn("MCMC diagnostics: " + "; ".join(problems), stacklevel=user_stacklevel())
 
     # --- export --------------------------------------------------------------------------------
     def to_dataframe(self, names: list[str] | None = None) -> pd.DataFrame:

@@ -4,9 +4,10 @@ list the valid names, so a misspelt name is never ignored."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
-__all__ = ["ModelError", "UnknownNameError", "check_names"]
+__all__ = ["ModelError", "UnknownNameError", "check_names", "user_stacklevel"]
 
 
 class ModelError(ValueError):
@@ -38,3 +39,18 @@ def check_names(given: Iterable[str], valid: Iterable[str], where: str) -> None:
     if unknown:
         raise UnknownNameError(f"{where}: unknown names {unknown}; the model's unknowns are "
                                f"{valid}")
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` that points at the first caller outside
+    tfstats, however deep in tfstats (wrappers, threads' drivers) the warning is raised.
+
+    Examples
+    --------
+    >>> user_stacklevel() >= 1
+    True
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("tfstats"):
+        level, frame = level + 1, frame.f_back
+    return level

@@ -9,7 +9,6 @@ model given to ``Draws.load(path, model=m)`` is the one the draws came from.
 from __future__ import annotations
 
 import hashlib
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.arrays import Array, Data, Variable
+from tfstats.errors import user_stacklevel
 from tfstats.families import Density
 
 __all__ = ["DuplicateTermWarning", "fingerprint", "replace_duplicate", "signature",
@@ -109,19 +109,11 @@ def replace_duplicate(density: Density, what: str) -> None:
                     f"the likelihood {density.family.name}(...) of observed {what!r}")
             warnings.warn(f"{term} is already in the model with the same parameters and "
                           f"observed values: the new one replaces it (it is counted once, "
-                          f"not twice)", DuplicateTermWarning, stacklevel=_user_stacklevel())
+                          f"not twice)", DuplicateTermWarning, stacklevel=user_stacklevel())
 
 
 class DuplicateTermWarning(UserWarning):
     """A likelihood identical to one already attached replaced it."""
-
-
-def _user_stacklevel() -> int:
-    """The stacklevel of the first caller outside tfstats, for ``warnings.warn``."""
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("tfstats"):
-        level, frame = level + 1, frame.f_back
-    return level
 
 
 def fingerprint(model: Any) -> str:

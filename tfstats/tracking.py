@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tfstats.errors import user_stacklevel
+
 __all__ = ["autolog", "tracking_enabled", "tracked", "tracked_run", "log_series"]
 
 _SETTINGS: dict[str, Any] = {"enabled": False, "experiment": None, "log_models": True}
@@ -210,7 +212,7 @@ def _log_safely(kind: str, run: Any, prefix: str, result: Any, seconds: float,
             log_params({"fit": kind, **settings()})
     except Exception as error:  # noqa: BLE001 - a logging failure must not lose the fit
         warnings.warn(f"MLflow logging of this {kind} fit failed ({error}); the result is "
-                      "returned unlogged", RuntimeWarning, stacklevel=3)
+                      "returned unlogged", RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _log_draws(run: Any, prefix: str, draws: Any) -> None:

@@ -89,3 +89,23 @@ def test_best_peer_table_divides_by_the_fastest_peer() -> None:
     lines = text.splitlines()
     assert "| radon | numpyro-parallel | 200.0 | tfstats | 150.0 | 0.75 | missed |" in lines
     assert "| radon | numpyro-parallel | 200.0 | tfstats-jax | 250.0 | 1.25 | met |" in lines
+
+
+def test_repeated_runs_are_summarised_by_their_median_run() -> None:
+    _, bench = _bench_modules()
+
+    def run(system: str, seed: int, ess_per_s: float | None) -> dict:
+        if ess_per_s is None:
+            return {"workload": "radon", "system": system, "seed": seed, "ok": False}
+        return {"workload": "radon", "system": system, "seed": seed, "ok": True,
+                "ess_per_s_first": ess_per_s}
+
+    rows = bench.summarise([run("tfstats", 1, 300.0), run("tfstats", 11, 100.0),
+                            run("tfstats", 21, 200.0), run("pymc", 1, None),
+                            run("pymc", 11, 50.0), run("nutpie", 1, None)])
+    by_system = {r["system"]: r for r in rows}
+    assert by_system["tfstats"]["seed"] == 11 + 10 and by_system["tfstats"]["runs"] == 3
+    assert by_system["tfstats"]["ess_per_s_first_range"] == (100.0, 300.0)
+    assert by_system["pymc"]["ess_per_s_first"] == 50.0  # a failed run is left out
+    assert not by_system["nutpie"]["ok"]  # ... unless every run failed
+    assert bench._spread(by_system["tfstats"]) == " (100.0-300.0, 3 runs)"

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tfstats.errors import user_stacklevel
+
 __all__ = ["CommonTerm", "GroupTerm", "Design", "make_design", "used_columns",
            "check_missing"]
 
@@ -104,7 +106,7 @@ def check_missing(data: pd.DataFrame, columns: list[str], dropna: bool,
         raise ValueError(f"the {what} have missing values (NaN/None) in column(s) "
                          f"{list(counts)} ({counts} rows); fill them{hint}")
     warnings.warn(f"dropna=True: dropped {int(rows.sum())} of {len(data)} rows with missing "
-                  f"values in column(s) {counts}", stacklevel=3)
+                  f"values in column(s) {counts}", stacklevel=user_stacklevel())
     return data.loc[~rows.to_numpy()]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.errors import user_stacklevel
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.minibatch import check_no_minibatch
@@ -245,7 +246,8 @@ def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
         value, position = evaluate.best
         converged, iterations, interrupted = False, evaluate.count, True
         warnings.warn(f"optimisation interrupted after {evaluate.count} evaluations: "
-                      f"returning the best point so far (not converged)", stacklevel=3)
+                      f"returning the best point so far (not converged)",
+                      stacklevel=user_stacklevel())
     ev = model.evaluator(model.data_tensors(), flat=B.convert(position, model.float_dtype))
     par = {k: np.asarray(B.to_numpy(ev.to_float(ev(a))))
            for k, a in model.output_arrays().items()}

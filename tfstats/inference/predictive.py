@@ -11,7 +11,7 @@ import numpy as np
 
 from tfstats.arrays import Array, Data, Variable, as_array
 from tfstats.draws import Draws
-from tfstats.errors import UnknownNameError, check_names
+from tfstats.errors import UnknownNameError, check_names, user_stacklevel
 from tfstats.graph import topological
 from tfstats.inference.enumeration import draw_at_values, draw_discrete
 from tfstats.inference.optimize import OptResult
@@ -133,7 +133,7 @@ def calculate(*arrays: Any, values: Any = None, nsim: int | None = None,
         if variables and not known and not _summed_out(variables, model):
             warnings.warn("calculate(values=draws): none of the unknowns these arrays depend "
                           "on is in the draws' model (arrays of a re-run of the model code?): "
-                          "all of them are drawn from their priors", stacklevel=2)
+                          "all of them are drawn from their priors", stacklevel=user_stacklevel())
         batches = [values[model.names[v]].reshape(-1, *v.shape) for v in known]
         n = values.n_chains * values.n_draws
         if _summed_out(variables, model):

@@ -7,6 +7,8 @@ import warnings
 from types import TracebackType
 from typing import Any
 
+from tfstats.errors import user_stacklevel
+
 __all__ = ["ChunkProgress"]
 
 
@@ -51,7 +53,6 @@ class ChunkProgress:
         if kind is not KeyboardInterrupt:
             return False
         self.interrupted = True
-        # stack: __exit__, the loop's driver, mcmc / vi / extra_samples, the user's line
         warnings.warn(f"{self.desc} interrupted after {self.done} of {self.total} "
-                      f"{self.unit}: returning {self.kept}", stacklevel=4)
+                      f"{self.unit}: returning {self.kept}", stacklevel=user_stacklevel())
         return True
