@@ -8,9 +8,11 @@ chain. When that product dominates the gradient (a GLM on a large dense design m
 memory bandwidth bounds the gradient, and reading the data once for all chains beats
 reading it once per chain on several cores. :func:`dense_data_bytes` measures that data:
 the bytes of the constant (data-only) operands of the matrix products the log density
-evaluates. From ``DENSE_DATA_BYTES`` on, the default is vectorised; the measurements
-behind the threshold are in ``docs/performance_mcmc.md`` ("Which chain method by
-default").
+evaluates. From ``DENSE_DATA_BYTES`` on, with the data read in float32 (the default mixed
+precision, or single), the default is vectorised. In float64 (``precision="double"``)
+the batched loop cost more CPU than the four one-chain loops even at 16 MB, so those
+models stay parallel. The measurements are in ``docs/performance_mcmc.md`` ("Which chain
+method by default").
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def dense_data_bytes(model: Any) -> int:
 
 def prefers_vectorized(model: Any) -> bool:
     """Whether vectorised chains beat parallel ones on a CPU for ``model``: its matrix
-    products read at least ``DENSE_DATA_BYTES`` of data per gradient.
+    products read at least ``DENSE_DATA_BYTES`` of data per gradient, in float32.
 
     Examples
     --------
@@ -76,4 +78,5 @@ def prefers_vectorized(model: Any) -> bool:
     >>> prefers_vectorized(ts.model(mu))
     False
     """
-    return dense_data_bytes(model) >= DENSE_DATA_BYTES
+    in_single = model.precision == "single" or bool(model.single_data)
+    return in_single and dense_data_bytes(model) >= DENSE_DATA_BYTES

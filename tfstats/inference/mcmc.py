@@ -254,8 +254,8 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         longest. By default parallel on a CPU with several cores and one device,
         vectorized on a GPU, with one chain, with the chains spread over several
         devices (``devices=``), or for a model whose matrix products read at least 4 MB
-        of data per gradient (one pass over the data then serves every chain:
-        ``chain_choice.dense_data_bytes``); see ``docs/inference.md``. The draws of a
+        of float32 data per gradient (one pass over the data then serves every chain:
+        ``chain_choice.prefers_vectorized``); see ``docs/inference.md``. The draws of a
         seed differ between the two (the posterior is the same).
 
     Returns

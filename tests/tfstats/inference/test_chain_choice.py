@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import tfstats as ts
-from tfstats.inference import chain_choice, parallel_chains
 from tfstats.inference import mcmc as mcmc_module
+from tfstats.inference import parallel_chains
 from tfstats.inference.chain_choice import DENSE_DATA_BYTES, dense_data_bytes
 from tfstats.inference.parallel_chains import chain_method_for
 
@@ -51,8 +51,12 @@ def test_large_dense_glm_runs_vectorized_and_explicit_wins(design: np.ndarray) -
     assert dense_data_bytes(model) == ROWS * 20 * 4 >= DENSE_DATA_BYTES
     assert chain_method_for(None, 4, True, False, model=model) == "vectorized"
     assert chain_method_for("parallel", 4, True, False, model=model) == "parallel"
-    # float64 data are read at twice the width
-    assert dense_data_bytes(_logistic(design, "double")) == ROWS * 20 * 8
+    # float64 data are read at twice the width, but the batched loop does not pay there
+    double = _logistic(design, "double")
+    assert dense_data_bytes(double) == ROWS * 20 * 8
+    assert chain_method_for(None, 4, True, False, model=double) == "parallel"
+    single = _logistic(design, "single")
+    assert chain_method_for(None, 4, True, False, model=single) == "vectorized"
     # a tenth of the rows: parallel
     assert chain_method_for(None, 4, True, False, model=_logistic(design[:6000])) == "parallel"
 
@@ -98,7 +102,7 @@ def test_mcmc_and_extra_samples_ask_with_the_model(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(mcmc_module, "chain_method_for", spy)
     with pytest.raises(_Chosen):
         ts.mcmc(model, chains=4, progress=False)
-    monkeypatch.setattr(chain_choice, "DENSE_DATA_BYTES", 0)  # every model "dense"
+    monkeypatch.setattr(parallel_chains, "prefers_vectorized", lambda model: True)
     with pytest.raises(_Chosen):
         ts.mcmc(model, chains=4, progress=False)
     with pytest.raises(_Chosen):
