@@ -154,7 +154,8 @@ def _runner(model: Model, spec: Sampler, chains: int, place: Any, chain_method: 
     """The compiled chunk a fit calls (for one chain when the chains run in parallel) and
     whether they do. On one device it is compiled ahead of time (``compile_ahead.py``)."""
     on_gpu = device == "gpu" or (device is None and model.backend.has_gpu())
-    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec) == "parallel":
+    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec,
+                        model) == "parallel":
         return model.compiled(("mcmc", spec, 1, CHUNK), lambda: ahead_of_time(
             model, _build_chunk(model, spec, 1))), True
     if place.size == 1:
@@ -266,9 +267,11 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         and the chains use the CPU's cores at once (NumPyro's name). ``"vectorized"``: all
         chains in lockstep in one compiled loop, each iteration as long as the chains'
         longest. By default parallel on a CPU with several cores and one device,
-        vectorized on a GPU, with one chain, or with the chains spread over several
-        devices (``devices=``); see ``docs/inference.md``. The draws of a seed differ
-        between the two (the posterior is the same).
+        vectorized on a GPU, with one chain, with the chains spread over several
+        devices (``devices=``), or for a model whose matrix products read at least 4 MB
+        of float32 data per gradient (one pass over the data then serves every chain:
+        ``chain_choice.prefers_vectorized``); see ``docs/inference.md``. The draws of a
+        seed differ between the two (the posterior is the same).
 
     Returns
     -------
