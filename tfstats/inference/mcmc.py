@@ -4,7 +4,9 @@
 Warmup and sampling share one compiled function (one compilation per model, sampler and
 chain count): each chunk runs up to ``CHUNK`` iterations of the sampler's kernel, the
 dual-averaging step size and the windowed diagonal (or dense) mass matrix. The driver
-knows samplers only through the ``Sampler`` interface (``samplers/base.py``).
+knows samplers only through the ``Sampler`` interface (``samplers/base.py``). On JAX and
+one device the chunk is compiled in a background thread while the starting points are
+found (``compile_ahead.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
 from tfstats.inference.chain_state import ChainState
+from tfstats.inference.compile_ahead import ahead_of_time, start_chunk
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.inference.metric import gradient, position, scaled
@@ -146,6 +149,22 @@ def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
     return {0} | {int(e) for e in schedule["ends"] if 0 < e < warmup}
 
 
+def _runner(model: Model, spec: Sampler, chains: int, place: Any, chain_method: str | None,
+            device: str | None) -> tuple[Callable, bool]:
+    """The compiled chunk a fit calls (for one chain when the chains run in parallel) and
+    whether they do. On one device it is compiled ahead of time (``compile_ahead.py``)."""
+    on_gpu = device == "gpu" or (device is None and model.backend.has_gpu())
+    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec,
+                        model) == "parallel":
+        return model.compiled(("mcmc", spec, 1, CHUNK), lambda: ahead_of_time(
+            model, _build_chunk(model, spec, 1))), True
+    if place.size == 1:
+        return model.compiled(("mcmc", spec, chains, CHUNK), lambda: ahead_of_time(
+            model, _build_chunk(model, spec, chains))), False
+    return model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
+        lambda n: _build_chunk(model, spec, n), chains)), False
+
+
 def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
          progress: bool, desc: str, place: Any = None, chain_method: str | None = None,
          device: str | None = None) -> tuple[ChainState, dict[str, np.ndarray], bool]:
@@ -154,14 +173,11 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     B = model.backend
     chains = state.x.shape[0]
     place = place or OneDevice()  # devices.py: chains or data split over devices
-    on_gpu = device == "gpu" or (device is None and B.has_gpu())
-    if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec) == "parallel":
-        runner = model.compiled(("mcmc", spec, 1, CHUNK), lambda: _build_chunk(model, spec, 1))
+    runner, parallel = _runner(model, spec, chains, place, chain_method, device)
+    if parallel:
         return run_parallel(model, runner, state, n_iterations, thin, progress, desc,
                             chunk=CHUNK, restarts=_restarts(spec, state.schedule),
                             stats=_STATS, scope=lambda: B.device_scope(device))
-    runner = model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
-        lambda n: _build_chunk(model, spec, n), chains))
     data = place.put(model.data_tensors())
     kept: dict[str, list[np.ndarray]] = {k: [] for k in ("x", *_STATS)}
     schedule = {k: B.convert(v) for k, v in state.schedule.items()}
@@ -251,9 +267,11 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         and the chains use the CPU's cores at once (NumPyro's name). ``"vectorized"``: all
         chains in lockstep in one compiled loop, each iteration as long as the chains'
         longest. By default parallel on a CPU with several cores and one device,
-        vectorized on a GPU, with one chain, or with the chains spread over several
-        devices (``devices=``); see ``docs/inference.md``. The draws of a seed differ
-        between the two (the posterior is the same).
+        vectorized on a GPU, with one chain, with the chains spread over several
+        devices (``devices=``), or for a model whose matrix products read at least 4 MB
+        of float32 data per gradient (one pass over the data then serves every chain:
+        ``chain_choice.prefers_vectorized``); see ``docs/inference.md``. The draws of a
+        seed differ between the two (the posterior is the same).
 
     Returns
     -------
@@ -289,12 +307,15 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
     rng_seed = np.random.default_rng(seed).integers(2**31 - 1) if seed is not None else None
     with B.device_scope(device):
         place = placement(model, devices, shard, chains=chains, platform=device)
+        adapt0 = adaptation.initial_adaptation(chains, model.n_free, spec.initial_step_size,
+                                               spec.metric)
+        schedule = adaptation.window_schedule(warmup)
+        runner, parallel = _runner(model, spec, chains, place, chain_method, device)
+        start_chunk(model, runner, 1 if parallel else chains, adapt0, schedule,
+                    chains * len(range(0, n_samples, thin)), device)
         x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
               else initial_state(model, chains, initial_values, seed))
-        state = ChainState(x0, adaptation.initial_adaptation(chains, model.n_free,
-                                                             spec.initial_step_size,
-                                                             spec.metric),
-                           B.make_seed(rng_seed), 0, adaptation.window_schedule(warmup))
+        state = ChainState(x0, adapt0, B.make_seed(rng_seed), 0, schedule)
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
                                          progress, "warmup + sampling", place, chain_method,
                                          device)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.inference.chain_choice import prefers_vectorized
 from tfstats.inference.chain_state import ChainState
 from tfstats.inference.progress import ChunkProgress
 from tfstats.model import Model
@@ -30,11 +31,13 @@ CHAIN_METHODS = ("vectorized", "parallel")
 
 
 def chain_method_for(chain_method: str | None, chains: int, on_one_device: bool,
-                     on_gpu: bool, sampler: Any = None) -> str:
+                     on_gpu: bool, sampler: Any = None, model: Model | None = None) -> str:
     """The chain method a fit uses: ``chain_method`` when given (checked), else
     ``"parallel"`` on a CPU with several cores and one device, ``"vectorized"`` otherwise
-    (a GPU, one chain, one core, chains spread over several devices, or a ``sampler``
-    whose kernel cannot run one chain alone: ``Sampler.runs_one_chain``).
+    (a GPU, one chain, one core, chains spread over several devices, a ``sampler``
+    whose kernel cannot run one chain alone: ``Sampler.runs_one_chain``, or a ``model``
+    whose matrix products read enough data per gradient that one pass for all chains
+    wins: ``chain_choice.prefers_vectorized``).
 
     Examples
     --------
@@ -60,6 +63,8 @@ def chain_method_for(chain_method: str | None, chains: int, on_one_device: bool,
         return chain_method
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     parallel = on_one_device and not on_gpu and alone and chains > 1 and (cores or 1) > 1
+    if parallel and model is not None and prefers_vectorized(model):
+        parallel = False
     return "parallel" if parallel else "vectorized"
 
 

@@ -1,0 +1,57 @@
+"""AheadOfTime: one compilation per signature, shared by concurrent callers; a compile
+error raised in the background thread is raised in the caller; the XLA options rule."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+
+from tfstats.backends.jax_aot import AheadOfTime, compiler_options  # noqa: E402
+
+
+def test_one_compilation_per_signature_shared_by_concurrent_callers() -> None:
+    f = AheadOfTime(jax.jit(lambda x, y: x * y["a"]))
+    args = (jnp.ones(4), {"a": jnp.float32(3.0)})
+    f.start(*args)
+    results = []
+    callers = [threading.Thread(target=lambda: results.append(f(*args))) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=60)
+    assert len(results) == 3 and all(np.allclose(r, 3.0) for r in results)
+    assert f.compilations == 1
+    assert np.allclose(f(jnp.ones(5), {"a": jnp.float32(2.0)}), 2.0)  # a new shape
+    assert f.compilations == 2
+
+
+def test_a_background_compile_error_is_raised_in_the_caller_then_retried() -> None:
+    failing = [True]
+
+    def fn(x: jax.Array) -> jax.Array:
+        if failing[0]:
+            raise ValueError("bad model: cannot trace")
+        return x + 1.0
+
+    f = AheadOfTime(jax.jit(fn))
+    future = f.start(jnp.zeros(2))
+    future.exception(timeout=60)  # done, not hanging
+    with pytest.raises(ValueError, match="cannot trace"):
+        f(jnp.zeros(2))
+    failing[0] = False  # a failed compilation is not kept: the next call compiles again
+    assert np.allclose(f(jnp.zeros(2)), 1.0)
+
+
+def test_fusion_emitters_are_kept_only_where_the_program_gathers() -> None:
+    def density(theta: jax.Array, index: jax.Array) -> jax.Array:
+        return jnp.sum(theta[index] ** 2)
+
+    gathers = jax.make_jaxpr(jax.grad(density))(jnp.ones(3), jnp.array([0, 2, 2]))
+    loop = jax.make_jaxpr(lambda x: jax.lax.fori_loop(0, 3, lambda i, v: jnp.sin(v), x))(1.0)
+    assert compiler_options(gathers) == {}
+    assert compiler_options(loop) == {"xla_cpu_use_fusion_emitters": False}

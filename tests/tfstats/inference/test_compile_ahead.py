@@ -1,0 +1,123 @@
+"""mcmc on JAX compiles its sampling loop once, in a background thread started before the
+starting points are searched; an error there is raised by mcmc, not a hang."""
+
+from __future__ import annotations
+
+import threading
+import types
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tfstats as ts
+from tfstats import compile_cache
+from tfstats.backends import backend_name
+from tfstats.inference import mcmc as mcmc_module
+
+jax = pytest.importorskip("jax")
+
+
+@pytest.fixture
+def on_jax() -> Iterator[None]:
+    before = backend_name()
+    ts.set_backend("jax")
+    compile_cache.clear()  # models of the same structure would share a compiled loop
+    yield
+    ts.set_backend(before)
+
+
+def _model() -> ts.Model:
+    mu = ts.normal(0.0, 2.0)
+    ts.normal(mu, 1.5, observed=np.array([1.2, 0.4, 2.2, 1.9, 0.7]))
+    return ts.model(mu=mu)
+
+
+def _fit(model: ts.Model, **kwargs: Any) -> ts.Draws:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short runs may be called unhealthy
+        return ts.mcmc(model, n_samples=60, warmup=60, chains=2, seed=3, progress=False,
+                       **kwargs)
+
+
+def _chunk_traces() -> tuple[list[tuple[str, str]], Any]:
+    from jax import monitoring
+
+    traced: list[tuple[str, str]] = []
+
+    def listener(event: str, duration: float, **kwargs: Any) -> None:
+        name = kwargs.get("fun_name")
+        if event.endswith("jaxpr_trace_duration") and name == "chunk":
+            traced.append((name, threading.current_thread().name))
+
+    monitoring.register_event_duration_secs_listener(listener)
+    return traced, listener
+
+
+@pytest.mark.parametrize(("chain_method", "device"), [("parallel", None),
+                                                      ("vectorized", "cpu")])
+def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
+        chain_method: str, device: str | None, on_jax: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from jax._src import monitoring as jax_monitoring
+
+    from tfstats.backends.jax_aot import AheadOfTime
+
+    model = _model()
+    started = []
+    search = mcmc_module.initial_state
+
+    def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
+        if not started:  # the loop is already compiling when the first search begins
+            started.extend((r, len(r._compiled)) for k, r in model._cache.items()
+                           if k[-1][0] == "mcmc")
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(mcmc_module, "initial_state", initial_state)
+    traced, listener = _chunk_traces()
+    try:
+        draws = _fit(model, chain_method=chain_method, device=device)
+        _fit(model, chain_method=chain_method, device=device)  # compiled already
+    finally:
+        jax_monitoring.unregister_event_duration_listener(listener)
+    assert draws["mu"].shape == (2, 60)
+    [(runner, compiling)] = started
+    assert isinstance(runner, AheadOfTime) and compiling == 1
+    assert runner.compilations == 1
+    assert traced == [("chunk", "tfstats-compile")]  # traced once, in the background
+
+
+def test_a_compile_error_in_the_background_is_raised_by_mcmc(
+        on_jax: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.backends.jax_aot import AheadOfTime
+
+    def broken(self: AheadOfTime, args: tuple, lowered: Any = None) -> Any:
+        raise RuntimeError("XLA ran out of registers")
+
+    monkeypatch.setattr(AheadOfTime, "_compile", broken)
+    outcome: list[BaseException] = []
+
+    def fit() -> None:
+        try:
+            _fit(_model(), chain_method="parallel")
+        except BaseException as error:  # noqa: BLE001 - inspected below
+            outcome.append(error)
+
+    caller = threading.Thread(target=fit)
+    caller.start()
+    caller.join(timeout=120)
+    assert not caller.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
+    assert "out of registers" in str(outcome[0])
+
+
+def test_other_backends_run_the_loop_as_before() -> None:
+    from tfstats.inference.compile_ahead import ahead_of_time, start_chunk
+
+    model = types.SimpleNamespace(backend=types.SimpleNamespace(name="tensorflow"))
+    loop = object()
+    assert ahead_of_time(model, loop) is loop  # type: ignore[arg-type]
+    assert start_chunk(model, loop, 2, {}, {}, 100, None) is None  # type: ignore[arg-type]
+
