@@ -20,6 +20,8 @@ from typing import Any
 import jax
 from jax.extend import core as jax_core
 
+from tfstats.backends.xla_cpu import emitters_switched_off
+
 __all__ = ["AheadOfTime", "compiler_options", "GATHERS"]
 
 # a program with these (a model's indexing: ``x[idx]`` and its gradient) keeps XLA's
@@ -42,18 +44,21 @@ def _primitives(jaxpr: Any, seen: set[str]) -> set[str]:
 def compiler_options(jaxpr: Any) -> dict[str, Any]:
     """XLA options for compiling ``jaxpr`` (a ``ClosedJaxpr``) on a CPU: without the
     fusion emitters (about 40 % less compile time for a NUTS loop, the same run time)
-    unless the program gathers (``GATHERS``), where they make the loop faster.
+    unless the program gathers (``GATHERS``), where they make the loop faster (and are
+    asked for explicitly if the TensorFlow backend, imported first, switched them off for
+    the whole process: ``backends.xla_cpu``).
 
     Examples
     --------
     >>> import jax, jax.numpy as jnp
     >>> compiler_options(jax.make_jaxpr(jnp.sin)(1.0))
     {'xla_cpu_use_fusion_emitters': False}
-    >>> compiler_options(jax.make_jaxpr(lambda x, i: x[i])(jnp.ones(3), jnp.array([0, 2])))
-    {}
+    >>> gathers = jax.make_jaxpr(lambda x, i: x[i])(jnp.ones(3), jnp.array([0, 2]))
+    >>> compiler_options(gathers).get("xla_cpu_use_fusion_emitters", True)
+    True
     """
-    if _primitives(jaxpr.jaxpr, set()) & GATHERS:
-        return {}
+    if _primitives(jaxpr.jaxpr, set()) & GATHERS:  # XLA's default, unless tfstats' TF backend
+        return {"xla_cpu_use_fusion_emitters": True} if emitters_switched_off() else {}
     return {"xla_cpu_use_fusion_emitters": False}
 
 

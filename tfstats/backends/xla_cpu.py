@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["FUSION_EMITTERS", "configure_xla_cpu"]
+__all__ = ["FUSION_EMITTERS", "configure_xla_cpu", "emitters_switched_off"]
 
 FUSION_EMITTERS = "xla_cpu_use_fusion_emitters"
+_SWITCHED_OFF = False
 
 
 def configure_xla_cpu() -> str:
@@ -31,8 +32,18 @@ def configure_xla_cpu() -> str:
     '--xla_cpu_use_fusion_emitters=true'
     >>> _ = os.environ.pop("XLA_FLAGS") if saved is None else os.environ.update(XLA_FLAGS=saved)
     """
+    global _SWITCHED_OFF
     flags = os.environ.get("XLA_FLAGS", "")
     if FUSION_EMITTERS not in flags:
         flags = f"{flags} --{FUSION_EMITTERS}=false".strip()
         os.environ["XLA_FLAGS"] = flags
+        _SWITCHED_OFF = True
     return flags
+
+
+def emitters_switched_off() -> bool:
+    """Whether :func:`configure_xla_cpu` (not the user) switched the fusion emitters off in
+    ``XLA_FLAGS``: a JAX started later in the process reads that too, and its programs
+    that gather, which run faster with the emitters, then ask for them back
+    (``backends.jax_aot.compiler_options``)."""
+    return _SWITCHED_OFF

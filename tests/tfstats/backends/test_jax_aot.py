@@ -47,7 +47,12 @@ def test_a_background_compile_error_is_raised_in_the_caller_then_retried() -> No
     assert np.allclose(f(jnp.zeros(2)), 1.0)
 
 
-def test_fusion_emitters_are_kept_only_where_the_program_gathers() -> None:
+def test_fusion_emitters_are_kept_only_where_the_program_gathers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.backends import xla_cpu
+
+    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)  # as if TensorFlow never started
+
     def density(theta: jax.Array, index: jax.Array) -> jax.Array:
         return jnp.sum(theta[index] ** 2)
 
@@ -55,3 +60,16 @@ def test_fusion_emitters_are_kept_only_where_the_program_gathers() -> None:
     loop = jax.make_jaxpr(lambda x: jax.lax.fori_loop(0, 3, lambda i, v: jnp.sin(v), x))(1.0)
     assert compiler_options(gathers) == {}
     assert compiler_options(loop) == {"xla_cpu_use_fusion_emitters": False}
+
+
+def test_gathering_programs_ask_for_the_emitters_the_tensorflow_backend_switched_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.backends import xla_cpu
+
+    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", True)
+    gathers = jax.make_jaxpr(lambda x, i: x[i])(jnp.ones(3), jnp.array([0, 2]))
+    options = compiler_options(gathers)
+    assert options == {"xla_cpu_use_fusion_emitters": True}
+    compiled = jax.jit(lambda x, i: x[i]).lower(jnp.ones(3), jnp.array([0, 2])).compile(
+        compiler_options=options)  # an option XLA:CPU accepts
+    np.testing.assert_array_equal(compiled(jnp.arange(3.0), jnp.array([0, 2])), [0.0, 2.0])
