@@ -325,17 +325,16 @@ _PHILOX = 1  # tf.random.Algorithm.PHILOX
 
 
 def split_seed(seed: tf.Tensor, n: int = 2) -> tf.Tensor:
-    """``n`` new seeds, stacked: shape (n, 2): Philox bits keyed by ``seed`` itself (as
-    JAX's ``split`` keys Threefry by its key). ``tf.random.stateless_uniform`` would first
-    scramble the seed into a key with ten more Philox rounds, in XLA about 270
-    instructions per call: half of the sampling loop's program, and its compile time."""
-    key, counter = _key_counter(seed)
-    return tf.raw_ops.StatelessRandomUniformFullIntV2(
-        shape=[n, 2], key=key, counter=counter, alg=_PHILOX, dtype=tf.int32)
+    """``n`` new seeds, stacked: shape (n, 2) (TFP's scrambled split: the children are
+    keys that :func:`uniform` and :func:`normal` may use directly)."""
+    return tf.stack(tfp.random.split_seed(seed, n=n))
 
 
 def _key_counter(seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Philox key and counter of a seed (two int32), without scrambling (``split_seed``)."""
+    """Philox key and counter of a seed (two int32), used as they are: TensorFlow's own
+    ``stateless_uniform`` would first scramble the seed into a key with ten more Philox
+    rounds, in XLA about 270 instructions per draw (half of a NUTS loop's program, and of
+    its compile time). The seeds come from :func:`split_seed`, already scrambled."""
     seed = tf.convert_to_tensor(seed, tf.int32)
     return tf.reshape(tf.bitcast(seed, tf.uint64), [1]), tf.zeros([2], tf.uint64)
 
