@@ -74,10 +74,7 @@ class AheadOfTime:
     Parameters
     ----------
     jitted : jax.jit function
-        The function.
-    options : callable, optional
-        ``ClosedJaxpr -> dict`` of XLA compiler options; by default
-        :func:`compiler_options` on a CPU, none elsewhere.
+        The function. On a CPU it compiles with :func:`compiler_options`.
 
     Examples
     --------
@@ -90,21 +87,15 @@ class AheadOfTime:
     1
     """
 
-    def __init__(self, jitted: Callable, options: Callable[[Any], dict] | None = None) -> None:
+    def __init__(self, jitted: Callable) -> None:
         self.jitted = jitted
-        self.options = options
         self.compilations = 0
         self._lock = threading.Lock()
         self._compiled: dict[tuple, Future] = {}
 
-    def _options(self, traced: Any) -> dict[str, Any]:
-        if self.options is not None:
-            return self.options(traced.jaxpr)
-        return compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
-
     def _compile(self, args: tuple, lowered: Callable[[], Any] | None = None) -> Any:
         traced = self.jitted.trace(*args)
-        options = self._options(traced)
+        options = compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
         lowering = traced.lower()
         if lowered is not None:
             lowered()

@@ -321,7 +321,7 @@ def make_seed(seed: int | None) -> tf.Tensor:
     return tf.constant([int(seed) % (2**31 - 1), 0], dtype=tf.int32)
 
 
-_PHILOX = 1  # tf.random.Algorithm.PHILOX
+_PHILOX = tf.random.Algorithm.PHILOX.value
 
 
 def split_seed(seed: tf.Tensor, n: int = 2) -> tf.Tensor:

@@ -167,13 +167,16 @@ def _runner(model: Model, spec: Sampler, chains: int, place: Any, chain_method: 
 
 def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin: int,
          progress: bool, desc: str, place: Any = None, chain_method: str | None = None,
-         device: str | None = None) -> tuple[ChainState, dict[str, np.ndarray], bool]:
+         device: str | None = None, runner: tuple[Callable, bool] | None = None,
+         ) -> tuple[ChainState, dict[str, np.ndarray], bool]:
     """Run ``n_iterations`` more iterations in chunks; keep every ``thin``-th one after
-    warmup. Returns the new state, the kept draws and whether it was interrupted."""
+    warmup. Returns the new state, the kept draws and whether it was interrupted.
+    ``runner``: the compiled chunk and whether the chains run in parallel, when the caller
+    has chosen them already (``_runner``)."""
     B = model.backend
     chains = state.x.shape[0]
     place = place or OneDevice()  # devices.py: chains or data split over devices
-    runner, parallel = _runner(model, spec, chains, place, chain_method, device)
+    runner, parallel = runner or _runner(model, spec, chains, place, chain_method, device)
     if parallel:
         return run_parallel(model, runner, state, n_iterations, thin, progress, desc,
                             chunk=CHUNK, restarts=_restarts(spec, state.schedule),
@@ -310,15 +313,15 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         adapt0 = adaptation.initial_adaptation(chains, model.n_free, spec.initial_step_size,
                                                spec.metric)
         schedule = adaptation.window_schedule(warmup)
-        runner, parallel = _runner(model, spec, chains, place, chain_method, device)
-        start_chunk(model, runner, 1 if parallel else chains, adapt0, schedule,
+        chosen = _runner(model, spec, chains, place, chain_method, device)
+        start_chunk(model, chosen[0], 1 if chosen[1] else chains, adapt0, schedule,
                     chains * len(range(0, n_samples, thin)), device)
         x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
               else initial_state(model, chains, initial_values, seed))
         state = ChainState(x0, adapt0, B.make_seed(rng_seed), 0, schedule)
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
                                          progress, "warmup + sampling", place, chain_method,
-                                         device)
+                                         device, runner=chosen)
     result = Draws.from_chains(model, draws, state, spec, thin, interrupted)
     if not interrupted:
         result.warn_if_unhealthy()
