@@ -302,6 +302,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     for option, known in (("systems", SYSTEMS), ("workloads", WORKLOADS)):
         value = getattr(args, option)
         chosen = list(known) if value == "all" else [v.strip() for v in value.split(",") if v]

@@ -109,3 +109,10 @@ def test_repeated_runs_are_summarised_by_their_median_run() -> None:
     assert by_system["pymc"]["ess_per_s_first"] == 50.0  # a failed run is left out
     assert not by_system["nutpie"]["ok"]  # ... unless every run failed
     assert bench._spread(by_system["tfstats"]) == " (100.0-300.0, 3 runs)"
+
+
+def test_repeats_below_one_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    _, bench = _bench_modules()
+    with pytest.raises(SystemExit):
+        bench.main(["--repeats", "0", "--systems", "tfstats"])
+    assert "--repeats must be at least 1, got 0" in capsys.readouterr().err
