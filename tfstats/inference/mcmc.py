@@ -4,9 +4,9 @@
 Warmup and sampling share one compiled function (one compilation per model, sampler and
 chain count): each chunk runs up to ``CHUNK`` iterations of the sampler's kernel, the
 dual-averaging step size and the windowed diagonal (or dense) mass matrix. The driver
-knows samplers only through the ``Sampler`` interface (``samplers/base.py``). On JAX and
-one device the chunk is compiled in a background thread while the starting points are
-found (``compile_ahead.py``).
+knows samplers only through the ``Sampler`` interface (``samplers/base.py``). On one
+device the chunk is compiled in a background thread while the starting points are found
+(``compile_ahead.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
 from tfstats.inference.chain_state import ChainState
-from tfstats.inference.compile_ahead import ahead_of_time, start_chunk
+from tfstats.inference.compile_ahead import ahead_of_time, start_chunk, while_compiling
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
 from tfstats.inference.metric import gradient, position, scaled
@@ -318,6 +318,7 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
                     chains * len(range(0, n_samples, thin)), device)
         x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
               else initial_state(model, chains, initial_values, seed))
+        while_compiling(chosen[0])
         state = ChainState(x0, adapt0, B.make_seed(rng_seed), 0, schedule)
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
                                          progress, "warmup + sampling", place, chain_method,

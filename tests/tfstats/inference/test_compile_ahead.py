@@ -116,7 +116,7 @@ def test_a_compile_error_in_the_background_is_raised_by_mcmc(
 def test_other_backends_run_the_loop_as_before() -> None:
     from tfstats.inference.compile_ahead import ahead_of_time, start_chunk
 
-    model = types.SimpleNamespace(backend=types.SimpleNamespace(name="tensorflow"))
+    model = types.SimpleNamespace(backend=types.SimpleNamespace(name="other"))
     loop = object()
     assert ahead_of_time(model, loop) is loop  # type: ignore[arg-type]
     assert start_chunk(model, loop, 2, {}, {}, 100, None) is None  # type: ignore[arg-type]

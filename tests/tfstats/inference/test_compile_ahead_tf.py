@@ -1,0 +1,98 @@
+"""mcmc on TensorFlow traces its sampling loop before the starting points and compiles it
+with XLA in a background thread while they are found: one compilation per call, the
+same draws as the loop compiled at its first call, and an error there raised by mcmc."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tfstats as ts
+from tfstats import compile_cache
+from tfstats.backends import backend_name
+from tfstats.backends.tf_ahead import CompiledAhead
+from tfstats.inference import mcmc as mcmc_module
+
+
+@pytest.fixture
+def on_tensorflow() -> Iterator[None]:
+    before = backend_name()
+    ts.set_backend("tensorflow")
+    compile_cache.clear()  # models of the same structure would share a compiled loop
+    yield
+    compile_cache.clear()
+    ts.set_backend(before)
+
+
+def _model() -> ts.Model:
+    mu = ts.normal(0.0, 2.0)
+    ts.normal(mu, 1.5, observed=np.array([1.2, 0.4, 2.2, 1.9, 0.7]))
+    return ts.model(mu=mu)
+
+
+def _fit(model: ts.Model, **kwargs: Any) -> ts.Draws:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short runs may be called unhealthy
+        return ts.mcmc(model, n_samples=60, warmup=60, chains=2, seed=3, progress=False,
+                       chain_method="parallel", **kwargs)
+
+
+def _loops(model: ts.Model) -> list[Any]:
+    return [r for k, r in model._cache.items() if k[-1][0] == "mcmc"]
+
+
+def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
+        on_tensorflow: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model()
+    seen = []
+    search = mcmc_module.initial_state
+
+    def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
+        if not seen:  # the loop is traced and compiling when the search begins
+            seen.extend((r, r.compilations, list(r._started.values()))
+                        for r in _loops(model))
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(mcmc_module, "initial_state", initial_state)
+    draws = _fit(model)
+    again = _fit(model)  # compiled already: nothing started
+    [(runner, compilations, futures)] = seen
+    assert isinstance(runner, CompiledAhead) and compilations == 1 and len(futures) == 1
+    assert runner.compilations == 1 and futures[0].done() and futures[0].exception() is None
+    assert np.array_equal(draws["mu"], again["mu"])  # one seed, one result
+    # the loop compiled at its first call, as before: the same draws
+    monkeypatch.setattr(mcmc_module, "ahead_of_time", lambda model, jitted: jitted)
+    compile_cache.clear()
+    plain = _fit(_model())
+    assert np.array_equal(draws["mu"], plain["mu"])
+
+
+def test_a_compile_error_in_the_background_is_raised_by_mcmc(
+        on_tensorflow: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiling = []
+
+    def broken(self: CompiledAhead, future: Any, args: tuple, scope: Any) -> None:
+        compiling.append(threading.current_thread().name)
+        future.set_exception(RuntimeError("XLA ran out of registers"))
+
+    monkeypatch.setattr(CompiledAhead, "_compile", broken)
+    outcome: list[BaseException] = []
+
+    def fit() -> None:
+        try:
+            _fit(_model())
+        except BaseException as error:  # noqa: BLE001 - inspected below
+            outcome.append(error)
+
+    caller = threading.Thread(target=fit)
+    caller.start()
+    caller.join(timeout=120)
+    assert not caller.is_alive()
+    assert compiling == ["tfstats-compile"]
+    assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
+    assert "out of registers" in str(outcome[0])

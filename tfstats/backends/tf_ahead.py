@@ -1,0 +1,131 @@
+"""A jit-compiled ``tf.function`` whose XLA compilation runs in the background.
+
+``CompiledAhead`` wraps a ``tf.function(jit_compile=True)``. ``start(*args)`` traces the
+function for the signature of ``args`` (their structure, shapes and dtypes) on the
+calling thread, then calls it once with ``args`` in a background thread: TensorFlow
+compiles the XLA cluster at that call and keeps it in its compilation cache (or loads
+it from its persistent cache), releasing the GIL meanwhile, so that the caller can do
+other work (MCMC's starting points). The caller's arguments must make that call cheap
+(MCMC's chunk with zero iterations). The first ``__call__`` with that signature waits
+for the compilation and raises its error, if any; later calls are hits in TensorFlow's
+cache. The trace is done before the thread starts because it is Python work holding
+the GIL: run beside the starting points' own tracing, it would only share one core
+with it and delay the compilation that follows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import tensorflow as tf
+
+__all__ = ["CompiledAhead", "signature"]
+
+
+def signature(args: tuple) -> str:
+    """The structure, shapes and dtypes of ``args`` (tensors in tuples and dicts), as
+    ``tf.function`` and XLA's cache tell calls apart.
+
+    Examples
+    --------
+    >>> signature((tf.zeros((2, 3)), {"a": tf.constant(1)}))
+    "(((2, 3), 'float32'), {'a': ((), 'int32')})"
+    """
+    return repr(tf.nest.map_structure(lambda t: (tuple(t.shape), t.dtype.name), args))
+
+
+class CompiledAhead:
+    """A ``tf.function`` compiled ahead per signature (see the module's docstring).
+
+    Parameters
+    ----------
+    function : tf.function
+        The function (``jit_compile=True`` for XLA; without, only the tracing is done
+        ahead).
+
+    Examples
+    --------
+    >>> double = CompiledAhead(tf.function(lambda x: 2.0 * x, jit_compile=True))
+    >>> _ = double.start(tf.ones(3))   # traced here, compiled in a thread
+    >>> double(tf.ones(3)).numpy().tolist()  # waits for it
+    [2.0, 2.0, 2.0]
+    >>> double.compilations
+    1
+    """
+
+    def __init__(self, function: Callable) -> None:
+        self.function = function
+        self.compilations = 0
+        self._lock = threading.Lock()
+        self._started: dict[str, Future] = {}
+
+    @property
+    def compiling(self) -> bool:
+        """Whether a compilation started by :meth:`start` is still running."""
+        with self._lock:
+            return any(not future.done() for future in self._started.values())
+
+    def get_concrete_function(self, *args: Any) -> Any:
+        """The traced function for ``args`` (as ``tf.function``'s)."""
+        return self.function.get_concrete_function(*args)
+
+    def _future(self, key: str) -> tuple[Future, bool]:
+        """The compilation for the signature ``key``; whether this caller must run it (a
+        failed one is tried again)."""
+        with self._lock:
+            future = self._started.get(key)
+            if future is not None and not (future.done() and future.exception()):
+                return future, False
+            future = self._started[key] = Future()
+            self.compilations += 1
+            return future, True
+
+    def _compile(self, future: Future, args: tuple, scope: Callable[[], Any]) -> None:
+        try:
+            with scope():
+                self.function(*args)  # XLA compiles (or loads) the cluster here
+            future.set_result(None)
+        except BaseException as error:  # noqa: BLE001 - raised by the first call
+            future.set_exception(error)
+
+    def start(self, *args: Any, scope: Callable[[], Any] | None = None,
+              lowered: Callable[[], Any] | None = None) -> Future:
+        """Trace for the signature of ``args`` here, inside the context manager
+        ``scope()`` makes (a device scope), then call the function with ``args`` in a
+        background thread inside it (nothing when started already). ``lowered()`` is
+        called once the function is traced, before XLA compiles it (which releases the
+        GIL). Returns the compilation's future (its error, if any, is raised by the
+        first call with this signature)."""
+        scope = scope or contextlib.nullcontext
+        key = signature(args)
+        future, mine = self._future(key)
+        if not mine:
+            if lowered is not None:
+                lowered()
+            return future
+        try:
+            with scope():
+                self.function.get_concrete_function(*args)
+        except BaseException as error:  # noqa: BLE001 - raised by the first call
+            future.set_exception(error)
+            return future
+        if lowered is not None:
+            lowered()
+        threading.Thread(target=self._compile, args=(future, args, scope),
+                         name="tfstats-compile", daemon=True).start()
+        return future
+
+    def __call__(self, *args: Any) -> Any:
+        key = signature(args)
+        with self._lock:
+            future = self._started.get(key)
+        if future is not None and future.exception() is not None:  # waits for it
+            with self._lock:  # raised once; a later call compiles again
+                if self._started.get(key) is future:
+                    del self._started[key]
+            raise future.exception()
+        return self.function(*args)
