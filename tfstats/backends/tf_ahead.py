@@ -69,10 +69,6 @@ class CompiledAhead:
         with self._lock:
             return any(not future.done() for future in self._started.values())
 
-    def get_concrete_function(self, *args: Any) -> Any:
-        """The traced function for ``args`` (as ``tf.function``'s)."""
-        return self.function.get_concrete_function(*args)
-
     def _future(self, key: str) -> tuple[Future, bool]:
         """The compilation for the signature ``key``; whether this caller must run it (a
         failed one is tried again)."""

@@ -24,6 +24,7 @@ Compiling the step-size search apart, as a second program in a second thread, wa
 measured and dropped: on the 2-core machine it cost more CPU time than it saved
 (``docs/performance_mcmc.md``, "First call on JAX").
 """
+
 from __future__ import annotations
 
 import sys
