@@ -75,7 +75,10 @@ def _worker(workload: str, variant: str, quick: bool) -> dict:
     import mcmc_systems as ms
 
     import tfstats as ts  # noqa: F401 - imported before the clock starts
+    from tfstats.backends import get_backend
     from tfstats.inference import mcmc as mcmc_module
+
+    get_backend()  # TensorFlow or JAX imported before the clock starts too
 
     if variant == "before":  # the loop compiled at its first call, one program, as before
         mcmc_module.ahead_of_time = lambda model, jitted: jitted
