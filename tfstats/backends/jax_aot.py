@@ -93,12 +93,6 @@ class AheadOfTime:
         self._lock = threading.Lock()
         self._compiled: dict[tuple, Future] = {}
 
-    @property
-    def compiling(self) -> bool:
-        """Whether a compilation is still running."""
-        with self._lock:
-            return any(not future.done() for future in self._compiled.values())
-
     def _compile(self, args: tuple, lowered: Callable[[], Any] | None = None) -> Any:
         traced = self.jitted.trace(*args)
         options = compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
