@@ -1,7 +1,9 @@
-"""Per-gradient cost of the correlated regression with and without sufficient statistics.
+"""Per-gradient cost of a Gaussian workload with and without sufficient statistics.
 
 The "correlated" workload of ``bench_mcmc.py`` (Gaussian regression, N = 5,000 rows, 25
-correlated predictors and an intercept, half-normal sd): one evaluation of the log density
+correlated predictors and an intercept, half-normal sd), or with ``--workload radon`` its
+radon model (919 rows, an intercept per county gathered by the county index: 85 one-hot
+columns): one evaluation of the log density
 and its gradient, batched over 4 chains as the samplers do, timed inside a compiled loop
 of K evaluations (each starting where the last one's gradient moved it), with the
 Gaussian term summed from sufficient statistics (``tfstats/linear_gaussian.py``) and per
@@ -14,6 +16,7 @@ Usage::
     python benchmarks/bench_linear_gaussian.py                 # both backends, float64
     python benchmarks/bench_linear_gaussian.py --backends jax --precision single
     python benchmarks/bench_linear_gaussian.py --quick         # N = 500: a smoke test
+    python benchmarks/bench_linear_gaussian.py --workload radon
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ EVALUATIONS = 2000
 ROUNDS = 3
 
 
-def _loop(rewrite: bool, precision: str, quick: bool) -> tuple[Any, tuple, Any, int]:
+def _loop(rewrite: bool, precision: str, quick: bool,
+          workload: str) -> tuple[Any, tuple, Any, int]:
     """(compiled loop, its arguments, backend, number of rewritten terms)."""
     from bench_gradient import gradient_loop
     from mcmc_systems import tfstats_model, workload_data
@@ -46,16 +50,16 @@ def _loop(rewrite: bool, precision: str, quick: bool) -> tuple[Any, tuple, Any, 
     import tfstats as ts
 
     os.environ["TFSTATS_SUFFICIENT_STATISTICS"] = "1" if rewrite else "0"
-    model = tfstats_model(ts, "correlated", workload_data("correlated", quick), precision)
+    model = tfstats_model(ts, workload, workload_data(workload, quick), precision)
     return (*gradient_loop(model), len(model.linear_gaussian))
 
 
-def _worker(precision: str, quick: bool) -> None:
+def _worker(precision: str, quick: bool, workload: str) -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
     evaluations = 20 if quick else EVALUATIONS
-    loops = {mode: _loop(mode, precision, quick) for mode in (True, False)}
+    loops = {mode: _loop(mode, precision, quick, workload) for mode in (True, False)}
     best = {mode: [float("inf"), float("inf")] for mode in loops}
     for loop, (flats, *data), B, _ in loops.values():
         np.asarray(loop(flats, B.convert(1), *data))  # compile
@@ -78,12 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="tensorflow,jax")
     parser.add_argument("--precision", default="double", choices=("double", "single"))
     parser.add_argument("--quick", action="store_true", help="N = 500, 20 evaluations")
+    parser.add_argument("--workload", default="correlated", choices=("correlated", "radon"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        _worker(args.precision, args.quick)
+        _worker(args.precision, args.quick, args.workload)
         return 0
-    print(f"load average {os.getloadavg()[0]:.1f}; {CHAINS} chains, best of {ROUNDS} loops "
+    print(f"{args.workload}: load average {os.getloadavg()[0]:.1f}; {CHAINS} chains, best of "
+          f"{ROUNDS} loops "
           f"of {EVALUATIONS} evaluations")
     print("| backend | precision | Gaussian term | µs per 4-chain gradient | CPU µs |")
     print("|---|---|---|---:|---:|")
@@ -92,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                    PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get(
                        "PYTHONPATH", "")]))
         subprocess.run([sys.executable, __file__, "--worker", "--precision", args.precision,
+                        "--workload", args.workload,
                         *(["--quick"] if args.quick else [])], env=env, check=True)
     print(f"load average {os.getloadavg()[0]:.1f}")
     return 0

@@ -206,7 +206,8 @@ def test_glm_gaussian_takes_the_rewrite() -> None:
     df = pd.DataFrame({"y": data["y"], "a": data["X"][:, 0], "b": data["x"],
                        "g": np.arange(N_ROWS) % 5})
     assert [r.n_columns for r in ts.glm("y ~ a + b", df).linear_gaussian] == [3]
-    assert ts.glm("y ~ a + (1 | g)", df).linear_gaussian == []  # group effects per row
+    # group intercepts gathered by g: their 5 one-hot columns (test_linear_gaussian_gathers)
+    assert [r.n_columns for r in ts.glm("y ~ a + (1 | g)", df).linear_gaussian] == [7]
 
 
 # --- the exact posterior of a conjugate regression -------------------------------------------
