@@ -51,8 +51,8 @@ __all__ = ["ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "FAMILIES", "enabled", "Bl
            "find_blocked_glm"]
 
 ENVIRONMENT = "TFSTATS_ROW_BLOCKS"
-MIN_BYTES = 16 * 2**20  # designs this big (as read) are summed in blocks: half the L3 cache
-BLOCK_BYTES = 2 * 2**20  # bytes of the design per block
+MIN_BYTES = 16 * 2**20  # designs this big (as read) are summed in blocks: half the L3
+BLOCK_BYTES = 4 * 2**20  # bytes of the design per block
 FAMILIES = ("bernoulli_logit", "poisson_log", "binomial_logit")
 
 
