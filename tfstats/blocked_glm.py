@@ -15,10 +15,11 @@ once per gradient (``tfstats/backends/jax_blocks.py``). The value is the same su
 (rounded in another order); the gradient is summed in the model's float dtype over the
 blocks.
 
-The rewrite is used where it pays: on the JAX backend, for designs of at least
+The rewrite is used where it was measured to pay: on the JAX backend on a CPU (a GPU's
+default device keeps the plain form; it was not measured there), for designs of at least
 ``MIN_BYTES`` at the width they are read in (float32 data under the default mixed
 precision: N x 21 columns from about N = 200,000). Smaller data stay in the cache between
-the two passes, and the plain form reads them at the memory bandwidth already. On
+the two passes, and there the plain form cost less CPU than the blocks (measured). On
 TensorFlow the term is evaluated as written: its vectorised chains (``pfor``) turn a loop
 over blocks into a loop XLA cannot compile (``docs/performance_mcmc.md``). As with the
 sufficient statistics, it serves the joint log density only (pointwise log-likelihoods,
@@ -83,13 +84,13 @@ class BlockedGLM:
         return sum(part.design.size for part in self.parts)
 
     def log_density(self, ev: Any) -> Any:
-        """The term's summed log density (evaluator ``ev``): in blocks of rows on JAX, as
-        written on TensorFlow."""
+        """The term's summed log density (evaluator ``ev``): in blocks of rows on JAX on a
+        CPU, as written on TensorFlow and on a GPU."""
         B = ev.B
         designs = [ev(part.design) for part in self.parts]
         single = ev.single is not None and all(d.dtype == ev.single for d in designs)
         work = ev.single if single else ev.float
-        if B.name != "jax":
+        if B.name != "jax" or B.has_gpu():  # a GPU streams both passes: not measured there
             return B.np.sum(ev.log_density(self.term))
         from tfstats.backends.jax_blocks import row_block_sum
 
