@@ -24,7 +24,9 @@ TensorFlow the term is evaluated as written: its vectorised chains (``pfor``) tu
 over blocks into a loop XLA cannot compile (``docs/performance_mcmc.md``). As with the
 sufficient statistics, it serves the joint log density only (pointwise log-likelihoods,
 predictions and simulation evaluate each row as written), and not minibatched data.
-``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built).
+``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built). A normal likelihood
+of this form is summed from sufficient statistics instead (``linear_gaussian``), which
+reads no rows at all.
 
 Examples
 --------

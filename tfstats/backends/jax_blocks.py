@@ -8,7 +8,9 @@ is read once for the value and the gradient while it is in the cache, where auto
 differentiation of the same sum reads the data twice (the products with the data
 forward, then their transposes backward). ``jax.custom_vjp`` hands the gradient summed in
 that pass to JAX's differentiation; under ``vmap`` (vectorised chains) each block is read
-once for all chains. Used by ``tfstats/blocked_glm.py``.
+once for all chains. As with any ``custom_vjp``, the sum has reverse-mode derivatives only
+(first order: what the samplers, optimisers and VI take). Used by
+``tfstats/blocked_glm.py``.
 """
 
 from __future__ import annotations
