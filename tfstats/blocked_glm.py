@@ -89,15 +89,17 @@ class BlockedGLM:
         """The term's summed log density (evaluator ``ev``): in blocks of rows on JAX on a
         CPU, as written on TensorFlow and on a GPU."""
         B = ev.B
-        designs = [ev(part.design) for part in self.parts]
-        single = ev.single is not None and all(d.dtype == ev.single for d in designs)
-        work = ev.single if single else ev.float
         if B.name != "jax" or B.has_gpu():  # a GPU streams both passes: not measured there
             return B.np.sum(ev.log_density(self.term))
         from tfstats.backends.jax_blocks import row_block_sum
 
-        wide = ev.float
-        params = [B.cast(ev.to_float(ev(part.coef)), wide) for part in self.parts]
+        designs = [ev(part.design) for part in self.parts]
+        single = ev.single is not None and all(d.dtype == ev.single for d in designs)
+        work, wide = (ev.single if single else ev.float), ev.float
+        # a data column's coefficient as a scalar: its gradient is one
+        params = [B.np.reshape(B.cast(ev.to_float(ev(part.coef)), wide),
+                               (-1,) if part.design.ndim == 2 else ())
+                  for part in self.parts]
         if self.intercepts:
             params.append(sum(sign * B.np.reshape(B.cast(ev.to_float(ev(a)), wide), ())
                               for a, sign in self.intercepts))

@@ -37,13 +37,14 @@ def jax_backend() -> Iterator[None]:
 
 def _glm(family: str, precision: str, blocked: bool, monkeypatch: pytest.MonkeyPatch,
          seed: int = 5) -> ts.Model:
-    """Intercept, a matrix product, a scaled data vector (subtracted), a data offset."""
+    """Intercept, a matrix product, a data vector times a (1,) coefficient (subtracted), a
+    data offset."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(N_ROWS, N_COLS))
     x, offset = rng.normal(size=N_ROWS), 0.1 * rng.normal(size=N_ROWS)
     truth = 0.3 + X @ np.array([0.5, -0.3, 0.2, 0.0]) + offset
     monkeypatch.setenv(ENVIRONMENT, "1" if blocked else "0")
-    alpha, beta, gamma = ts.normal(0, 2), ts.normal(0, 1, dim=N_COLS), ts.normal(0, 1)
+    alpha, beta, gamma = ts.normal(0, 2), ts.normal(0, 1, dim=N_COLS), ts.normal(0, 1, dim=1)
     eta = alpha + X @ beta - x * gamma + offset
     if family == "bernoulli":
         y = (rng.uniform(size=N_ROWS) < 1 / (1 + np.exp(-truth))).astype(float)
