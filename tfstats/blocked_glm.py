@@ -18,7 +18,7 @@ blocks.
 The rewrite is used where it was measured to pay: on the JAX backend on a CPU (a GPU's
 default device keeps the plain form; it was not measured there), for designs of at least
 ``MIN_BYTES`` at the width they are read in (float32 data under the default mixed
-precision: N x 21 columns from about N = 200,000). Smaller data stay in the cache between
+precision: N x 20 columns from about N = 210,000). Smaller data stay in the cache between
 the two passes, and there the plain form cost less CPU than the blocks (measured). On
 TensorFlow the term is evaluated as written: its vectorised chains (``pfor``) turn a loop
 over blocks into a loop XLA cannot compile (``docs/performance_mcmc.md``). As with the
