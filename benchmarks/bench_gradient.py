@@ -22,6 +22,8 @@ Usage::
     python benchmarks/bench_gradient.py --quick           # N = 10,000: a smoke test
     python benchmarks/bench_gradient.py --systems tfstats-jax,numpyro --sizes 100000
     python benchmarks/bench_gradient.py --sizes 100000 --dtypes float64,mixed,float32
+    TFSTATS_ROW_BLOCKS=0 python benchmarks/bench_gradient.py --systems tfstats-jax
+                                        # JAX without one pass over row blocks (A/B)
 """
 
 from __future__ import annotations

@@ -162,10 +162,11 @@ def structure_key(model: Any) -> tuple:
     terms = tuple(encoder.term(t) for t in model.terms)
     targets = tuple((name, encoder.node(a)) for name, a in model.targets.items())
     scales = tuple(getattr(model, "term_scales", ()))  # minibatches: N / batch size
+    blocked = len(getattr(model, "blocked_glm", ()))  # TFSTATS_ROW_BLOCKS when built
     # with precision="mixed", which data arguments are float32 (decided from their values)
     precision = (model.precision, tuple(sorted(getattr(model, "single_data", ()))))
     key = (precision, tuple(encoder.nodes), arguments, variables, terms, targets,
-           tuple(model.observed_names), model.n_free, model.has_loops, scales)
+           tuple(model.observed_names), model.n_free, model.has_loops, scales, blocked)
     model.__dict__["_structure_key"] = key
     model.__dict__["_structure_nodes"] = encoder.keep
     return key

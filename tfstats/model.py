@@ -11,6 +11,7 @@ import numpy as np
 from tfstats import labels
 from tfstats.arrays import Array, Data, ModelError, Variable, check_usable
 from tfstats.backends import backend_name, get_backend
+from tfstats.blocked_glm import find_blocked_glm
 from tfstats.compile_cache import shared_compiled
 from tfstats.errors import check_names
 from tfstats.families import Density
@@ -42,7 +43,9 @@ class Model:
     Made by :func:`model`. Holds the unknowns (``variable_names``), the density terms
     connected to the targets, and the compiled functions (cached per backend and
     settings). ``linear_gaussian`` lists the normal likelihoods summed from sufficient
-    statistics (``tfstats/linear_gaussian.py``).
+    statistics (``tfstats/linear_gaussian.py``), ``blocked_glm`` the GLM likelihoods whose
+    value and gradient may be summed in one pass over blocks of rows
+    (``tfstats/blocked_glm.py``).
     """
 
     formula: Any = None  # set by glm(): what predict() needs
@@ -101,6 +104,10 @@ class Model:
         self.linear_gaussian = [] if any(isinstance(n, MinibatchData) for n in nodes) else (
             find_linear_gaussian(self.terms, self.term_scales))
         self.data_nodes += [r.statistics for r in self.linear_gaussian]
+        # GLM likelihoods on large designs: value and gradient in one pass (blocked_glm)
+        self.blocked_glm = [] if any(isinstance(n, MinibatchData) for n in nodes) else (
+            find_blocked_glm(self.terms, self.term_scales,
+                             4 if precision == "single" or self.single_data else 8))
         self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
@@ -217,7 +224,8 @@ class Model:
     def _sum_terms(self, ev: Evaluator) -> Any:
         B = self.backend
         total = B.convert(0.0, self.float_dtype)
-        rewrites = {id(r.term): r for r in getattr(self, "linear_gaussian", [])}
+        rewrites = {id(r.term): r for r in [*getattr(self, "linear_gaussian", []),
+                                             *getattr(self, "blocked_glm", [])]}
         for term, scale in zip(self.terms, self.term_scales, strict=True):
             rewrite = rewrites.get(id(term))
             # numpy constants in a term may promote it: cast back
