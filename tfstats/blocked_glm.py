@@ -218,6 +218,8 @@ def _match(term: Density) -> BlockedGLM | None:
     offsets: list[tuple[Array, float]] = []
     if not _decompose(eta, 1.0, n, parts, intercepts, offsets):
         return None
+    if any(part.index is not None for part in parts):  # gathers (u[group]) stay per row
+        return None
     if not any(part.design.ndim == 2 for part in parts):
         return None
     return BlockedGLM(term, n, parts, intercepts, offsets)
