@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tfstats as ts
+from tests.tfstats.rewrites import value_and_gradient
 from tfstats import blocked_glm
 from tfstats.backends import backend_name
 from tfstats.blocked_glm import ENVIRONMENT
@@ -59,14 +60,6 @@ def _glm(family: str, precision: str, blocked: bool, monkeypatch: pytest.MonkeyP
     return model
 
 
-def _value_and_gradient(model: ts.Model, flats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    B = model.backend
-    fn = B.compile_function(B.vectorize_value_and_gradient(
-        lambda flat, *data: model.log_density(flat, data)))
-    value, grad = fn(B.convert(flats, model.float_dtype), *model.data_tensors())
-    return np.asarray(B.to_numpy(value)), np.asarray(B.to_numpy(grad))
-
-
 def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
@@ -82,8 +75,8 @@ def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
     value_tol, gradient_tol = TOLERANCE[precision]
     flats = np.random.default_rng(1).uniform(-0.5, 0.5, size=(4, plain.n_free))
     for chains in (flats, flats[:1]):  # vectorised chains, and one chain
-        v0, g0 = _value_and_gradient(plain, chains)
-        v1, g1 = _value_and_gradient(blocked, chains)
+        v0, g0 = value_and_gradient(plain, chains)
+        v1, g1 = value_and_gradient(blocked, chains)
         assert _relative(v1, v0) < value_tol
         assert _relative(g1, g0) < gradient_tol
     B = blocked.backend  # unbatched and through log_prob too
@@ -105,7 +98,7 @@ def test_tensorflow_evaluates_the_term_as_written(monkeypatch: pytest.MonkeyPatc
         plain = _glm("bernoulli", "mixed", False, monkeypatch)
         blocked = _glm("bernoulli", "mixed", True, monkeypatch)
         flats = np.random.default_rng(2).uniform(-0.5, 0.5, size=(4, plain.n_free))
-        for a, b in zip(_value_and_gradient(plain, flats), _value_and_gradient(blocked, flats),
+        for a, b in zip(value_and_gradient(plain, flats), value_and_gradient(blocked, flats),
                         strict=True):
             np.testing.assert_array_equal(a, b)
     finally:

@@ -14,6 +14,7 @@ import pytest
 import scipy.stats
 
 import tfstats as ts
+from tests.tfstats.rewrites import switch_off, value_and_gradient
 from tfstats import linear_gaussian
 from tfstats.backends import backend_name
 from tfstats.compile_cache import structure_key
@@ -26,15 +27,7 @@ N_ROWS, N_COLS = 203, 4  # distinct sizes: a shape holding N_ROWS reads the rows
 @pytest.fixture
 def rewrite_off(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Builds models without the rewrite while in use: ``with rewrite_off(): ...``."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def off() -> Iterator[None]:
-        with monkeypatch.context() as patch:
-            patch.setenv(ENVIRONMENT, "0")
-            yield
-
-    return off
+    return switch_off(monkeypatch, ENVIRONMENT)
 
 
 @pytest.fixture(params=["tensorflow", "jax"])
@@ -67,14 +60,6 @@ def _regression(data: dict[str, np.ndarray], precision: str = "double") -> ts.Mo
     return ts.model(alpha=alpha, beta=beta, gamma=gamma, sigma=sigma, precision=precision)
 
 
-def _value_and_gradient(model: ts.Model, flats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    B = model.backend
-    fn = B.compile_function(B.vectorize_value_and_gradient(
-        lambda flat, *data: model.log_density(flat, data)))
-    value, grad = fn(B.convert(flats, model.float_dtype), *model.data_tensors())
-    return np.asarray(B.to_numpy(value)), np.asarray(B.to_numpy(grad))
-
-
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_density_and_gradient_match_the_rows(backend: str, precision: str,
                                              rewrite_off: Any) -> None:
@@ -85,8 +70,8 @@ def test_density_and_gradient_match_the_rows(backend: str, precision: str,
     assert [r.n_columns for r in fast.linear_gaussian] == [N_COLS + 2]
     assert rows.linear_gaussian == []
     flats = np.random.default_rng(1).normal(0.0, 0.7, size=(5, fast.n_free))
-    value, grad = _value_and_gradient(fast, flats)
-    expected_value, expected_grad = _value_and_gradient(rows, flats)
+    value, grad = value_and_gradient(fast, flats)
+    expected_value, expected_grad = value_and_gradient(rows, flats)
     rtol = 1e-10 if precision == "double" else 2e-5
     np.testing.assert_allclose(value, expected_value, rtol=rtol)
     scale = np.max(np.abs(expected_grad), axis=1, keepdims=True)

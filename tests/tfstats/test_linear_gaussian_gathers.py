@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tfstats as ts
+from tests.tfstats.rewrites import switch_off, value_and_gradient
 from tfstats import linear_gaussian
 from tfstats.backends import backend_name
 from tfstats.linear_gaussian import ENVIRONMENT
@@ -21,15 +22,8 @@ N_ROWS, N_GROUPS, N_OTHER = 211, 13, 7
 
 @pytest.fixture
 def rewrite_off(monkeypatch: pytest.MonkeyPatch) -> Any:
-    import contextlib
-
-    @contextlib.contextmanager
-    def off() -> Iterator[None]:
-        with monkeypatch.context() as patch:
-            patch.setenv(ENVIRONMENT, "0")
-            yield
-
-    return off
+    """Builds models without the rewrite while in use: ``with rewrite_off(): ...``."""
+    return switch_off(monkeypatch, ENVIRONMENT)
 
 
 @pytest.fixture(params=["tensorflow", "jax"])
@@ -84,14 +78,6 @@ MODELS: dict[str, tuple[Callable[[dict], ts.Model], int]] = {
 }
 
 
-def _value_and_gradient(model: ts.Model, flats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    B = model.backend
-    fn = B.compile_function(B.vectorize_value_and_gradient(
-        lambda flat, *data: model.log_density(flat, data)))
-    value, grad = fn(B.convert(flats, model.float_dtype), *model.data_tensors())
-    return np.asarray(B.to_numpy(value)), np.asarray(B.to_numpy(grad))
-
-
 @pytest.mark.parametrize("name", list(MODELS))
 def test_density_and_gradient_match_the_rows(backend: str, name: str,
                                              rewrite_off: Any) -> None:
@@ -103,8 +89,8 @@ def test_density_and_gradient_match_the_rows(backend: str, name: str,
     assert [r.n_columns for r in fast.linear_gaussian] == [columns]
     assert fast.linear_gaussian[0].diagonal == N_GROUPS
     flats = np.random.default_rng(2).normal(0.0, 0.8, size=(4, fast.n_free))  # 4 chains
-    value, grad = _value_and_gradient(fast, flats)
-    expected_value, expected_grad = _value_and_gradient(rows, flats)
+    value, grad = value_and_gradient(fast, flats)
+    expected_value, expected_grad = value_and_gradient(rows, flats)
     np.testing.assert_allclose(value, expected_value, rtol=1e-10)
     scale = np.max(np.abs(expected_grad), axis=1, keepdims=True)
     np.testing.assert_allclose(grad / scale, expected_grad / scale, atol=1e-10)
