@@ -77,8 +77,7 @@ class BlockedGLM:
 
     @property
     def n_columns(self) -> int:
-        widths = [1 if part.design.ndim == 1 else part.design.shape[1] for part in self.parts]
-        return sum(widths) + (1 if self.intercepts else 0)
+        return sum(part.width for part in self.parts) + (1 if self.intercepts else 0)
 
     @property
     def design_size(self) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 import jax
 from jax.extend import core as jax_core
 
+from tfstats.backends.compilations import Compilations
 from tfstats.backends.xla_cpu import emitters_switched_off
 
 __all__ = ["AheadOfTime", "compiler_options", "GATHERS"]
@@ -89,9 +90,12 @@ class AheadOfTime:
 
     def __init__(self, jitted: Callable) -> None:
         self.jitted = jitted
-        self.compilations = 0
-        self._lock = threading.Lock()
-        self._compiled: dict[tuple, Future] = {}
+        self._compilations = Compilations()
+
+    @property
+    def compilations(self) -> int:
+        """How many compilations were started (one per signature, unless one failed)."""
+        return self._compilations.count
 
     def _compile(self, args: tuple, lowered: Callable[[], Any] | None = None) -> Any:
         traced = self.jitted.trace(*args)
@@ -101,24 +105,13 @@ class AheadOfTime:
             lowered()
         return lowering.compile(compiler_options=options or None)
 
-    def _future(self, key: tuple) -> tuple[Future, bool]:
-        """The compilation for the signature ``key``; whether this caller must run it."""
-        with self._lock:
-            future = self._compiled.get(key)
-            if future is not None:
-                return future, False
-            future = self._compiled[key] = Future()
-            self.compilations += 1
-            return future, True
-
     def _run(self, key: tuple, future: Future, args: tuple, scope: Callable[[], Any] | None,
              lowered: Callable[[], Any] | None = None) -> None:
         try:
             with scope() if scope is not None else contextlib.nullcontext():
                 future.set_result(self._compile(args, lowered))
         except BaseException as error:  # noqa: BLE001 - handed to the caller
-            with self._lock:  # a later call tries again
-                del self._compiled[key]
+            self._compilations.forget(key, future)  # a later call tries again
             future.set_exception(error)
 
     def start(self, *args: Any, scope: Callable[[], Any] | None = None,
@@ -129,7 +122,7 @@ class AheadOfTime:
         function is traced and lowered, before XLA compiles it (which releases the GIL).
         Returns the compilation's future."""
         key = _signature(args)
-        future, mine = self._future(key)
+        future, mine = self._compilations.claim(key)
         if mine:
             threading.Thread(target=self._run, args=(key, future, args, scope, lowered),
                              name="tfstats-compile", daemon=True).start()
@@ -139,7 +132,7 @@ class AheadOfTime:
 
     def __call__(self, *args: Any) -> Any:
         key = _signature(args)
-        future, mine = self._future(key)
+        future, mine = self._compilations.claim(key)
         if mine:
             self._run(key, future, args, None)
         return future.result()(*args)

@@ -23,6 +23,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from tfstats.backends.compilations import Compilations
+
 __all__ = ["CompiledAhead", "signature"]
 
 
@@ -59,26 +61,17 @@ class CompiledAhead:
 
     def __init__(self, function: Callable) -> None:
         self.function = function
-        self.compilations = 0
-        self._lock = threading.Lock()
-        self._started: dict[str, Future] = {}
+        self._compilations = Compilations()
+
+    @property
+    def compilations(self) -> int:
+        """How many compilations were started (one per signature, unless one failed)."""
+        return self._compilations.count
 
     @property
     def compiling(self) -> bool:
         """Whether a compilation started by :meth:`start` is still running."""
-        with self._lock:
-            return any(not future.done() for future in self._started.values())
-
-    def _future(self, key: str) -> tuple[Future, bool]:
-        """The compilation for the signature ``key``; whether this caller must run it (a
-        failed one is tried again)."""
-        with self._lock:
-            future = self._started.get(key)
-            if future is not None and not (future.done() and future.exception()):
-                return future, False
-            future = self._started[key] = Future()
-            self.compilations += 1
-            return future, True
+        return self._compilations.running
 
     def _compile(self, future: Future, args: tuple, scope: Callable[[], Any]) -> None:
         try:
@@ -98,7 +91,7 @@ class CompiledAhead:
         first call with this signature)."""
         scope = scope or contextlib.nullcontext
         key = signature(args)
-        future, mine = self._future(key)
+        future, mine = self._compilations.claim(key)
         if not mine:
             if lowered is not None:
                 lowered()
@@ -117,11 +110,8 @@ class CompiledAhead:
 
     def __call__(self, *args: Any) -> Any:
         key = signature(args)
-        with self._lock:
-            future = self._started.get(key)
+        future = self._compilations.get(key)
         if future is not None and future.exception() is not None:  # waits for it
-            with self._lock:  # raised once; a later call compiles again
-                if self._started.get(key) is future:
-                    del self._started[key]
+            self._compilations.forget(key, future)  # raised once; a later call compiles again
             raise future.exception()
         return self.function(*args)

@@ -71,7 +71,7 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
 
     def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
         if not started:  # the loop is already compiling when the first search begins
-            started.extend((r, len(r._compiled)) for k, r in model._cache.items()
+            started.extend((r, len(r._compilations._futures)) for k, r in model._cache.items()
                            if k[-1][0] == "mcmc")
         return search(*args, **kwargs)
 

@@ -54,7 +54,7 @@ def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
 
     def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
         if not seen:  # the loop is traced and compiling when the search begins
-            seen.extend((r, r.compilations, list(r._started.values()))
+            seen.extend((r, r.compilations, list(r._compilations._futures.values()))
                         for r in _loops(model))
         return search(*args, **kwargs)
 
