@@ -16,7 +16,7 @@ persistent compilation cache off) that times the first call (compilation include
 for N up to ``--warm-max-n``, a second call. The minimum bulk ESS over the coefficients is
 arviz-stats'. The jobs run in a fixed order of priority (tfstats and TFP on the GPU first)
 under one time budget: each job gets what is left of it, at most ``--job-timeout``, and a job
-that runs out is reported as "not finished in T s". Results are rewritten after each job
+that runs out is reported as "timed out after T s". Results are rewritten after each job
 to ``--out`` (JSON and a Markdown table), so a command cut short keeps what it measured.
 
 Usage (on the device machine, after its install line)::
@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +41,10 @@ import numpy as np
 __all__ = ["jobs", "main"]
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from mcmc_systems import run_process  # noqa: E402
+
 SYSTEMS = ("tfstats", "tfp", "numpyro", "numpyro-seq")
 CHAINS, WARMUP, DRAWS, D = 4, 500, 500, 20
 
@@ -93,7 +95,6 @@ def _tfp_sampler(data: dict, cfg: dict) -> Any:
 
 
 def _sampler(system: str, data: dict, cfg: dict) -> Any:
-    sys.path.insert(0, str(HERE))
     import mcmc_systems
 
     if system == "tfp":
@@ -109,8 +110,6 @@ def _sampler(system: str, data: dict, cfg: dict) -> Any:
 
 def _worker(system: str, n: int, warm: bool, out: Path) -> None:
     import jax
-
-    sys.path.insert(0, str(HERE))
     from mcmc_systems import min_bulk_ess
 
     cfg = {"chains": CHAINS, "warmup": WARMUP, "draws": DRAWS, "n": n, "d": D}
@@ -151,16 +150,7 @@ def _run_job(system: str, platform: str, n: int, warm: bool, timeout: float) -> 
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", system,
                    "--sizes", str(n), "--out", str(out)] + ([] if warm else ["--no-warm"])
         start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True)
-        try:
-            log, _ = process.communicate(timeout=timeout)
-            error = f"exited with {process.returncode}" if process.returncode else ""
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            log, _ = process.communicate()
-            error = f"not finished in {timeout:.0f} s"
+        log, error = run_process(command, env, timeout)
         result = json.loads(out.read_text()) if out.exists() else {}
     result.update(system=system, platform=platform, n=n,
                   process_s=time.perf_counter() - start)

@@ -34,7 +34,6 @@ import datetime as dt
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from mcmc_systems import SYSTEMS, WORKLOADS, run_system, settings  # noqa: E402
+from mcmc_systems import SYSTEMS, WORKLOADS, run_process, run_system, settings  # noqa: E402
 
 __all__ = ["main"]
 
@@ -106,16 +105,7 @@ def _run_worker(system: str, workloads: list[str], quick: bool, timeout: float,
         if not warm:
             command.append("--no-warm")
         start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True)
-        try:
-            log, _ = process.communicate(timeout=timeout)
-            failure = f"worker exited with {process.returncode}" if process.returncode else ""
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the worker and its own children
-            log, _ = process.communicate()
-            failure = f"timed out after {timeout:.0f} s"
+        log, failure = run_process(command, env, timeout)
         elapsed = time.perf_counter() - start
         results = json.loads(out.read_text()) if out.exists() else []
     done = {r["workload"] for r in results}

@@ -10,6 +10,9 @@ minimum bulk ESS is taken over the same quantities everywhere.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["WORKLOADS", "SYSTEMS", "settings", "tfstats_model", "numpyro_model", "workload_data",
-           "min_bulk_ess", "run_system"]
+           "min_bulk_ess", "run_system", "run_process"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("eight_schools", "logistic", "radon", "correlated")
@@ -458,3 +461,17 @@ def run_system(system: str, workload: str, quick: bool, warm: bool = True,
         result.update(warm_s=seconds, ess_warm=ess_warm, ess_per_s_warm=ess_warm / seconds,
                       warm_stats=warm_stats)
     return result
+
+
+def run_process(command: list[str], env: dict[str, str], timeout: float) -> tuple[str, str]:
+    """Run a benchmark worker in its own process group: its output, and what went wrong
+    ("" when it exited with 0; on a timeout the worker and its own children are killed)."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        log, _ = process.communicate(timeout=timeout)
+        return log, f"exited with {process.returncode}" if process.returncode else ""
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        log, _ = process.communicate()
+        return log, f"timed out after {timeout:.0f} s"

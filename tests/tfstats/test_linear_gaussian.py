@@ -5,7 +5,6 @@ terms the rewrite must leave alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ import scipy.stats
 import tfstats as ts
 from tests.tfstats.rewrites import switch_off, value_and_gradient
 from tfstats import linear_gaussian
-from tfstats.backends import backend_name
 from tfstats.compile_cache import structure_key
 from tfstats.inference.simulate import pointwise_log_likelihood
 from tfstats.linear_gaussian import ENVIRONMENT
@@ -28,16 +26,6 @@ N_ROWS, N_COLS = 203, 4  # distinct sizes: a shape holding N_ROWS reads the rows
 def rewrite_off(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Builds models without the rewrite while in use: ``with rewrite_off(): ...``."""
     return switch_off(monkeypatch, ENVIRONMENT)
-
-
-@pytest.fixture(params=["tensorflow", "jax"])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "jax":
-        pytest.importorskip("jax")
-    before = backend_name()
-    ts.set_backend(request.param)
-    yield request.param
-    ts.set_backend(before)
 
 
 def _data(seed: int = 3) -> dict[str, np.ndarray]:

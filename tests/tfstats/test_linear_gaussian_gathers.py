@@ -5,7 +5,7 @@ index; the iterative fit of a large sparse Gram."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,6 @@ import pytest
 import tfstats as ts
 from tests.tfstats.rewrites import switch_off, value_and_gradient
 from tfstats import linear_gaussian
-from tfstats.backends import backend_name
 from tfstats.linear_gaussian import ENVIRONMENT
 
 N_ROWS, N_GROUPS, N_OTHER = 211, 13, 7
@@ -24,16 +23,6 @@ N_ROWS, N_GROUPS, N_OTHER = 211, 13, 7
 def rewrite_off(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Builds models without the rewrite while in use: ``with rewrite_off(): ...``."""
     return switch_off(monkeypatch, ENVIRONMENT)
-
-
-@pytest.fixture(params=["tensorflow", "jax"])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "jax":
-        pytest.importorskip("jax")
-    before = backend_name()
-    ts.set_backend(request.param)
-    yield request.param
-    ts.set_backend(before)
 
 
 def _data(seed: int = 5) -> dict[str, np.ndarray]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import types
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 import tfstats as ts
+from tests.tfstats.inference.short_fits import short_fit, tiny_model
 from tfstats import compile_cache
 from tfstats.backends import backend_name
 from tfstats.inference import mcmc as mcmc_module
@@ -27,19 +27,6 @@ def on_jax() -> Iterator[None]:
     compile_cache.clear()  # models of the same structure would share a compiled loop
     yield
     ts.set_backend(before)
-
-
-def _model() -> ts.Model:
-    mu = ts.normal(0.0, 2.0)
-    ts.normal(mu, 1.5, observed=np.array([1.2, 0.4, 2.2, 1.9, 0.7]))
-    return ts.model(mu=mu)
-
-
-def _fit(model: ts.Model, **kwargs: Any) -> ts.Draws:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # short runs may be called unhealthy
-        return ts.mcmc(model, n_samples=60, warmup=60, chains=2, seed=3, progress=False,
-                       **kwargs)
 
 
 def _chunk_traces() -> tuple[list[tuple[str, str]], Any]:
@@ -65,7 +52,7 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
 
     from tfstats.backends.jax_aot import AheadOfTime
 
-    model = _model()
+    model = tiny_model()
     started = []
     search = mcmc_module.initial_state
 
@@ -78,8 +65,8 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
     monkeypatch.setattr(mcmc_module, "initial_state", initial_state)
     traced, listener = _chunk_traces()
     try:
-        draws = _fit(model, chain_method=chain_method, device=device)
-        _fit(model, chain_method=chain_method, device=device)  # compiled already
+        draws = short_fit(model, chain_method=chain_method, device=device)
+        short_fit(model, chain_method=chain_method, device=device)  # compiled already
     finally:
         jax_monitoring.unregister_event_duration_listener(listener)
     assert draws["mu"].shape == (2, 60)
@@ -101,7 +88,7 @@ def test_a_compile_error_in_the_background_is_raised_by_mcmc(
 
     def fit() -> None:
         try:
-            _fit(_model(), chain_method="parallel")
+            short_fit(tiny_model(), chain_method="parallel")
         except BaseException as error:  # noqa: BLE001 - inspected below
             outcome.append(error)
 

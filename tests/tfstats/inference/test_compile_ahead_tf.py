@@ -5,7 +5,6 @@ same draws as the loop compiled at its first call, and an error there raised by 
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 import tfstats as ts
+from tests.tfstats.inference.short_fits import short_fit, tiny_model
 from tfstats import compile_cache
 from tfstats.backends import backend_name
 from tfstats.backends.tf_ahead import CompiledAhead
@@ -29,17 +29,8 @@ def on_tensorflow() -> Iterator[None]:
     ts.set_backend(before)
 
 
-def _model() -> ts.Model:
-    mu = ts.normal(0.0, 2.0)
-    ts.normal(mu, 1.5, observed=np.array([1.2, 0.4, 2.2, 1.9, 0.7]))
-    return ts.model(mu=mu)
-
-
 def _fit(model: ts.Model, **kwargs: Any) -> ts.Draws:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # short runs may be called unhealthy
-        return ts.mcmc(model, n_samples=60, warmup=60, chains=2, seed=3, progress=False,
-                       chain_method="parallel", **kwargs)
+    return short_fit(model, chain_method="parallel", **kwargs)
 
 
 def _loops(model: ts.Model) -> list[Any]:
@@ -48,7 +39,7 @@ def _loops(model: ts.Model) -> list[Any]:
 
 def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
         on_tensorflow: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _model()
+    model = tiny_model()
     seen = []
     search = mcmc_module.initial_state
 
@@ -68,7 +59,7 @@ def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
     # the loop compiled at its first call, as before: the same draws
     monkeypatch.setattr(mcmc_module, "ahead_of_time", lambda model, jitted: jitted)
     compile_cache.clear()
-    plain = _fit(_model())
+    plain = _fit(tiny_model())
     assert np.array_equal(draws["mu"], plain["mu"])
 
 
@@ -85,7 +76,7 @@ def test_a_compile_error_in_the_background_is_raised_by_mcmc(
 
     def fit() -> None:
         try:
-            _fit(_model())
+            _fit(tiny_model())
         except BaseException as error:  # noqa: BLE001 - inspected below
             outcome.append(error)
 

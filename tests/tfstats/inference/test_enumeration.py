@@ -17,16 +17,6 @@ from tfstats.backends import backend_name
 from tfstats.draws import Draws
 
 
-@pytest.fixture(params=["tensorflow", "jax"])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    before = backend_name()
-    if request.param == "jax":
-        pytest.importorskip("jax")
-    ts.set_backend(request.param)
-    yield request.param
-    ts.set_backend(before)
-
-
 @pytest.fixture
 def jax_backend() -> Iterator[str]:
     """The backend of the tests that run NUTS on JAX."""
