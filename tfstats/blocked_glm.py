@@ -40,7 +40,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +47,8 @@ from tfstats.arrays import Array, Data
 from tfstats.families import Density
 
 # the decomposition of a linear predictor is the Gaussian rewrite's
-from tfstats.linear_gaussian import _SCALAR_SHAPES, _decompose, _Part
+from tfstats.linear_gaussian import _SCALAR_SHAPES, LinearPredictor, _decompose, _Part
+from tfstats.linear_gaussian import enabled as switched_on
 
 __all__ = ["ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "FAMILIES", "enabled", "BlockedGLM",
            "find_blocked_glm"]
@@ -61,23 +61,12 @@ FAMILIES = ("bernoulli_logit", "poisson_log", "binomial_logit")
 
 def enabled() -> bool:
     """Whether models built now use the rewrite (``TFSTATS_ROW_BLOCKS``)."""
-    setting = os.environ.get(ENVIRONMENT, "1").strip().lower()
-    return setting not in ("0", "off", "false", "no")
+    return switched_on(ENVIRONMENT)
 
 
 @dataclass(eq=False)
-class BlockedGLM:
+class BlockedGLM(LinearPredictor):
     """A rewritten term: the column blocks, intercepts and offsets of its predictor."""
-
-    term: Density
-    n_rows: int
-    parts: list[_Part]
-    intercepts: list[tuple[Array, float]]
-    offsets: list[tuple[Array, float]]
-
-    @property
-    def n_columns(self) -> int:
-        return sum(part.width for part in self.parts) + (1 if self.intercepts else 0)
 
     @property
     def design_size(self) -> int:

@@ -59,8 +59,8 @@ from scipy import sparse
 from tfstats.arrays import Array, Data
 from tfstats.families import Density
 
-__all__ = ["ENVIRONMENT", "enabled", "LinearGaussian", "Statistics", "find_linear_gaussian",
-           "refresh"]
+__all__ = ["ENVIRONMENT", "enabled", "LinearGaussian", "LinearPredictor", "Statistics",
+           "find_linear_gaussian", "refresh"]
 
 ENVIRONMENT = "TFSTATS_SUFFICIENT_STATISTICS"
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -70,9 +70,10 @@ GATHER_ROW_COST = 4  # a gathered column's cost per row, in multiply-adds (measu
 DENSE_SOLVE = 2_000  # columns up to which c0 comes from a dense least-squares solve
 
 
-def enabled() -> bool:
-    """Whether models built now use the rewrite (``TFSTATS_SUFFICIENT_STATISTICS``)."""
-    setting = os.environ.get(ENVIRONMENT, "1").strip().lower()
+def enabled(variable: str = ENVIRONMENT) -> bool:
+    """Whether models built now use a rewrite switched by the environment ``variable``
+    (``TFSTATS_SUFFICIENT_STATISTICS`` for this one): on unless it says 0/off/false/no."""
+    setting = os.environ.get(variable, "1").strip().lower()
     return setting not in ("0", "off", "false", "no")
 
 
@@ -107,14 +108,25 @@ class _Part:
 
 
 @dataclass(eq=False)
-class LinearGaussian:
-    """A rewritten term: its columns, offsets, ``sd`` and its statistics node."""
+class LinearPredictor:
+    """A term whose linear predictor was decomposed (:func:`_decompose`): its column
+    blocks, intercepts and offsets (shared by this rewrite and ``blocked_glm``'s)."""
 
     term: Density
     n_rows: int
     parts: list[_Part]
     intercepts: list[tuple[Array, float]]
     offsets: list[tuple[Array, float]]
+
+    @property
+    def n_columns(self) -> int:
+        return sum(part.width for part in self.parts) + (1 if self.intercepts else 0)
+
+
+@dataclass(eq=False)
+class LinearGaussian(LinearPredictor):
+    """A rewritten term: its columns, offsets, ``sd`` and its statistics node."""
+
     statistics: Statistics = field(init=False)
 
     def __post_init__(self) -> None:
@@ -126,10 +138,6 @@ class LinearGaussian:
             self.parts.append(widest)
         shape = (p - k + 4, p) if k else (p + 1, p + 2)
         self.statistics = Statistics(np.zeros(shape), name="linear_gaussian")
-
-    @property
-    def n_columns(self) -> int:
-        return sum(part.width for part in self.parts) + (1 if self.intercepts else 0)
 
     @property
     def diagonal(self) -> int:

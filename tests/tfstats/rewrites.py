@@ -10,7 +10,7 @@ import pytest
 
 import tfstats as ts
 
-__all__ = ["switch_off", "value_and_gradient"]
+__all__ = ["switch_off", "traced_shapes", "value_and_gradient"]
 
 
 def switch_off(monkeypatch: pytest.MonkeyPatch,
@@ -33,3 +33,23 @@ def value_and_gradient(model: ts.Model, flats: np.ndarray) -> tuple[np.ndarray, 
         lambda flat, *data: model.log_density(flat, data)))
     value, grad = fn(B.convert(flats, model.float_dtype), *model.data_tensors())
     return np.asarray(B.to_numpy(value)), np.asarray(B.to_numpy(grad))
+
+
+def traced_shapes(model: ts.Model, backend: str) -> list[tuple]:
+    """The shapes of every value in the traced, vectorised (2 chains) density and gradient
+    of ``model``, its inputs left out."""
+    B = model.backend
+    fn = B.vectorize_value_and_gradient(lambda flat, *data: model.log_density(flat, data))
+    flats = B.convert(np.zeros((2, model.n_free)), model.float_dtype)
+    data = model.data_tensors()
+    if backend == "jax":
+        import jax
+
+        jaxpr = jax.make_jaxpr(fn)(flats, *data)
+        return [tuple(v.aval.shape) for eqn in jaxpr.jaxpr.eqns
+                for v in (*eqn.invars, *eqn.outvars) if hasattr(v, "aval")]
+    import tensorflow as tf
+
+    graph = tf.function(fn).get_concrete_function(flats, *data).graph
+    return [tuple(t.shape) for op in graph.get_operations() if op.type != "Placeholder"
+            for t in op.outputs]

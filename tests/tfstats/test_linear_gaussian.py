@@ -13,7 +13,7 @@ import pytest
 import scipy.stats
 
 import tfstats as ts
-from tests.tfstats.rewrites import switch_off, value_and_gradient
+from tests.tfstats.rewrites import switch_off, traced_shapes, value_and_gradient
 from tfstats import linear_gaussian
 from tfstats.compile_cache import structure_key
 from tfstats.inference.simulate import pointwise_log_likelihood
@@ -70,23 +70,9 @@ def test_the_density_reads_no_row_data(backend: str) -> None:
     """The traced density and gradient touch no array with N rows: the N x D products
     are computed once, outside every compiled loop."""
     model = _regression(_data())
-    B = model.backend
-    fn = B.vectorize_value_and_gradient(lambda flat, *data: model.log_density(flat, data))
-    flats = B.convert(np.zeros((2, model.n_free)), model.float_dtype)
     data = model.data_tensors()
     assert any(N_ROWS in tuple(d.shape) for d in data)  # X, y and the rest still passed
-    if backend == "jax":
-        import jax
-
-        jaxpr = jax.make_jaxpr(fn)(flats, *data)
-        shapes = [tuple(v.aval.shape) for eqn in jaxpr.jaxpr.eqns
-                  for v in (*eqn.invars, *eqn.outvars) if hasattr(v, "aval")]
-    else:
-        import tensorflow as tf
-
-        graph = tf.function(fn).get_concrete_function(flats, *data).graph
-        shapes = [tuple(t.shape) for op in graph.get_operations() if op.type != "Placeholder"
-                  for t in op.outputs]
+    shapes = traced_shapes(model, backend)
     assert shapes and all(N_ROWS not in s for s in shapes)
 
 

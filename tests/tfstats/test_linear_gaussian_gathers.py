@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tfstats as ts
-from tests.tfstats.rewrites import switch_off, value_and_gradient
+from tests.tfstats.rewrites import switch_off, traced_shapes, value_and_gradient
 from tfstats import linear_gaussian
 from tfstats.linear_gaussian import ENVIRONMENT
 
@@ -144,20 +144,5 @@ def test_iterative_fit_of_a_large_gram(rewrite_off: Any,
 def test_the_density_reads_no_row_data(backend: str) -> None:
     """Neither the gather nor its scatter-add gradient is left in the traced density."""
     model = _varying(_data())
-    B = model.backend
-    fn = B.vectorize_value_and_gradient(lambda flat, *data: model.log_density(flat, data))
-    flats = B.convert(np.zeros((2, model.n_free)), model.float_dtype)
-    data = model.data_tensors()
-    if backend == "jax":
-        import jax
-
-        jaxpr = jax.make_jaxpr(fn)(flats, *data)
-        shapes = [tuple(v.aval.shape) for eqn in jaxpr.jaxpr.eqns
-                  for v in (*eqn.invars, *eqn.outvars) if hasattr(v, "aval")]
-    else:
-        import tensorflow as tf
-
-        graph = tf.function(fn).get_concrete_function(flats, *data).graph
-        shapes = [tuple(t.shape) for op in graph.get_operations() if op.type != "Placeholder"
-                  for t in op.outputs]
+    shapes = traced_shapes(model, backend)
     assert shapes and all(N_ROWS not in s for s in shapes)
