@@ -3,6 +3,7 @@ both backends."""
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 
 import tfstats as ts
 
-__all__ = ["short_fit", "tiny_model"]
+__all__ = ["errors_of_a_fit_in_a_thread", "short_fit", "tiny_model"]
 
 
 def tiny_model() -> ts.Model:
@@ -26,3 +27,21 @@ def short_fit(model: ts.Model, **kwargs: Any) -> ts.Draws:
         warnings.simplefilter("ignore")
         return ts.mcmc(model, n_samples=60, warmup=60, chains=2, seed=3, progress=False,
                        **kwargs)
+
+
+def errors_of_a_fit_in_a_thread(**kwargs: Any) -> list[BaseException]:
+    """What ``short_fit(tiny_model(), **kwargs)`` raised, run in a thread that must end
+    within 120 s (a compile error must not hang the caller)."""
+    outcome: list[BaseException] = []
+
+    def fit() -> None:
+        try:
+            short_fit(tiny_model(), **kwargs)
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome.append(error)
+
+    caller = threading.Thread(target=fit)
+    caller.start()
+    caller.join(timeout=120)
+    assert not caller.is_alive()
+    return outcome

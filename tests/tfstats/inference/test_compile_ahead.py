@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 
 import tfstats as ts
-from tests.tfstats.inference.short_fits import short_fit, tiny_model
+from tests.tfstats.inference.short_fits import (
+    errors_of_a_fit_in_a_thread,
+    short_fit,
+    tiny_model,
+)
 from tfstats import compile_cache
 from tfstats.backends import backend_name
 from tfstats.inference import mcmc as mcmc_module
@@ -84,18 +88,7 @@ def test_a_compile_error_in_the_background_is_raised_by_mcmc(
         raise RuntimeError("XLA ran out of registers")
 
     monkeypatch.setattr(AheadOfTime, "_compile", broken)
-    outcome: list[BaseException] = []
-
-    def fit() -> None:
-        try:
-            short_fit(tiny_model(), chain_method="parallel")
-        except BaseException as error:  # noqa: BLE001 - inspected below
-            outcome.append(error)
-
-    caller = threading.Thread(target=fit)
-    caller.start()
-    caller.join(timeout=120)
-    assert not caller.is_alive()
+    outcome = errors_of_a_fit_in_a_thread(chain_method="parallel")
     assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
     assert "out of registers" in str(outcome[0])
 

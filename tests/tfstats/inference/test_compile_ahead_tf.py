@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 
 import tfstats as ts
-from tests.tfstats.inference.short_fits import short_fit, tiny_model
+from tests.tfstats.inference.short_fits import (
+    errors_of_a_fit_in_a_thread,
+    short_fit,
+    tiny_model,
+)
 from tfstats import compile_cache
 from tfstats.backends import backend_name
 from tfstats.backends.tf_ahead import CompiledAhead
@@ -72,18 +76,7 @@ def test_a_compile_error_in_the_background_is_raised_by_mcmc(
         future.set_exception(RuntimeError("XLA ran out of registers"))
 
     monkeypatch.setattr(CompiledAhead, "_compile", broken)
-    outcome: list[BaseException] = []
-
-    def fit() -> None:
-        try:
-            _fit(tiny_model())
-        except BaseException as error:  # noqa: BLE001 - inspected below
-            outcome.append(error)
-
-    caller = threading.Thread(target=fit)
-    caller.start()
-    caller.join(timeout=120)
-    assert not caller.is_alive()
+    outcome = errors_of_a_fit_in_a_thread(chain_method="parallel")
     assert compiling == ["tfstats-compile"]
     assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
     assert "out of registers" in str(outcome[0])
