@@ -1,5 +1,5 @@
 """GLM likelihoods on large data: the log density and its gradient in one pass over the
-rows, block by block (JAX backend).
+rows, block by block.
 
 A term ``y ~ bernoulli(ilogit(eta))``, ``y ~ poisson(exp(eta))`` or
 ``y ~ binomial(size, ilogit(eta))`` (``size`` data) of observed data ``y`` (N rows) whose
@@ -11,19 +11,28 @@ forward, then ``r @ X`` backward, with ``r = d log p / d eta``. Once ``X`` is la
 the cache, each pass reads it from memory. Here the value and the gradient are summed
 block by block of rows instead: for each block, its ``eta``, its log densities and its
 ``r``, then its share of ``r @ X`` while the block is still in the cache, so ``X`` is read
-once per gradient (``tfstats/backends/jax_blocks.py``). The value is the same sum
-(rounded in another order); the gradient is summed in the model's float dtype over the
-blocks.
+once per gradient. The value is the same sum (rounded in another order); the gradient is
+summed in the model's float dtype over the blocks.
 
-The rewrite is used where it was measured to pay: on the JAX backend on a CPU (a GPU's
-default device keeps the plain form; it was not measured there), for designs of at least
-``MIN_BYTES`` at the width they are read in (float32 data under the default mixed
-precision: N x 20 columns from about N = 210,000). Smaller data stay in the cache between
-the two passes, and there the plain form cost less CPU than the blocks (measured). On
-TensorFlow the term is evaluated as written: its vectorised chains (``pfor``) turn a loop
-over blocks into a loop XLA cannot compile (``docs/performance_mcmc.md``). As with the
-sufficient statistics, it serves the joint log density only (pointwise log-likelihoods,
-predictions and simulation evaluate each row as written), and not minibatched data.
+On JAX the sum sits in each chain's log density (``tfstats/backends/jax_blocks.py``: a
+``lax.fori_loop`` under a ``custom_vjp``, batched over the chains by ``vmap``). On
+TensorFlow a loop over blocks inside the chains' vectorised map (``pfor``) does not
+compile under XLA, so the chain axis is explicit instead: the samplers, the starting
+points and VI take their batched value and gradient from
+``tfstats/inference/batched_density.py``, which computes each chain's coefficients
+(:meth:`BlockedGLM.params`), sweeps the rows once for all chains
+(``tfstats/backends/tf_blocks.py``, the blocks' ``eta`` a (rows, chains) product), and
+finishes each chain's log density with the sums in ``row_blocks`` (the chain rule through
+the coefficients' transforms). A single log density there (the optimisers', ``log_prob``)
+evaluates the term as written.
+
+The rewrite is used where it was measured to pay: on a CPU (a GPU keeps the plain form;
+it was not measured there), for designs of at least ``MIN_BYTES`` at the width they are
+read in (float32 data under the default mixed precision: N x 20 columns from about
+N = 210,000). Smaller data stay in the cache between the two passes, and there the plain
+form cost less CPU than the blocks (measured on JAX). As with the sufficient statistics,
+it serves the joint log density only (pointwise log-likelihoods, predictions and
+simulation evaluate each row as written), and not minibatched data.
 ``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built). A normal likelihood
 of this form is summed from sufficient statistics instead (``linear_gaussian``), which
 reads no rows at all.
