@@ -1,7 +1,8 @@
 """Per-gradient cost on large data: tfstats (TensorFlow, JAX) against NumPyro.
 
 One evaluation of the log density and its gradient, batched over 4 chains as the samplers
-do (tfstats' compiled per-chain gradient, vectorised; NumPyro's ``potential_fn`` under
+do (tfstats' ``inference.batched_density``, vectorised per chain or, for large GLM
+designs on TensorFlow, one sweep over row blocks for all chains; NumPyro's ``potential_fn`` under
 ``jax.vmap(jax.value_and_grad(...))``), for three GLM likelihoods with D = 20 predictors
 and an intercept: Bernoulli-logit, Gaussian (unknown sd) and Poisson (log link), at
 N = 100,000 and 1,000,000 rows, in float32, float64 and (tfstats only) ``precision="mixed"``

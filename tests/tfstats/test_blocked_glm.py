@@ -55,8 +55,8 @@ def _glm(family: str, precision: str, blocked: bool, monkeypatch: pytest.MonkeyP
         ts.bernoulli(ts.ilogit(eta), observed=y)
     elif family == "poisson":
         ts.poisson(np.exp(eta), observed=rng.poisson(np.exp(truth)))
-    else:
-        size = rng.integers(1, 6, size=N_ROWS)
+    else:  # "binomial": a size per row; "binomial_one_size": one for all rows
+        size = 5 if family == "binomial_one_size" else rng.integers(1, 6, size=N_ROWS)
         ts.binomial(size, ts.ilogit(eta), observed=rng.binomial(size, 1 / (1 + np.exp(-truth))))
     model = ts.model(alpha=alpha, beta=beta, gamma=gamma, precision=precision)
     assert len(model.blocked_glm) == (1 if blocked else 0)
@@ -67,11 +67,18 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
-@pytest.mark.parametrize(("family", "precision"), [
-    ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
-    ("poisson", "mixed"), ("poisson", "double"), ("binomial", "mixed")])
-def test_value_and_gradient_match_the_plain_form(backend: str, family: str, precision: str,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def tensorflow_backend() -> Iterator[None]:
+    before = backend_name()
+    ts.set_backend("tensorflow")
+    yield
+    ts.set_backend(before)
+
+
+def _batched_match(family: str, precision: str,
+                   monkeypatch: pytest.MonkeyPatch) -> tuple[ts.Model, ts.Model, np.ndarray]:
+    """The plain and blocked models, their batched values and gradients checked equal
+    (vectorised chains, and one chain); returns both models and the points."""
     plain = _glm(family, precision, False, monkeypatch)
     blocked = _glm(family, precision, True, monkeypatch)
     value_tol, gradient_tol = TOLERANCE[precision]
@@ -81,6 +88,17 @@ def test_value_and_gradient_match_the_plain_form(backend: str, family: str, prec
         v1, g1 = value_and_gradient(blocked, chains)
         assert _relative(v1, v0) < value_tol
         assert _relative(g1, g0) < gradient_tol
+    return plain, blocked, flats
+
+
+@pytest.mark.parametrize(("family", "precision"), [
+    ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
+    ("poisson", "mixed"), ("poisson", "double"), ("binomial", "mixed")])
+def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
+                                                 precision: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    plain, blocked, flats = _batched_match(family, precision, monkeypatch)
+    value_tol, gradient_tol = TOLERANCE[precision]
     B = blocked.backend  # unbatched and through log_prob too
     flat = B.convert(flats[2], blocked.float_dtype)
     v0, g0 = B.value_and_gradient(lambda f: plain.log_density(f, plain.data_tensors()), flat)
@@ -92,12 +110,14 @@ def test_value_and_gradient_match_the_plain_form(backend: str, family: str, prec
     assert blocked.log_prob(values) == pytest.approx(plain.log_prob(values), rel=value_tol)
 
 
-@pytest.fixture
-def tensorflow_backend() -> Iterator[None]:
-    before = backend_name()
-    ts.set_backend("tensorflow")
-    yield
-    ts.set_backend(before)
+@pytest.mark.parametrize(("family", "precision"), [
+    ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
+    ("poisson", "mixed"), ("binomial", "mixed"), ("binomial_one_size", "double")])
+def test_tensorflow_sweep_matches_the_plain_form(tensorflow_backend: None, family: str,
+                                                 precision: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chains' sweep against the vectorised plain form."""
+    _batched_match(family, precision, monkeypatch)
 
 
 def test_tensorflow_sweeps_once_for_all_chains(tensorflow_backend: None,
