@@ -39,7 +39,8 @@ def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     ----------
     block : callable
         ``block(params, rows_of_block, fixed) -> (value, gradients)``, with the chains on
-        the leading axis of ``params``, ``value`` and each of ``gradients``.
+        the leading axis of ``params``, ``value`` and each of ``gradients`` (the value in
+        the params' dtype, each gradient of its param's shape and dtype).
     params : tuple of tensors
         Per chain: (C, ...) each.
     rows : tuple of tensors
@@ -62,10 +63,11 @@ def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     """
     n = int(rows[0].shape[0])
     full = n // block_rows
-    if full * block_rows < n:
+    # sums start at zero: the value in the params' dtype, each gradient like its param
+    value = tf.zeros(tf.shape(params[0])[:1], params[0].dtype)
+    gradients = tuple(tf.zeros_like(p) for p in params)
+    if full * block_rows < n:  # the rows left over, outside the loop
         value, gradients = block(params, tuple(r[full * block_rows:] for r in rows), fixed)
-    else:
-        value, gradients = None, None
     if full:
         def body(k: Any, total: Any, sums: tuple) -> tuple:
             part = tuple(tf.slice(r, [k * block_rows] + [0] * (r.shape.rank - 1),
@@ -73,11 +75,8 @@ def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
             v, g = block(params, part, fixed)
             return k + 1, total + v, tuple(a + b for a, b in zip(sums, g, strict=True))
 
-        first = block(params, tuple(r[:block_rows] for r in rows), fixed)
-        start = (tf.constant(1), *first) if value is None else (
-            tf.constant(1), first[0] + value,
-            tuple(a + b for a, b in zip(first[1], gradients, strict=True)))
-        _, value, gradients = tf.while_loop(lambda k, *_: k < full, body, start)
+        _, value, gradients = tf.while_loop(lambda k, *_: k < full, body,
+                                            (tf.constant(0), value, gradients))
     return value, gradients
 
 
