@@ -29,7 +29,7 @@ __all__ = [
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "make_seed", "split_seed", "uniform", "normal", "linalg", "stop_gradient", "device_scope",
-    "eager_scope", "density_from",
+    "eager_scope",
     "set_xla", "xla_enabled", "map_values", "solve_ode",
 ]
 

@@ -72,4 +72,6 @@ def batched_density(model: Model, adjust: bool = True) -> Callable:
     if B.name != "tensorflow" or not getattr(model, "blocked_glm", []) or B.has_gpu():
         return B.vectorize_density(lambda flat, *data: model.log_density(flat, data, adjust),
                                    loops=model.has_loops)
-    return B.density_from(batched_value_and_gradient(model, adjust))
+    from tfstats.backends.tensorflow import density_from  # TensorFlow's, not the protocol's
+
+    return density_from(batched_value_and_gradient(model, adjust))
