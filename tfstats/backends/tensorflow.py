@@ -330,25 +330,31 @@ def split_seed(seed: tf.Tensor, n: int = 2) -> tf.Tensor:
     return tf.stack(tfp.random.split_seed(seed, n=n))
 
 
-def _key_counter(seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Philox key and counter of a seed (two int32), used as they are: TensorFlow's own
-    ``stateless_uniform`` would first scramble the seed into a key with ten more Philox
-    rounds, in XLA about 270 instructions per draw (half of a NUTS loop's program, and of
-    its compile time). The seeds come from :func:`split_seed`, already scrambled."""
+def _key_counter(seed: tf.Tensor, stream: Any = 0) -> tuple[tf.Tensor, tf.Tensor]:
+    """Philox key and counter of a seed (two int32) and a stream number: the seed used as
+    it is (TensorFlow's own ``stateless_uniform`` would first scramble it into a key with
+    ten more Philox rounds, in XLA about 270 instructions per draw: half of a NUTS loop's
+    program, and of its compile time; the seeds come from :func:`split_seed`, already
+    scrambled), and the stream as the counter's high word, so that the streams of one
+    seed never share a counter and need no split (as on JAX: ``jax_random.py``)."""
     seed = tf.convert_to_tensor(seed, tf.int32)
-    return tf.reshape(tf.bitcast(seed, tf.uint64), [1]), tf.zeros([2], tf.uint64)
+    high = tf.reshape(tf.cast(stream, tf.uint64), [1])
+    return (tf.reshape(tf.bitcast(seed, tf.uint64), [1]),
+            tf.concat([tf.zeros([1], tf.uint64), high], 0))
 
 
-def uniform(like: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Standard uniform draws of ``like``'s shape and dtype (Philox keyed by ``seed``)."""
-    key, counter = _key_counter(seed)
+def uniform(like: tf.Tensor, seed: tf.Tensor, stream: Any = 0) -> tf.Tensor:
+    """Standard uniform draws of ``like``'s shape and dtype (Philox keyed by ``seed``, from
+    its stream ``stream``)."""
+    key, counter = _key_counter(seed, stream)
     return tf.raw_ops.StatelessRandomUniformV2(shape=tf.shape(like), key=key, counter=counter,
                                                alg=_PHILOX, dtype=like.dtype)
 
 
-def normal(like: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Standard normal draws of ``like``'s shape and dtype (Philox keyed by ``seed``)."""
-    key, counter = _key_counter(seed)
+def normal(like: tf.Tensor, seed: tf.Tensor, stream: Any = 0) -> tf.Tensor:
+    """Standard normal draws of ``like``'s shape and dtype (Philox keyed by ``seed``, from
+    its stream ``stream``)."""
+    key, counter = _key_counter(seed, stream)
     return tf.raw_ops.StatelessRandomNormalV2(shape=tf.shape(like), key=key, counter=counter,
                                               alg=_PHILOX, dtype=like.dtype)
 

@@ -19,6 +19,11 @@ from typing import Any, NamedTuple
 
 __all__ = ["NoUTurn", "NUTSResults"]
 
+# one transition's random draws: streams of its seed (``Backend.uniform``), no key splits
+# (each split is a hash of its own in the compiled loop): the momentum is stream 0, the
+# direction and merge draws of doubling ``d`` stream 1 + d, leaf ``i`` stream 32 + i
+_DOUBLING_STREAMS, _LEAF_STREAMS = 1, 32
+
 
 class NUTSResults(NamedTuple):
     """Per-chain results of one transition (field names follow TFP's kernel results)."""
@@ -64,8 +69,8 @@ class NoUTurn:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _uniform(self, like: Any, seed: Any) -> Any:
-        return self.B.uniform(like, seed)
+    def _uniform(self, like: Any, seed: Any, stream: Any) -> Any:
+        return self.B.uniform(like, seed, stream)
 
     def _persists(self, p_minus: Any, p_plus: Any, rho: Any) -> Any:
         """Stan's generalised no-U-turn criterion (unit metric)."""
@@ -88,23 +93,21 @@ class NoUTurn:
         np_ = B.np
         eps = results.step_size
         lp0, g0 = results.target_log_prob, results.grads_target_log_prob
-        seeds = B.split_seed(seed, 2)
-        p0 = B.normal(z, seeds[0])
+        p0 = B.normal(z, seed, 0)
         h0 = -lp0 + 0.5 * np_.sum(p0**2, axis=-1)
         zero = lp0 * 0.0
         tree = {"zl": z, "pl": p0, "gl": g0, "zr": z, "pr": p0, "gr": g0,
                 "z": z, "lp": lp0, "g": g0, "p": p0, "log_w": zero, "rho": p0,
                 "n": zero, "accept": zero, "divergent": zero > 1.0, "go": zero < 1.0}
 
-        def doubling(depth: Any, tree_: dict, seed_: Any) -> tuple:
-            s = B.split_seed(seed_, 4)
-            forward = self._uniform(lp0, s[0]) < 0.5
+        def doubling(depth: Any, tree_: dict) -> tuple:
+            u = self._uniform(np_.stack([lp0, lp0]), seed, _DOUBLING_STREAMS + depth)
+            forward = u[0] < 0.5
             fwd = forward[:, None]
             start = {k: np_.where(fwd, tree_[k + "r"], tree_[k + "l"]) for k in "zpg"}
-            sub = self._subtree(depth, start, np_.where(fwd, eps, -eps), h0, tree_["go"], s[1])
+            sub = self._subtree(depth, start, np_.where(fwd, eps, -eps), h0, tree_["go"], seed)
             ok = tree_["go"] & ~sub["divergent"] & ~sub["turning"]
-            take = ok & (self._uniform(lp0, s[2]) < np_.exp(np_.minimum(
-                sub["log_w"] - tree_["log_w"], 0.0)))
+            take = ok & (u[1] < np_.exp(np_.minimum(sub["log_w"] - tree_["log_w"], 0.0)))
             new = dict(tree_)
             for k in ("z", "g", "p"):
                 new[k] = np_.where(take[:, None], sub[k], tree_[k])
@@ -130,11 +133,11 @@ class NoUTurn:
             new["n"] = tree_["n"] + sub["n"]
             new["accept"] = tree_["accept"] + sub["accept"]
             new["divergent"] = tree_["divergent"] | (tree_["go"] & sub["divergent"])
-            return depth + 1, new, s[3]
+            return depth + 1, new
 
-        _, tree, _ = B.while_loop(
-            lambda depth, tree_, _: (depth < self.max_tree_depth) & np_.any(tree_["go"]),
-            doubling, (B.convert(0), tree, seeds[1]))
+        _, tree = B.while_loop(
+            lambda depth, tree_: (depth < self.max_tree_depth) & np_.any(tree_["go"]),
+            doubling, (B.convert(0), tree))
         n = np_.maximum(tree["n"], 1.0)
         accept = tree["accept"] / n
         energy = -tree["lp"] + 0.5 * np_.sum(tree["p"] ** 2, axis=-1)
@@ -145,10 +148,13 @@ class NoUTurn:
     def _subtree(self, depth: Any, start: dict, step: Any, h0: Any, active: Any,
                  seed: Any) -> dict:
         """``2**depth`` leapfrog steps from ``start`` (per-chain signed ``step``), for the
-        ``active`` chains; stops a chain early at a divergence or a U-turn inside."""
+        ``active`` chains; stops a chain early at a divergence or a U-turn inside. The
+        leaves of the transition are numbered (``2**depth - 1`` before this subtree's
+        first), each drawing from its own stream of ``seed``."""
         B = self.B
         np_ = B.np
         size = 2**depth
+        first_stream = _LEAF_STREAMS + size - 1
         zero = h0 * 0.0
         false = zero > 1.0
         slots = self.max_tree_depth + 1
@@ -160,8 +166,7 @@ class NoUTurn:
                  "active": active, "ckpt_p": ckpt, "ckpt_rho": ckpt}
         slot_index = np_.arange(slots)
 
-        def leaf(k: Any, st: dict, seed_: Any) -> tuple:
-            s = B.split_seed(seed_, 2)
+        def leaf(k: Any, st: dict) -> tuple:
             a = st["active"]
             p_half = st["p_last"] + 0.5 * step * st["g_last"]
             z1 = st["z_last"] + step * p_half
@@ -176,7 +181,7 @@ class NoUTurn:
                                                      zero)
             new["n"] = st["n"] + np_.where(a, zero + 1.0, zero)
             log_w = np_.logaddexp(st["log_w"], log_w_leaf)
-            take = a & (self._uniform(h0, s[0]) < np_.exp(log_w_leaf - log_w))
+            take = a & (self._uniform(h0, seed, first_stream + k) < np_.exp(log_w_leaf - log_w))
             for key, value in (("z", z1), ("g", g1), ("p", p1)):
                 new[key] = np_.where(take[:, None], value, st[key])
             new["lp"] = np_.where(take, lp1, st["lp"])
@@ -199,9 +204,8 @@ class NoUTurn:
             for key, value in (("z_last", z1), ("p_last", p1), ("g_last", g1)):
                 new[key] = np_.where(a[:, None], value, st[key])
             new["active"] = a & ~turning & ~diverges
-            return k + 1, new, s[1]
+            return k + 1, new
 
-        _, state, _ = B.while_loop(
-            lambda k, st, _: (k < size) & np_.any(st["active"]), leaf,
-            (B.convert(0), state, seed))
+        _, state = B.while_loop(lambda k, st: (k < size) & np_.any(st["active"]), leaf,
+                                (B.convert(0), state))
         return state
