@@ -68,8 +68,9 @@ def uniform(like: Any, seed: Any, stream: Any = 0) -> Any:
 
 
 def normal(like: Any, seed: Any, stream: Any = 0) -> Any:
-    """Standard normal draws of ``like``'s shape and dtype, from ``seed``'s ``stream``
-    (the inverse error function of a uniform in (-1, 1), as ``jax.random.normal``).
+    """Standard normal draws of ``like``'s shape and dtype, from ``seed``'s ``stream``, by
+    the Box-Muller transform of two uniforms (as TensorFlow's stateless normal; in XLA a
+    sixth of the instructions of ``jax.random.normal``'s inverse error function in float64).
 
     Examples
     --------
@@ -79,6 +80,6 @@ def normal(like: Any, seed: Any, stream: Any = 0) -> Any:
     (True, True)
     """
     dtype = jnp.result_type(like)
-    low = jnp.nextafter(jnp.asarray(-1.0, dtype), jnp.asarray(0.0, dtype))
-    u = jnp.maximum(low, 2.0 * _unit(seed, jnp.shape(like), dtype, stream) - 1.0)
-    return jnp.asarray(math.sqrt(2.0), dtype) * lax.erf_inv(u)
+    u = _unit(seed, (2, *jnp.shape(like)), dtype, stream)
+    radius = jnp.sqrt(-2.0 * jnp.log1p(-u[0]))  # 1 - u in (0, 1]: finite
+    return radius * jnp.cos(jnp.asarray(2.0 * math.pi, dtype) * u[1])

@@ -79,11 +79,12 @@ class NoUTurn:
 
     def _checkpoints(self, k: Any) -> tuple[Any, Any]:
         """The checkpoint slots a leaf ``k`` of a subtree closes (``idx_min..idx_max``)."""
-        B = self.B
-        powers = B.np.asarray([2**i for i in range(self.max_tree_depth + 1)], dtype=k.dtype)
-        bits = (k // powers) % 2
-        idx_max = B.np.sum(bits[1:])
-        trailing_ones = B.np.sum(B.np.cumprod(bits))
+        np_ = self.B.np
+        powers = np_.asarray([2**i for i in range(self.max_tree_depth + 1)], dtype=k.dtype)
+        one, zero = np_.ones_like(k), np_.zeros_like(k)
+        idx_max = np_.sum(np_.where(np_.bitwise_and(k, powers[1:]) != 0, one, zero))
+        lowest_zero = np_.bitwise_and(k + 1, -(k + 1))  # 2**(k's trailing ones)
+        trailing_ones = np_.sum(np_.where(powers < lowest_zero, one, zero))
         return idx_max - trailing_ones + 1, idx_max
 
     # --- one transition ----------------------------------------------------------------------
@@ -191,7 +192,7 @@ class NoUTurn:
             new["p_first"] = np_.where((a & (k == 0))[:, None], p1, st["p_first"])
             # checkpoints: an even leaf opens spans, an odd leaf closes them
             idx_min, idx_max = self._checkpoints(k)
-            even = (k % 2) == 0
+            even = self.B.np.bitwise_and(k, 1) == 0
             write = ((slot_index == idx_max) & even)[:, None, None] & a[None, :, None]
             new["ckpt_p"] = np_.where(write, p1[None], st["ckpt_p"])
             new["ckpt_rho"] = np_.where(write, rho[None], st["ckpt_rho"])
