@@ -218,8 +218,9 @@ def scan(fn: Callable, xs: Any, initial: Any) -> Any:
 
 
 def write(buffer: Any, index: Any, value: Any) -> Any:
-    """``buffer`` with ``buffer[index] = value``."""
-    return buffer.at[index].set(value)
+    """``buffer`` with ``buffer[index] = value`` (``index`` in range: a dynamic update
+    slice, which XLA does in place, not a scatter)."""
+    return lax.dynamic_update_index_in_dim(buffer, value, index, 0)
 
 
 def gather(x: Any, indices: Any, axis: int) -> Any:

@@ -108,7 +108,8 @@ def end_window(B: Any, state: dict, active: Any) -> dict:
 
 
 def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: Any,
-                         log_step: Any, seed: Any, max_iterations: int = 50) -> Any:
+                         log_step: Any, seed: Any, max_iterations: int = 50,
+                         first_stream: int = 0) -> Any:
     """Stan's ``init_stepsize`` for each chain: from ``log_step``, double (or halve) the
     step until the acceptance probability of one leapfrog step from ``z`` with a fresh
     unit-scale momentum falls below (or rises above) 0.8. Run at the start of warmup
@@ -116,7 +117,9 @@ def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: A
     step size tuned for the old metric.
 
     ``lp0`` (chains,) and ``grad0`` (chains, n) are the log density and its gradient at
-    ``z``; ``value_and_grad(z)`` gives them elsewhere. Returns the new log step sizes.
+    ``z``; ``value_and_grad(z)`` gives them elsewhere. Try ``i`` draws its momentum from
+    stream ``first_stream + i`` of ``seed`` (``Backend.normal``). Returns the new log step
+    sizes.
     """
     log_08, log_2 = math.log(0.8), math.log(2.0)
     one = B.np.ones_like(log_step)
@@ -125,7 +128,7 @@ def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: A
         first = direction == 0.0  # the first pass tries the current step, sets direction
         candidate = log_eps + direction
         eps = B.np.exp(candidate)[:, None]
-        p = B.normal(z, seed, i)  # try i draws from stream i of the seed
+        p = B.normal(z, seed, first_stream + i)
         p_half = p + 0.5 * eps * grad0
         lp1, grad1 = value_and_grad(z + eps * p_half)
         p1 = p_half + 0.5 * eps * grad1
