@@ -14,15 +14,16 @@ The state is on the scale of the mass matrix (unit metric), so sharp momenta are
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 __all__ = ["NoUTurn", "NUTSResults"]
 
 # one transition's random draws: streams of its seed (``Backend.uniform``), no key splits
-# (each split is a hash of its own in the compiled loop): the momentum is stream 0, the
-# direction and merge draws of doubling ``d`` stream 1 + d, leaf ``i`` stream 32 + i
-_DOUBLING_STREAMS, _LEAF_STREAMS = 1, 32
+# (each split, and each draw, is a hash of its own in the compiled loop): the momentum
+# and the direction and merge draws of every doubling are stream 0, leaf ``i`` stream 1 + i
+_LEAF_STREAMS = 1
 
 
 class NUTSResults(NamedTuple):
@@ -87,6 +88,18 @@ class NoUTurn:
         trailing_ones = np_.sum(np_.where(powers < lowest_zero, one, zero))
         return idx_max - trailing_ones + 1, idx_max
 
+    def _momentum_and_turns(self, z: Any, seed: Any) -> tuple[Any, Any]:
+        """A transition's draws before its leaves, from one uniform draw: the momentum
+        (chains, n) by the Box-Muller transform, and each doubling's direction and merge
+        uniforms (max_tree_depth, 2, chains)."""
+        np_ = self.B.np
+        chains, n = self.B.shape_of(z)
+        u = self._uniform(np_.zeros((2, chains, n + self.max_tree_depth), dtype=z.dtype),
+                          seed, 0)
+        radius = np_.sqrt(-2.0 * np_.log1p(-u[0, :, :n]))  # 1 - u in (0, 1]: finite
+        p0 = radius * np_.cos(2.0 * math.pi * u[1, :, :n])
+        return p0, np_.transpose(u[:, :, n:], (2, 0, 1))
+
     # --- one transition ----------------------------------------------------------------------
 
     def one_step(self, z: Any, results: NUTSResults, seed: Any) -> tuple[Any, NUTSResults]:
@@ -94,7 +107,7 @@ class NoUTurn:
         np_ = B.np
         eps = results.step_size
         lp0, g0 = results.target_log_prob, results.grads_target_log_prob
-        p0 = B.normal(z, seed, 0)
+        p0, turns = self._momentum_and_turns(z, seed)
         h0 = -lp0 + 0.5 * np_.sum(p0**2, axis=-1)
         zero = lp0 * 0.0
         tree = {"zl": z, "pl": p0, "gl": g0, "zr": z, "pr": p0, "gr": g0,
@@ -102,7 +115,7 @@ class NoUTurn:
                 "n": zero, "accept": zero, "divergent": zero > 1.0, "go": zero < 1.0}
 
         def doubling(depth: Any, tree_: dict) -> tuple:
-            u = self._uniform(np_.stack([lp0, lp0]), seed, _DOUBLING_STREAMS + depth)
+            u = turns[depth]
             forward = u[0] < 0.5
             fwd = forward[:, None]
             start = {k: np_.where(fwd, tree_[k + "r"], tree_[k + "l"]) for k in "zpg"}
