@@ -10,6 +10,11 @@ Subtrees are built iteratively with momentum checkpoints (as in NumPyro), all ch
 lockstep; a chain that has finished waits, masked.
 
 The state is on the scale of the mass matrix (unit metric), so sharp momenta are momenta.
+
+A transition's random numbers are numbered streams of its one seed (``Backend.uniform``'s
+``stream``), with no key split inside it: in the compiled loop every split and every draw
+is a hash of its own, and they were half of the loop's program
+(``docs/performance_mcmc.md``, "A smaller sampling loop").
 """
 
 from __future__ import annotations
