@@ -17,6 +17,7 @@ import numpy
 from jax import lax
 from jax.scipy import special as jsp_special
 
+from tfstats.backends import jax_random
 from tfstats.backends.ode_jax import solve_ode
 from tfstats.compile_cache import configure_jax
 
@@ -217,8 +218,9 @@ def scan(fn: Callable, xs: Any, initial: Any) -> Any:
 
 
 def write(buffer: Any, index: Any, value: Any) -> Any:
-    """``buffer`` with ``buffer[index] = value``."""
-    return buffer.at[index].set(value)
+    """``buffer`` with ``buffer[index] = value`` (``index`` in range: a dynamic update
+    slice, which XLA does in place, not a scatter)."""
+    return lax.dynamic_update_index_in_dim(buffer, value, index, 0)
 
 
 def gather(x: Any, indices: Any, axis: int) -> Any:
@@ -290,14 +292,16 @@ def split_seed(seed: Any, n: int = 2) -> Any:
     return jax.random.split(seed, n)
 
 
-def uniform(like: Any, seed: Any) -> Any:
-    """Standard uniform draws of ``like``'s shape and dtype."""
-    return tfd.Uniform(np.zeros_like(like), np.ones_like(like)).sample(seed=seed)
+def uniform(like: Any, seed: Any, stream: Any = 0) -> Any:
+    """Standard uniform draws of ``like``'s shape and dtype, from stream ``stream`` of
+    ``seed`` (one Threefry hash: ``jax_random.py``)."""
+    return jax_random.uniform(like, seed, stream)
 
 
-def normal(like: Any, seed: Any) -> Any:
-    """Standard normal draws of ``like``'s shape and dtype."""
-    return tfd.Normal(np.zeros_like(like), 1.0).sample(seed=seed)
+def normal(like: Any, seed: Any, stream: Any = 0) -> Any:
+    """Standard normal draws of ``like``'s shape and dtype, from stream ``stream`` of
+    ``seed`` (one Threefry hash: ``jax_random.py``)."""
+    return jax_random.normal(like, seed, stream)
 
 
 @contextlib.contextmanager

@@ -329,31 +329,51 @@ def make_seed(seed: int | None) -> tf.Tensor:
 _PHILOX = tf.random.Algorithm.PHILOX.value
 
 
+_SPLIT_STREAM = 2**63  # the counter's high word of a split: apart from every draw's stream
+
+
+@tf.autograph.experimental.do_not_convert  # plain ops: nothing to convert
 def split_seed(seed: tf.Tensor, n: int = 2) -> tf.Tensor:
-    """``n`` new seeds, stacked: shape (n, 2) (TFP's scrambled split: the children are
-    keys that :func:`uniform` and :func:`normal` may use directly)."""
-    return tf.stack(tfp.random.split_seed(seed, n=n))
+    """``n`` new seeds, stacked: shape (n, 2): Philox keyed by ``seed`` on a stream of its
+    own, the seed used as it is (TFP's ``split_seed`` first scrambles it with ten more
+    Philox rounds: about 270 XLA instructions per split, a sixth of a NUTS loop's
+    program). The children are keys that :func:`uniform` and :func:`normal` use
+    directly; seeds that differ only in their low bits (``make_seed(1)``,
+    ``make_seed(2)``) are distinct Philox keys, whose streams are independent."""
+    key, counter = _key_counter(seed, _SPLIT_STREAM)
+    return tf.raw_ops.StatelessRandomUniformFullIntV2(shape=[n, 2], key=key, counter=counter,
+                                                      alg=_PHILOX, dtype=tf.int32)
 
 
-def _key_counter(seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Philox key and counter of a seed (two int32), used as they are: TensorFlow's own
-    ``stateless_uniform`` would first scramble the seed into a key with ten more Philox
-    rounds, in XLA about 270 instructions per draw (half of a NUTS loop's program, and of
-    its compile time). The seeds come from :func:`split_seed`, already scrambled."""
+@tf.autograph.experimental.do_not_convert  # plain ops: nothing to convert
+def _key_counter(seed: tf.Tensor, stream: Any = 0) -> tuple[tf.Tensor, tf.Tensor]:
+    """Philox key and counter of a seed (two int32) and a stream number: the seed used as
+    it is (TensorFlow's own ``stateless_uniform`` would first scramble it into a key with
+    ten more Philox rounds, in XLA about 270 instructions per draw: half of a NUTS loop's
+    program, and of its compile time; the seeds come from :func:`split_seed`, already
+    scrambled), and the stream as the counter's high word, so that the streams of one
+    seed never share a counter and need no split (as on JAX: ``jax_random.py``)."""
     seed = tf.convert_to_tensor(seed, tf.int32)
-    return tf.reshape(tf.bitcast(seed, tf.uint64), [1]), tf.zeros([2], tf.uint64)
+    high = (tf.constant([stream], tf.uint64) if isinstance(stream, int)
+            else tf.reshape(tf.cast(stream, tf.uint64), [1]))
+    return (tf.reshape(tf.bitcast(seed, tf.uint64), [1]),
+            tf.concat([tf.zeros([1], tf.uint64), high], 0))
 
 
-def uniform(like: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Standard uniform draws of ``like``'s shape and dtype (Philox keyed by ``seed``)."""
-    key, counter = _key_counter(seed)
+@tf.autograph.experimental.do_not_convert  # plain ops: nothing to convert
+def uniform(like: tf.Tensor, seed: tf.Tensor, stream: Any = 0) -> tf.Tensor:
+    """Standard uniform draws of ``like``'s shape and dtype (Philox keyed by ``seed``, from
+    its stream ``stream``)."""
+    key, counter = _key_counter(seed, stream)
     return tf.raw_ops.StatelessRandomUniformV2(shape=tf.shape(like), key=key, counter=counter,
                                                alg=_PHILOX, dtype=like.dtype)
 
 
-def normal(like: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Standard normal draws of ``like``'s shape and dtype (Philox keyed by ``seed``)."""
-    key, counter = _key_counter(seed)
+@tf.autograph.experimental.do_not_convert  # plain ops: nothing to convert
+def normal(like: tf.Tensor, seed: tf.Tensor, stream: Any = 0) -> tf.Tensor:
+    """Standard normal draws of ``like``'s shape and dtype (Philox keyed by ``seed``, from
+    its stream ``stream``)."""
+    key, counter = _key_counter(seed, stream)
     return tf.raw_ops.StatelessRandomNormalV2(shape=tf.shape(like), key=key, counter=counter,
                                               alg=_PHILOX, dtype=like.dtype)
 

@@ -108,7 +108,8 @@ def end_window(B: Any, state: dict, active: Any) -> dict:
 
 
 def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: Any,
-                         log_step: Any, seed: Any, max_iterations: int = 50) -> Any:
+                         log_step: Any, seed: Any, max_iterations: int = 50,
+                         first_stream: int = 0) -> Any:
     """Stan's ``init_stepsize`` for each chain: from ``log_step``, double (or halve) the
     step until the acceptance probability of one leapfrog step from ``z`` with a fresh
     unit-scale momentum falls below (or rises above) 0.8. Run at the start of warmup
@@ -116,17 +117,18 @@ def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: A
     step size tuned for the old metric.
 
     ``lp0`` (chains,) and ``grad0`` (chains, n) are the log density and its gradient at
-    ``z``; ``value_and_grad(z)`` gives them elsewhere. Returns the new log step sizes.
+    ``z``; ``value_and_grad(z)`` gives them elsewhere. Try ``i`` draws its momentum from
+    stream ``first_stream + i`` of ``seed`` (``Backend.normal``). Returns the new log step
+    sizes.
     """
     log_08, log_2 = math.log(0.8), math.log(2.0)
     one = B.np.ones_like(log_step)
 
-    def body(i: Any, log_eps: Any, direction: Any, done: Any, seed_: Any) -> tuple:
-        seeds = B.split_seed(seed_, 2)
+    def body(i: Any, log_eps: Any, direction: Any, done: Any) -> tuple:
         first = direction == 0.0  # the first pass tries the current step, sets direction
         candidate = log_eps + direction
         eps = B.np.exp(candidate)[:, None]
-        p = B.normal(z, seeds[0])
+        p = B.normal(z, seed, first_stream + i)
         p_half = p + 0.5 * eps * grad0
         lp1, grad1 = value_and_grad(z + eps * p_half)
         p1 = p_half + 0.5 * eps * grad1
@@ -136,9 +138,9 @@ def reasonable_step_size(B: Any, value_and_grad: Any, z: Any, lp0: Any, grad0: A
         crossed = ~first & B.np.where(direction > 0, ~(delta > log_08), ~(delta < log_08))
         bounded = (candidate < math.log(1e7)) & (candidate > math.log(1e-12))
         log_eps = B.np.where(done | first | ~bounded, log_eps, candidate)
-        return i + 1, log_eps, direction, done | crossed | ~bounded, seeds[1]
+        return i + 1, log_eps, direction, done | crossed | ~bounded
 
-    state = (B.convert(0), log_step, one * 0.0, one < 0.0, seed)
-    _, log_step, _, _, _ = B.while_loop(
-        lambda i, _, __, done, ___: (i <= max_iterations) & ~B.np.all(done), body, state)
+    state = (B.convert(0), log_step, one * 0.0, one < 0.0)
+    _, log_step, _, _ = B.while_loop(
+        lambda i, _, __, done: (i <= max_iterations) & ~B.np.all(done), body, state)
     return log_step

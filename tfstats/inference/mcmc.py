@@ -43,6 +43,7 @@ __all__ = ["mcmc", "extra_samples", "CHUNK", "ChainState"]
 
 CHUNK = 50
 _STATS = ("accept", "divergent", "n_steps", "energy", "step_size", "log_density")
+_SEARCH_STREAMS = 2**20  # the step-size search's draws from the chunk's seed (see find_step_size)
 
 
 def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
@@ -70,16 +71,15 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
                              scaled_value_and_grad(scale, data), step)
         return kernel, step
 
-    def find_step_size(x: Any, adapt: dict, seed: Any, results: Any,
-                       data: tuple) -> tuple[dict, Any]:
+    def find_step_size(x: Any, adapt: dict, seed: Any, results: Any, data: tuple) -> dict:
         """Stan's ``init_stepsize``: a step size for the current metric, from the density
-        and gradient the kernel has already evaluated at ``x``."""
+        and gradient the kernel has already evaluated at ``x``. Its momenta are streams of
+        the chunk's ``seed`` far above the counters a split of it uses (no split of its own)."""
         scale = adapt["scale"]
-        seeds = B.split_seed(seed, 2)
         log_step = adaptation.reasonable_step_size(
             B, scaled_value_and_grad(scale, data), scaled(B, scale, x), spec.log_density(results),
-            spec.gradient(results), adapt["log_step"], seeds[0])
-        return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0)), seeds[1]
+            spec.gradient(results), adapt["log_step"], seed, first_stream=_SEARCH_STREAMS)
+        return dict(adapt, log_step=log_step, mu=log_step + math.log(10.0))
 
     def chunk(x: Any, adapt: dict, seed: Any, start: Any, n_iter: Any, restart: Any,
               schedule: dict, *data: Any) -> tuple:
@@ -92,15 +92,15 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
 
         results = bootstrap(x, adapt, start)  # the body sets the step size it uses
         if spec.restarts_step_size:
-            adapt, seed = B.cond(restart,
-                                 lambda: find_step_size(x, adapt, seed, results, data),
-                                 lambda: (adapt, seed))
+            adapt = B.cond(restart, lambda: find_step_size(x, adapt, seed, results, data),
+                           lambda: adapt)
 
-        buffers = {"x": B.np.zeros((CHUNK, chains, model.n_free), dtype=dtype)}
-        buffers.update({k: B.np.zeros((CHUNK, chains), dtype=dtype) for k in _STATS})
+        # one buffer, one write per iteration: each row is the position then the statistics
+        width = model.n_free + len(_STATS)
+        buffer = B.np.zeros((CHUNK, chains, width), dtype=dtype)
 
         def body(i: Any, g: Any, x_: Any, results: Any, adapt_: dict, seed_: Any,
-                 bufs: dict) -> tuple:
+                 buf: Any) -> tuple:
             adapting = g < warmup
             seeds = B.split_seed(seed_, 3 if spec.step_jitter else 2)
             step_seed, next_seed = seeds[0], seeds[1]
@@ -124,15 +124,18 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
             old_scale = adapt_["scale"]
             adapt_ = adaptation.end_window(B, adapt_, ends_now)
             results = spec.rescale(B, results, old_scale, adapt_["scale"])
-            record = dict(stats, x=x_new, step_size=step[:, 0],
-                          log_density=spec.log_density(results))
-            bufs = {k: B.write(bufs[k], i, B.cast(record[k], dtype)) for k in bufs}
-            return i + 1, g + 1, x_new, results, adapt_, next_seed, bufs
+            record = dict(stats, step_size=step[:, 0], log_density=spec.log_density(results))
+            row = B.np.concatenate([x_new, B.np.stack([B.cast(record[k], dtype)
+                                                       for k in _STATS], axis=-1)], axis=-1)
+            return i + 1, g + 1, x_new, results, adapt_, next_seed, B.write(buf, i, row)
 
         # the iteration count is a loop variable: captured, XLA would recompile per value
-        state = (B.convert(0), start, x, results, adapt, seed, buffers)
-        _, _, x, _, adapt, seed, buffers = B.while_loop(lambda i, *_: i < n_iter,
-                                                        lambda *s: body(*s), state)
+        state = (B.convert(0), start, x, results, adapt, seed, buffer)
+        _, _, x, _, adapt, seed, buffer = B.while_loop(lambda i, *_: i < n_iter,
+                                                       lambda *s: body(*s), state)
+        n = model.n_free
+        buffers = {"x": buffer[..., :n]}
+        buffers.update({k: buffer[..., n + j] for j, k in enumerate(_STATS)})
         return x, adapt, seed, buffers
 
     return B.compile_function(chunk)

@@ -10,14 +10,25 @@ Subtrees are built iteratively with momentum checkpoints (as in NumPyro), all ch
 lockstep; a chain that has finished waits, masked.
 
 The state is on the scale of the mass matrix (unit metric), so sharp momenta are momenta.
+
+A transition's random numbers are numbered streams of its one seed (``Backend.uniform``'s
+``stream``), with no key split inside it: in the compiled loop every split and every draw
+is a hash of its own, and they were half of the loop's program
+(``docs/performance_mcmc.md``, "A smaller sampling loop").
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 __all__ = ["NoUTurn", "NUTSResults"]
+
+# one transition's random draws: streams of its seed (``Backend.uniform``), no key splits
+# (each split, and each draw, is a hash of its own in the compiled loop): the momentum
+# and the direction and merge draws of every doubling are stream 0, leaf ``i`` stream 1 + i
+_LEAF_STREAMS = 1
 
 
 class NUTSResults(NamedTuple):
@@ -64,8 +75,8 @@ class NoUTurn:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _uniform(self, like: Any, seed: Any) -> Any:
-        return self.B.uniform(like, seed)
+    def _uniform(self, like: Any, seed: Any, stream: Any) -> Any:
+        return self.B.uniform(like, seed, stream)
 
     def _persists(self, p_minus: Any, p_plus: Any, rho: Any) -> Any:
         """Stan's generalised no-U-turn criterion (unit metric)."""
@@ -74,12 +85,25 @@ class NoUTurn:
 
     def _checkpoints(self, k: Any) -> tuple[Any, Any]:
         """The checkpoint slots a leaf ``k`` of a subtree closes (``idx_min..idx_max``)."""
-        B = self.B
-        powers = B.np.asarray([2**i for i in range(self.max_tree_depth + 1)], dtype=k.dtype)
-        bits = (k // powers) % 2
-        idx_max = B.np.sum(bits[1:])
-        trailing_ones = B.np.sum(B.np.cumprod(bits))
+        np_ = self.B.np
+        powers = np_.asarray([2**i for i in range(self.max_tree_depth + 1)], dtype=k.dtype)
+        one, zero = np_.ones_like(k), np_.zeros_like(k)
+        idx_max = np_.sum(np_.where(np_.bitwise_and(k, powers[1:]) != 0, one, zero))
+        lowest_zero = np_.bitwise_and(k + 1, -(k + 1))  # 2**(k's trailing ones)
+        trailing_ones = np_.sum(np_.where(powers < lowest_zero, one, zero))
         return idx_max - trailing_ones + 1, idx_max
+
+    def _momentum_and_turns(self, z: Any, seed: Any) -> tuple[Any, Any]:
+        """A transition's draws before its leaves, from one uniform draw: the momentum
+        (chains, n) by the Box-Muller transform, and each doubling's direction and merge
+        uniforms (max_tree_depth, 2, chains)."""
+        np_ = self.B.np
+        chains, n = self.B.shape_of(z)
+        u = self._uniform(np_.zeros((2, chains, n + self.max_tree_depth), dtype=z.dtype),
+                          seed, 0)
+        radius = np_.sqrt(-2.0 * np_.log1p(-u[0, :, :n]))  # 1 - u in (0, 1]: finite
+        p0 = radius * np_.cos(2.0 * math.pi * u[1, :, :n])
+        return p0, np_.transpose(u[:, :, n:], (2, 0, 1))
 
     # --- one transition ----------------------------------------------------------------------
 
@@ -88,23 +112,21 @@ class NoUTurn:
         np_ = B.np
         eps = results.step_size
         lp0, g0 = results.target_log_prob, results.grads_target_log_prob
-        seeds = B.split_seed(seed, 2)
-        p0 = B.normal(z, seeds[0])
+        p0, turns = self._momentum_and_turns(z, seed)
         h0 = -lp0 + 0.5 * np_.sum(p0**2, axis=-1)
         zero = lp0 * 0.0
         tree = {"zl": z, "pl": p0, "gl": g0, "zr": z, "pr": p0, "gr": g0,
                 "z": z, "lp": lp0, "g": g0, "p": p0, "log_w": zero, "rho": p0,
                 "n": zero, "accept": zero, "divergent": zero > 1.0, "go": zero < 1.0}
 
-        def doubling(depth: Any, tree_: dict, seed_: Any) -> tuple:
-            s = B.split_seed(seed_, 4)
-            forward = self._uniform(lp0, s[0]) < 0.5
+        def doubling(depth: Any, tree_: dict) -> tuple:
+            u = turns[depth]
+            forward = u[0] < 0.5
             fwd = forward[:, None]
             start = {k: np_.where(fwd, tree_[k + "r"], tree_[k + "l"]) for k in "zpg"}
-            sub = self._subtree(depth, start, np_.where(fwd, eps, -eps), h0, tree_["go"], s[1])
+            sub = self._subtree(depth, start, np_.where(fwd, eps, -eps), h0, tree_["go"], seed)
             ok = tree_["go"] & ~sub["divergent"] & ~sub["turning"]
-            take = ok & (self._uniform(lp0, s[2]) < np_.exp(np_.minimum(
-                sub["log_w"] - tree_["log_w"], 0.0)))
+            take = ok & (u[1] < np_.exp(np_.minimum(sub["log_w"] - tree_["log_w"], 0.0)))
             new = dict(tree_)
             for k in ("z", "g", "p"):
                 new[k] = np_.where(take[:, None], sub[k], tree_[k])
@@ -130,11 +152,11 @@ class NoUTurn:
             new["n"] = tree_["n"] + sub["n"]
             new["accept"] = tree_["accept"] + sub["accept"]
             new["divergent"] = tree_["divergent"] | (tree_["go"] & sub["divergent"])
-            return depth + 1, new, s[3]
+            return depth + 1, new
 
-        _, tree, _ = B.while_loop(
-            lambda depth, tree_, _: (depth < self.max_tree_depth) & np_.any(tree_["go"]),
-            doubling, (B.convert(0), tree, seeds[1]))
+        _, tree = B.while_loop(
+            lambda depth, tree_: (depth < self.max_tree_depth) & np_.any(tree_["go"]),
+            doubling, (B.convert(0), tree))
         n = np_.maximum(tree["n"], 1.0)
         accept = tree["accept"] / n
         energy = -tree["lp"] + 0.5 * np_.sum(tree["p"] ** 2, axis=-1)
@@ -145,10 +167,13 @@ class NoUTurn:
     def _subtree(self, depth: Any, start: dict, step: Any, h0: Any, active: Any,
                  seed: Any) -> dict:
         """``2**depth`` leapfrog steps from ``start`` (per-chain signed ``step``), for the
-        ``active`` chains; stops a chain early at a divergence or a U-turn inside."""
+        ``active`` chains; stops a chain early at a divergence or a U-turn inside. The
+        leaves of the transition are numbered (``2**depth - 1`` before this subtree's
+        first), each drawing from its own stream of ``seed``."""
         B = self.B
         np_ = B.np
         size = 2**depth
+        first_stream = _LEAF_STREAMS + size - 1
         zero = h0 * 0.0
         false = zero > 1.0
         slots = self.max_tree_depth + 1
@@ -160,8 +185,7 @@ class NoUTurn:
                  "active": active, "ckpt_p": ckpt, "ckpt_rho": ckpt}
         slot_index = np_.arange(slots)
 
-        def leaf(k: Any, st: dict, seed_: Any) -> tuple:
-            s = B.split_seed(seed_, 2)
+        def leaf(k: Any, st: dict) -> tuple:
             a = st["active"]
             p_half = st["p_last"] + 0.5 * step * st["g_last"]
             z1 = st["z_last"] + step * p_half
@@ -176,7 +200,7 @@ class NoUTurn:
                                                      zero)
             new["n"] = st["n"] + np_.where(a, zero + 1.0, zero)
             log_w = np_.logaddexp(st["log_w"], log_w_leaf)
-            take = a & (self._uniform(h0, s[0]) < np_.exp(log_w_leaf - log_w))
+            take = a & (self._uniform(h0, seed, first_stream + k) < np_.exp(log_w_leaf - log_w))
             for key, value in (("z", z1), ("g", g1), ("p", p1)):
                 new[key] = np_.where(take[:, None], value, st[key])
             new["lp"] = np_.where(take, lp1, st["lp"])
@@ -186,7 +210,7 @@ class NoUTurn:
             new["p_first"] = np_.where((a & (k == 0))[:, None], p1, st["p_first"])
             # checkpoints: an even leaf opens spans, an odd leaf closes them
             idx_min, idx_max = self._checkpoints(k)
-            even = (k % 2) == 0
+            even = self.B.np.bitwise_and(k, 1) == 0
             write = ((slot_index == idx_max) & even)[:, None, None] & a[None, :, None]
             new["ckpt_p"] = np_.where(write, p1[None], st["ckpt_p"])
             new["ckpt_rho"] = np_.where(write, rho[None], st["ckpt_rho"])
@@ -199,9 +223,8 @@ class NoUTurn:
             for key, value in (("z_last", z1), ("p_last", p1), ("g_last", g1)):
                 new[key] = np_.where(a[:, None], value, st[key])
             new["active"] = a & ~turning & ~diverges
-            return k + 1, new, s[1]
+            return k + 1, new
 
-        _, state, _ = B.while_loop(
-            lambda k, st, _: (k < size) & np_.any(st["active"]), leaf,
-            (B.convert(0), state, seed))
+        _, state = B.while_loop(lambda k, st: (k < size) & np_.any(st["active"]), leaf,
+                                (B.convert(0), state))
         return state
