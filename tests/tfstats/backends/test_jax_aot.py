@@ -62,6 +62,25 @@ def test_fusion_emitters_are_kept_only_where_the_program_gathers(
     assert compiler_options(loop) == {"xla_cpu_use_fusion_emitters": False}
 
 
+def test_fusion_emitters_are_kept_for_data_sized_elementwise_work(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.backends import xla_cpu
+    from tfstats.backends.jax_aot import DATA_SIZED
+
+    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
+
+    def rows(x: jax.Array) -> jax.Array:  # a GLM's per-row terms, inside a loop
+        return jax.lax.fori_loop(0, 2, lambda i, v: v + jnp.log1p(jnp.exp(-v)), x)
+
+    large = jnp.ones((4, DATA_SIZED // 4))
+    assert compiler_options(jax.make_jaxpr(rows)(large)) == {}
+    small = jnp.ones((4, DATA_SIZED // 4 - 1))
+    assert compiler_options(jax.make_jaxpr(rows)(small)) == {"xla_cpu_use_fusion_emitters": False}
+    # a large buffer that is only filled (no arithmetic on it) does not count
+    buffer = jax.make_jaxpr(lambda v: jnp.zeros((DATA_SIZED, 2)).at[0].set(jnp.sin(v)))
+    assert compiler_options(buffer(jnp.ones(2))) == {"xla_cpu_use_fusion_emitters": False}
+
+
 def test_gathering_programs_ask_for_the_emitters_the_tensorflow_backend_switched_off(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from tfstats.backends import xla_cpu
