@@ -1,13 +1,15 @@
 """Per-gradient cost on large data: tfstats (TensorFlow, JAX) against NumPyro.
 
 One evaluation of the log density and its gradient, batched over 4 chains as the samplers
-do (tfstats' compiled per-chain gradient, vectorised; NumPyro's ``potential_fn`` under
+do (tfstats' ``inference.batched_density``, vectorised per chain or, for large GLM
+designs on TensorFlow, one sweep over row blocks for all chains; NumPyro's ``potential_fn`` under
 ``jax.vmap(jax.value_and_grad(...))``), for three GLM likelihoods with D = 20 predictors
 and an intercept: Bernoulli-logit, Gaussian (unknown sd) and Poisson (log link), at
 N = 100,000 and 1,000,000 rows, in float32, float64 and (tfstats only) ``precision="mixed"``
 (float64 with float32 data: the CPU default). Each evaluation is timed inside a
-compiled loop of K evaluations (each starting where the last one's gradient moved it, so
-no evaluation can be hoisted), best of 3 loops; the call overhead of a compiled function is
+compiled loop of K evaluations (each starting where the last one's gradient and value
+moved it, so no evaluation can be hoisted and the value is computed, as NUTS needs it for
+the energy), best of 3 loops; the call overhead of a compiled function is
 left out, as inside the sampler.
 
 GB/s is the data read once per evaluation (X, y: N x (D + 1) values) over the time of one
@@ -116,14 +118,16 @@ def gradient_loop(model: Any) -> tuple:
     """(compiled loop ``(flats, k, *data) -> flats``, its arguments, the backend): ``k``
     evaluations of ``model``'s log density and gradient, batched over ``CHAINS`` chains,
     each starting where the last one's gradient moved it."""
+    from tfstats.inference.batched_density import batched_value_and_gradient
+
     B = model.backend
-    value_and_grads = B.vectorize_value_and_gradient(
-        lambda flat, *data: model.log_density(flat, data))
+    value_and_grads = batched_value_and_gradient(model)  # as the samplers
 
     def loop(flats: Any, k: Any, *data: Any) -> Any:
         def body(i: Any, f: Any) -> tuple:
-            _, grads = value_and_grads(f, *data)
-            return i + 1, f + B.cast(1e-6, model.float_dtype) * grads
+            values, grads = value_and_grads(f, *data)  # the value is used, as in NUTS
+            step = B.cast(1e-6, model.float_dtype) * grads
+            return i + 1, f + step + B.cast(1e-12, model.float_dtype) * values[:, None]
 
         return B.while_loop(lambda i, _: i < k, body, (B.convert(0), flats))[1]
 
@@ -174,8 +178,8 @@ def _numpyro_loop(family: str, x: np.ndarray, y: np.ndarray, dtype: str) -> tupl
 
         def body(state: tuple) -> tuple:
             i, f = state
-            _, grads = vg(f)
-            return i + 1, f + jdtype(1e-6) * grads
+            values, grads = vg(f)
+            return i + 1, f + jdtype(1e-6) * grads + jdtype(1e-12) * values[:, None]
 
         return jax.lax.while_loop(lambda s: s[0] < k, body, (jnp.int32(0), flats))[1]
 

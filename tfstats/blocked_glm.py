@@ -1,5 +1,5 @@
 """GLM likelihoods on large data: the log density and its gradient in one pass over the
-rows, block by block (JAX backend).
+rows, block by block.
 
 A term ``y ~ bernoulli(ilogit(eta))``, ``y ~ poisson(exp(eta))`` or
 ``y ~ binomial(size, ilogit(eta))`` (``size`` data) of observed data ``y`` (N rows) whose
@@ -11,19 +11,28 @@ forward, then ``r @ X`` backward, with ``r = d log p / d eta``. Once ``X`` is la
 the cache, each pass reads it from memory. Here the value and the gradient are summed
 block by block of rows instead: for each block, its ``eta``, its log densities and its
 ``r``, then its share of ``r @ X`` while the block is still in the cache, so ``X`` is read
-once per gradient (``tfstats/backends/jax_blocks.py``). The value is the same sum
-(rounded in another order); the gradient is summed in the model's float dtype over the
-blocks.
+once per gradient. The value is the same sum (rounded in another order); the gradient is
+summed in the model's float dtype over the blocks.
 
-The rewrite is used where it was measured to pay: on the JAX backend on a CPU (a GPU's
-default device keeps the plain form; it was not measured there), for designs of at least
-``MIN_BYTES`` at the width they are read in (float32 data under the default mixed
-precision: N x 20 columns from about N = 210,000). Smaller data stay in the cache between
-the two passes, and there the plain form cost less CPU than the blocks (measured). On
-TensorFlow the term is evaluated as written: its vectorised chains (``pfor``) turn a loop
-over blocks into a loop XLA cannot compile (``docs/performance_mcmc.md``). As with the
-sufficient statistics, it serves the joint log density only (pointwise log-likelihoods,
-predictions and simulation evaluate each row as written), and not minibatched data.
+On JAX the sum sits in each chain's log density (``tfstats/backends/jax_blocks.py``: a
+``lax.fori_loop`` under a ``custom_vjp``, batched over the chains by ``vmap``). On
+TensorFlow a loop over blocks inside the chains' vectorised map (``pfor``) does not
+compile under XLA, so the chain axis is explicit instead: the samplers, the starting
+points and VI take their batched value and gradient from
+``tfstats/inference/batched_density.py``, which computes each chain's coefficients
+(:meth:`BlockedGLM.params`), sweeps the rows once for all chains
+(``tfstats/backends/tf_blocks.py``, the blocks' ``eta`` a (rows, chains) product), and
+finishes each chain's log density with the sums in ``row_blocks`` (the chain rule through
+the coefficients' transforms). A single log density there (the optimisers', ``log_prob``)
+evaluates the term as written.
+
+The rewrite is used where it was measured to pay: on a CPU (a GPU keeps the plain form;
+it was not measured there), for designs of at least ``MIN_BYTES`` at the width they are
+read in (float32 data under the default mixed precision: N x 20 columns from about
+N = 210,000). Smaller data stay in the cache between the two passes, and there the plain
+form cost less CPU than the blocks (measured on JAX). As with the sufficient statistics,
+it serves the joint log density only (pointwise log-likelihoods, predictions and
+simulation evaluate each row as written), and not minibatched data.
 ``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built). A normal likelihood
 of this form is summed from sufficient statistics instead (``linear_gaussian``), which
 reads no rows at all.
@@ -75,30 +84,51 @@ class BlockedGLM(LinearPredictor):
 
     def log_density(self, ev: Any) -> Any:
         """The term's summed log density (evaluator ``ev``): in blocks of rows on JAX on a
-        CPU, as written on TensorFlow and on a GPU."""
+        CPU; on TensorFlow from the sums of ``ev.row_blocks`` where the chains' sweep gave
+        them (``tfstats/inference/batched_density.py``), else as written (and on a GPU)."""
         B = ev.B
+        given = getattr(ev, "row_blocks", {}).get(id(self))
+        if given is not None:  # the sweep's value; gradient by the chain rule through params
+            value, gradients = given
+            linear = sum(B.np.sum(p * B.stop_gradient(g))
+                         for p, g in zip(self.params(ev), gradients, strict=True))
+            return value + (linear - B.stop_gradient(linear))
         if B.name != "jax" or B.has_gpu():  # a GPU streams both passes: not measured there
             return B.np.sum(ev.log_density(self.term))
         from tfstats.backends.jax_blocks import row_block_sum
 
-        designs = [ev(part.design) for part in self.parts]
-        single = ev.single is not None and all(d.dtype == ev.single for d in designs)
-        work, wide = (ev.single if single else ev.float), ev.float
-        # a data column's coefficient as a scalar: its gradient is one
+        layout, rows, fixed, block_rows = self.arguments(ev)
+        return row_block_sum(layout.block, self.params(ev), rows, fixed, block_rows)
+
+    def params(self, ev: Any) -> tuple:
+        """The unknowns the sum is differentiated in, in the model's float dtype: each
+        part's coefficients (a data column's as a scalar: its gradient is one), then the
+        summed intercept."""
+        B, wide = ev.B, ev.float
         params = [B.np.reshape(B.cast(ev.to_float(ev(part.coef)), wide),
                                (-1,) if part.design.ndim == 2 else ())
                   for part in self.parts]
         if self.intercepts:
             params.append(sum(sign * B.np.reshape(B.cast(ev.to_float(ev(a)), wide), ())
                               for a, sign in self.intercepts))
+        return tuple(params)
+
+    def arguments(self, ev: Any, chains: bool = False) -> tuple[_Layout, tuple, tuple, int]:
+        """``(layout, rows, fixed, block_rows)``: the data of the sum, read from ``ev``
+        (no unknowns), and the block function's layout (``chains``: the parameters carry
+        a leading chain axis)."""
+        B = ev.B
+        designs = [ev(part.design) for part in self.parts]
+        single = ev.single is not None and all(d.dtype == ev.single for d in designs)
+        work = ev.single if single else ev.float
         rows, fixed = [ev(self.term.value), *designs], []
         row_offset = [sign * B.cast(ev(o), work) for o, sign in self.offsets
                       if o.shape not in _SCALAR_SHAPES]
         fixed_offset = [sign * B.np.reshape(B.cast(ev(o), work), ()) for o, sign in self.offsets
                         if o.shape in _SCALAR_SHAPES]
         size = self.term.params[0] if self.term.family.name == "binomial_logit" else None
-        layout = _Layout(B, self, work, wide, bool(row_offset), bool(fixed_offset),
-                         None if size is None else size.shape not in _SCALAR_SHAPES)
+        layout = _Layout(B, self, work, ev.float, bool(row_offset), bool(fixed_offset),
+                         None if size is None else size.shape not in _SCALAR_SHAPES, chains)
         if row_offset:
             rows.append(sum(row_offset[1:], row_offset[0]))
         if fixed_offset:
@@ -106,17 +136,18 @@ class BlockedGLM(LinearPredictor):
         if size is not None:
             (rows if layout.size_per_row else fixed).append(
                 B.np.reshape(B.cast(ev(size), work), (-1,) if layout.size_per_row else ()))
-        row_bytes = sum(int(d.size) // self.n_rows * d.dtype.itemsize for d in designs)
+        width = 4 if work == B.float_dtype("single") else 8  # bytes a value, as read
+        row_bytes = self.design_size // self.n_rows * width
         block_rows = max(256, BLOCK_BYTES // max(row_bytes, 1) // 256 * 256)
-        return row_block_sum(layout.block, tuple(params), tuple(rows), tuple(fixed),
-                             block_rows)
+        return layout, tuple(rows), tuple(fixed), block_rows
 
 
 @dataclass
 class _Layout:
-    """How one block's value and gradient are computed from the arguments of
-    ``row_block_sum``: rows ``(y, *designs, [offset], [size])``, fixed
-    ``([offset], [size])``, params ``(*coefficients, [intercept])``."""
+    """How one block's value and gradient are computed from the arguments of the sweep:
+    rows ``(y, *designs, [offset], [size])``, fixed ``([offset], [size])``, params
+    ``(*coefficients, [intercept])``. With ``chains`` the params carry a leading chain axis
+    (C): the block's ``eta`` is (rows, C), its value (C,) and each gradient (C, ...)."""
 
     B: Any  # the backend
     rewrite: BlockedGLM
@@ -125,19 +156,21 @@ class _Layout:
     row_offset: bool
     fixed_offset: bool
     size_per_row: bool | None  # None: not binomial
+    chains: bool = False
 
     def block(self, params: tuple, rows: tuple, fixed: tuple) -> tuple[Any, tuple]:
         B, parts = self.B, self.rewrite.parts
-        y = B.cast(rows[0], self.work)
+        # a row's values against the chains: a column (rows, 1) with a chain axis
+        column = (lambda v: v[:, None]) if self.chains else (lambda v: v)
+        y = column(B.cast(rows[0], self.work))
         designs = [B.cast(x, self.work) for x in rows[1:1 + len(parts)]]
-        rest = rows[1 + len(parts):]
+        rest = [column(r) for r in rows[1 + len(parts):]]
         fixed = list(fixed)
         coefs = [B.cast(c, self.work) for c in params[:len(parts)]]
-        eta = sum(part.sign * (B.linalg.matvec(x, c) if x.ndim == 2 else x * c)
+        eta = sum(part.sign * self._product(x, c)
                   for part, x, c in zip(parts, designs, coefs, strict=True))
         if len(params) > len(parts):
             eta = eta + B.cast(params[-1], self.work)
-        rest = list(rest)
         if self.row_offset:
             eta = eta + rest.pop(0)
         if self.fixed_offset:
@@ -145,31 +178,71 @@ class _Layout:
         size = None
         if self.size_per_row is not None:
             size = rest.pop(0) if self.size_per_row else fixed.pop(0)
-        log_p, residual = _family_terms(B, self.rewrite.term.family.name, y, eta, size)
-        gradients = [part.sign * (B.np.matmul(residual, x) if x.ndim == 2
-                                  else B.np.sum(residual * x))
+        # with a chain axis the terms of the data alone are summed once (constant_sum)
+        log_p, residual = _family_terms(B, self.rewrite.term.family.name, y, eta, size,
+                                        data_terms=not self.chains)
+        gradients = [part.sign * self._transposed(residual, x)
                      for part, x in zip(parts, designs, strict=True)]
         if len(params) > len(parts):
-            gradients.append(B.np.sum(residual))
-        return (B.np.sum(B.cast(log_p, self.wide)),
+            gradients.append(B.np.sum(residual, axis=0))
+        return (B.np.sum(B.cast(log_p, self.wide), axis=0),
                 tuple(B.cast(g, self.wide) for g in gradients))
 
+    def constant_sum(self, rows: tuple, fixed: tuple) -> Any:
+        """The summed terms of the log densities that depend on the data alone (all rows;
+        zero for the Bernoulli), which ``block`` leaves out with a chain axis."""
+        B, family = self.B, self.rewrite.term.family.name
+        if family == "bernoulli_logit":
+            return B.convert(0.0, self.wide)
+        y = B.cast(rows[0], self.work)
+        size = None
+        if self.size_per_row is not None:
+            size = (rows[-1] if self.size_per_row else fixed[-1])
+        return B.np.sum(B.cast(_data_terms(B, family, y, size), self.wide))
 
-def _family_terms(B: Any, family: str, y: Any, eta: Any, size: Any) -> tuple[Any, Any]:
-    """The log densities of a block and their derivatives in ``eta``."""
+    def _product(self, x: Any, c: Any) -> Any:
+        """A part's share of ``eta``: ``x @ c``, or ``x * c`` for a data column."""
+        B = self.B
+        if not self.chains:
+            return B.linalg.matvec(x, c) if x.ndim == 2 else x * c
+        return B.np.matmul(x, B.np.transpose(c)) if x.ndim == 2 else x[:, None] * c
+
+    def _transposed(self, residual: Any, x: Any) -> Any:
+        """A part's gradient: ``r @ x``, or ``sum(r * x)`` for a data column."""
+        B = self.B
+        if not self.chains:
+            return B.np.matmul(residual, x) if x.ndim == 2 else B.np.sum(residual * x)
+        if x.ndim == 2:
+            return B.np.matmul(B.np.transpose(residual), x)
+        return B.np.sum(residual * x[:, None], axis=0)
+
+
+def _family_terms(B: Any, family: str, y: Any, eta: Any, size: Any,
+                  data_terms: bool = True) -> tuple[Any, Any]:
+    """The log densities of a block (without the terms of the data alone unless
+    ``data_terms``) and their derivatives in ``eta``."""
     if family == "poisson_log":
         rate = B.np.exp(eta)
-        return y * eta - rate - B.special.lgamma(y + 1.0), y - rate
+        log_p = y * eta - rate
+        return (log_p + _data_terms(B, family, y, size) if data_terms else log_p), y - rate
     # log(1 + exp(eta)) and the sigmoid from one exponential (as the backends' softplus)
     e = B.np.exp(-B.np.abs(eta))
     softplus = B.np.maximum(eta, 0.0) + B.np.log1p(e)
     sigmoid = B.np.where(eta >= 0, 1.0, e) / (1.0 + e)
     if family == "bernoulli_logit":
         return y * eta - softplus, y - sigmoid
-    lg = B.special.lgamma
-    log_p = (y * eta - size * softplus + lg(size + 1.0) - lg(y + 1.0)
-             - lg(size - y + 1.0))
+    log_p = y * eta - size * softplus
+    if data_terms:
+        log_p = log_p + _data_terms(B, family, y, size)
     return log_p, y - size * sigmoid
+
+
+def _data_terms(B: Any, family: str, y: Any, size: Any) -> Any:
+    """The terms of the Poisson and binomial log densities that hold no ``eta``."""
+    lg = B.special.lgamma
+    if family == "poisson_log":
+        return -lg(y + 1.0)
+    return lg(size + 1.0) - lg(y + 1.0) - lg(size - y + 1.0)
 
 
 # --- matching ------------------------------------------------------------------------------------

@@ -210,10 +210,15 @@ class Model:
                          constrained=constrained, flat=flat, layout=self.layout,
                          single=B.float_dtype("single") if self.single_data else None)
 
-    def log_density(self, flat: Any, data: tuple, adjust: bool = True) -> Any:
-        """The log density at one unconstrained vector (backend tensors, not compiled)."""
+    def log_density(self, flat: Any, data: tuple, adjust: bool = True,
+                    row_blocks: dict | None = None) -> Any:
+        """The log density at one unconstrained vector (backend tensors, not compiled);
+        ``row_blocks``: the sums of ``blocked_glm`` terms swept for all chains
+        (``inference/batched_density.py``)."""
         B = self.backend
         ev = self.evaluator(data, flat=flat)
+        if row_blocks:
+            ev.row_blocks = row_blocks
         total = self._sum_terms(ev)
         if not adjust:
             return total

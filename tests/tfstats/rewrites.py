@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tfstats as ts
+from tfstats.inference.batched_density import batched_value_and_gradient
 
 __all__ = ["switch_off", "traced_shapes", "value_and_gradient"]
 
@@ -29,8 +30,7 @@ def switch_off(monkeypatch: pytest.MonkeyPatch,
 def value_and_gradient(model: ts.Model, flats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The compiled log density and its gradient at each row of ``flats`` (chains)."""
     B = model.backend
-    fn = B.compile_function(B.vectorize_value_and_gradient(
-        lambda flat, *data: model.log_density(flat, data)))
+    fn = B.compile_function(batched_value_and_gradient(model))  # as the samplers
     value, grad = fn(B.convert(flats, model.float_dtype), *model.data_tensors())
     return np.asarray(B.to_numpy(value)), np.asarray(B.to_numpy(grad))
 

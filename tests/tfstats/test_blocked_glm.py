@@ -1,7 +1,9 @@
-"""GLM likelihoods summed with their gradient in one pass over row blocks: the same log
-density and gradient as the plain form (batched over chains and not, float64, float32 and
-mixed data), the same fits, and the terms the rewrite must leave alone. The thresholds are
-lowered here so that small data take the blocked path in many blocks."""
+"""GLM likelihoods summed with their gradient in one pass over row blocks (JAX: inside each
+chain's density; TensorFlow: one sweep for all chains, ``inference/batched_density.py``):
+the same log density and gradient as the plain form (batched over chains and one chain,
+float64, float32 and mixed data), the same fits, one compilation per signature, and the
+terms the rewrite must leave alone. The thresholds are lowered here so that small data
+take the blocked path in many blocks."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from tests.tfstats.rewrites import value_and_gradient
 from tfstats import blocked_glm
 from tfstats.backends import backend_name
 from tfstats.blocked_glm import ENVIRONMENT
+from tfstats.inference.batched_density import batched_value_and_gradient
 
 N_ROWS, N_COLS = 4099, 4  # 16 blocks of 256 rows and 3 rows left; X large enough for float32
 # relative: float64 sums in another order; float32 products summed over other blocks
@@ -52,8 +55,8 @@ def _glm(family: str, precision: str, blocked: bool, monkeypatch: pytest.MonkeyP
         ts.bernoulli(ts.ilogit(eta), observed=y)
     elif family == "poisson":
         ts.poisson(np.exp(eta), observed=rng.poisson(np.exp(truth)))
-    else:
-        size = rng.integers(1, 6, size=N_ROWS)
+    else:  # "binomial": a size per row; "binomial_one_size": one for all rows
+        size = 5 if family == "binomial_one_size" else rng.integers(1, 6, size=N_ROWS)
         ts.binomial(size, ts.ilogit(eta), observed=rng.binomial(size, 1 / (1 + np.exp(-truth))))
     model = ts.model(alpha=alpha, beta=beta, gamma=gamma, precision=precision)
     assert len(model.blocked_glm) == (1 if blocked else 0)
@@ -64,12 +67,18 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
-@pytest.mark.parametrize(("family", "precision"), [
-    ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
-    ("poisson", "mixed"), ("poisson", "double"), ("binomial", "mixed")])
-def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
-                                                 precision: str,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def tensorflow_backend() -> Iterator[None]:
+    before = backend_name()
+    ts.set_backend("tensorflow")
+    yield
+    ts.set_backend(before)
+
+
+def _batched_match(family: str, precision: str,
+                   monkeypatch: pytest.MonkeyPatch) -> tuple[ts.Model, ts.Model, np.ndarray]:
+    """The plain and blocked models, their batched values and gradients checked equal
+    (vectorised chains, and one chain); returns both models and the points."""
     plain = _glm(family, precision, False, monkeypatch)
     blocked = _glm(family, precision, True, monkeypatch)
     value_tol, gradient_tol = TOLERANCE[precision]
@@ -79,6 +88,17 @@ def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
         v1, g1 = value_and_gradient(blocked, chains)
         assert _relative(v1, v0) < value_tol
         assert _relative(g1, g0) < gradient_tol
+    return plain, blocked, flats
+
+
+@pytest.mark.parametrize(("family", "precision"), [
+    ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
+    ("poisson", "mixed"), ("poisson", "double"), ("binomial", "mixed")])
+def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
+                                                 precision: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    plain, blocked, flats = _batched_match(family, precision, monkeypatch)
+    value_tol, gradient_tol = TOLERANCE[precision]
     B = blocked.backend  # unbatched and through log_prob too
     flat = B.convert(flats[2], blocked.float_dtype)
     v0, g0 = B.value_and_gradient(lambda f: plain.log_density(f, plain.data_tensors()), flat)
@@ -90,19 +110,46 @@ def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
     assert blocked.log_prob(values) == pytest.approx(plain.log_prob(values), rel=value_tol)
 
 
-def test_tensorflow_evaluates_the_term_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On TensorFlow the rewrite falls back to the plain form: the same numbers exactly."""
-    before = backend_name()
-    ts.set_backend("tensorflow")
-    try:
-        plain = _glm("bernoulli", "mixed", False, monkeypatch)
-        blocked = _glm("bernoulli", "mixed", True, monkeypatch)
-        flats = np.random.default_rng(2).uniform(-0.5, 0.5, size=(4, plain.n_free))
-        for a, b in zip(value_and_gradient(plain, flats), value_and_gradient(blocked, flats),
-                        strict=True):
-            np.testing.assert_array_equal(a, b)
-    finally:
-        ts.set_backend(before)
+@pytest.mark.parametrize(("family", "precision"), [
+    ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
+    ("poisson", "mixed"), ("binomial", "mixed"), ("binomial_one_size", "double")])
+def test_tensorflow_sweep_matches_the_plain_form(tensorflow_backend: None, family: str,
+                                                 precision: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chains' sweep against the vectorised plain form."""
+    _batched_match(family, precision, monkeypatch)
+
+
+def test_tensorflow_sweeps_once_for_all_chains(tensorflow_backend: None,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batched function is traced once per signature, and its graph holds one loop
+    over the row blocks, outside the vectorised map; a single density (the optimisers')
+    is the plain form, exactly."""
+    import tensorflow as tf
+
+    plain = _glm("poisson", "mixed", False, monkeypatch)
+    blocked = _glm("poisson", "mixed", True, monkeypatch)
+    fn = batched_value_and_gradient(blocked)
+    flats = np.random.default_rng(2).uniform(-0.5, 0.5, size=(3, blocked.n_free))
+    for rows in (flats, flats[::-1], flats + 0.1):
+        fn(tf.constant(rows), *blocked.data_tensors())
+    assert fn.experimental_get_tracing_count() == 1
+    graph = fn.get_concrete_function(tf.constant(flats), *blocked.data_tensors()).graph
+    loops = [op for op in graph.get_operations() if op.type in ("While", "StatelessWhile")]
+    assert len(loops) == 1  # the sweep; the chains are vectorised without a loop
+    flat = tf.constant(flats[0])
+    plain_value, blocked_value = (float(m.log_density(flat, m.data_tensors()))
+                                  for m in (plain, blocked))
+    assert blocked_value == plain_value  # unbatched: the plain form
+
+
+def _agree(a_draws: ts.Draws, b_draws: ts.Draws) -> None:
+    for name in ("alpha", "beta"):
+        a, b = (np.asarray(d[name]).reshape(-1, *np.shape(d[name])[2:])
+                for d in (a_draws, b_draws))
+        # two runs of one posterior: means within 5 Monte Carlo standard errors (ESS 100)
+        se = np.sqrt(a.var(axis=0) / 100 + b.var(axis=0) / 100)
+        assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 5 * se)
 
 
 @pytest.mark.filterwarnings("ignore:MCMC diagnostics")  # 2 x 200 draws: short chains
@@ -113,13 +160,28 @@ def test_fits_agree_with_the_plain_form(jax_backend: None,
     fits = [ts.opt(m, seed=1) for m in (plain, blocked)]
     for name in ("alpha", "beta", "gamma"):
         np.testing.assert_allclose(fits[1].par[name], fits[0].par[name], rtol=1e-5, atol=1e-6)
-    draws = [ts.mcmc(m, n_samples=200, warmup=200, chains=2, seed=3, progress=False)
-             for m in (plain, blocked)]
-    for name in ("alpha", "beta"):
-        a, b = (np.asarray(d[name]).reshape(-1, *np.shape(d[name])[2:]) for d in draws)
-        # two runs of one posterior: means within 5 Monte Carlo standard errors (ESS 100)
-        se = np.sqrt(a.var(axis=0) / 100 + b.var(axis=0) / 100)
-        assert np.all(np.abs(a.mean(axis=0) - b.mean(axis=0)) < 5 * se)
+    _agree(*(ts.mcmc(m, n_samples=200, warmup=200, chains=2, seed=3, progress=False)
+             for m in (plain, blocked)))
+
+
+@pytest.mark.filterwarnings("ignore:MCMC diagnostics")  # 2 x 200 draws: short chains
+def test_tensorflow_fits_agree_with_the_plain_form(tensorflow_backend: None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vectorised chains (one loop compiled, then reused) and parallel chains (one chain
+    per loop), against the plain form; VI's ELBO gradient goes through the sweep too."""
+    plain = _glm("bernoulli", "mixed", False, monkeypatch)
+    blocked = _glm("bernoulli", "mixed", True, monkeypatch)
+    kwargs = dict(n_samples=200, warmup=200, chains=2, progress=False)
+    reference = ts.mcmc(plain, seed=3, chain_method="vectorized", **kwargs)
+    for method in ("vectorized", "parallel"):
+        _agree(reference, ts.mcmc(blocked, seed=3, chain_method=method, **kwargs))
+    ts.mcmc(blocked, seed=4, chain_method="vectorized", **kwargs)  # again: compiled
+    loops = {k[-1][2]: r for k, r in blocked._cache.items() if k[-1][0] == "mcmc"}
+    assert sorted(loops) == [1, 2]  # chains per loop: parallel, vectorised
+    assert all(r.compilations == 1 for r in loops.values())
+    fits = [ts.vi(m, steps=300, seed=1, progress=False) for m in (plain, blocked)]
+    # one seed, gradients equal up to rounding: the same path of steps
+    np.testing.assert_allclose(fits[1].loc, fits[0].loc, atol=0.02)
 
 
 def test_terms_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ __all__ = [
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "make_seed", "split_seed", "uniform", "normal", "linalg", "stop_gradient", "device_scope",
-    "eager_scope",
+    "eager_scope", "density_from",
     "set_xla", "xla_enabled", "map_values", "solve_ode",
 ]
 
@@ -170,7 +170,12 @@ def vectorize_density(fn: Callable, loops: bool = False) -> Callable:
     """Map a scalar log density ``fn(flat, *data)`` over a batch of ``flats``, keeping it
     differentiable with gradients taken per item (a gradient through
     ``tf.vectorized_map`` makes XLA recompile for every new input value)."""
-    value_and_grads = vectorize_value_and_gradient(fn, loops)
+    return density_from(vectorize_value_and_gradient(fn, loops))
+
+
+def density_from(value_and_grads: Callable) -> Callable:
+    """A batched log density ``(flats, *data) -> values`` whose gradient is the one that
+    ``value_and_grads(flats, *data) -> (values, gradients)`` computes with it."""
 
     def batched(flats: tf.Tensor, *data: Any) -> tf.Tensor:
         @tf.custom_gradient

@@ -10,6 +10,7 @@ import numpy as np
 
 from tfstats.arrays import ModelError
 from tfstats.errors import check_names
+from tfstats.inference.batched_density import batched_value_and_gradient
 from tfstats.model import Model
 
 __all__ = ["log_density_function", "initial_state"]
@@ -24,8 +25,7 @@ def log_density_function(model: Model, adjust: bool = True) -> Callable:
     def build() -> Callable:
         B = model.backend
 
-        batched = B.vectorize_value_and_gradient(
-            lambda flat, *data: model.log_density(flat, data, adjust), loops=model.has_loops)
+        batched = batched_value_and_gradient(model, adjust)
         return B.compile_once(lambda flats, *data: batched(flats, *data))
 
     return model.compiled(("log_density_and_gradient", adjust), build)

@@ -19,6 +19,8 @@ import numpy as np
 
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
+from tfstats.inference.batched_density import batched_density as batched_log_density
+from tfstats.inference.batched_density import batched_value_and_gradient
 from tfstats.inference.chain_state import ChainState
 from tfstats.inference.compile_ahead import ahead_of_time, start_chunk, while_compiling
 from tfstats.inference.devices import OneDevice, placement
@@ -47,11 +49,8 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     B = model.backend
     dtype = model.float_dtype
 
-    def density(flat: Any, *data: Any) -> Any:
-        return model.log_density(flat, data)
-
-    batched_density = B.vectorize_density(density, loops=model.has_loops)
-    value_and_grads = B.vectorize_value_and_gradient(density, loops=model.has_loops)
+    batched_density = batched_log_density(model)
+    value_and_grads = batched_value_and_gradient(model)
 
     def scaled_value_and_grad(scale: Any, data: tuple) -> Callable:
         """Density and gradient in ``z`` (the space of the mass matrix)."""

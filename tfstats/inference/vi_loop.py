@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.inference.batched_density import batched_density as batched_log_density
 from tfstats.inference.gradient_steps import GradientRule
 from tfstats.minibatch import MinibatchData, batch_of, full_data_tensors
 from tfstats.model import Model
@@ -91,10 +92,7 @@ def build_chunk(model: Model, method: str, rule: GradientRule, samples: int) -> 
     dtype = model.float_dtype
     n = model.n_free
 
-    def density(flat: Any, *data: Any) -> Any:
-        return model.log_density(flat, data)
-
-    batched_density = B.vectorize_density(density, loops=model.has_loops)
+    batched_density = batched_log_density(model)
 
     def elbo_of(params: Any, seed: Any, data: tuple, shift: Any, factor: Any) -> Any:
         q = surrogate(B, method, params, n)

@@ -4,6 +4,7 @@ error raised in the background thread is raised in the caller; the XLA options r
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -58,8 +59,9 @@ def test_fusion_emitters_are_kept_only_where_the_program_gathers(
 
     gathers = jax.make_jaxpr(jax.grad(density))(jnp.ones(3), jnp.array([0, 2, 2]))
     loop = jax.make_jaxpr(lambda x: jax.lax.fori_loop(0, 3, lambda i, v: jnp.sin(v), x))(1.0)
-    assert compiler_options(gathers) == {}
-    assert compiler_options(loop) == {"xla_cpu_use_fusion_emitters": False}
+    assert compiler_options(gathers) == {"xla_backend_optimization_level": 2}
+    assert compiler_options(loop) == {"xla_backend_optimization_level": 2,
+                                      "xla_cpu_use_fusion_emitters": False}
 
 
 def test_fusion_emitters_are_kept_for_data_sized_elementwise_work(
@@ -72,13 +74,14 @@ def test_fusion_emitters_are_kept_for_data_sized_elementwise_work(
     def rows(x: jax.Array) -> jax.Array:  # a GLM's per-row terms, inside a loop
         return jax.lax.fori_loop(0, 2, lambda i, v: v + jnp.log1p(jnp.exp(-v)), x)
 
-    large = jnp.ones((4, DATA_SIZED // 4))
-    assert compiler_options(jax.make_jaxpr(rows)(large)) == {}
-    small = jnp.ones((4, DATA_SIZED // 4 - 1))
-    assert compiler_options(jax.make_jaxpr(rows)(small)) == {"xla_cpu_use_fusion_emitters": False}
+    def emitters(jaxpr: Any) -> bool:
+        return compiler_options(jaxpr).get("xla_cpu_use_fusion_emitters", True)
+
+    assert emitters(jax.make_jaxpr(rows)(jnp.ones((4, DATA_SIZED // 4))))
+    assert not emitters(jax.make_jaxpr(rows)(jnp.ones((4, DATA_SIZED // 4 - 1))))
     # a large buffer that is only filled (no arithmetic on it) does not count
     buffer = jax.make_jaxpr(lambda v: jnp.zeros((DATA_SIZED, 2)).at[0].set(jnp.sin(v)))
-    assert compiler_options(buffer(jnp.ones(2))) == {"xla_cpu_use_fusion_emitters": False}
+    assert not emitters(buffer(jnp.ones(2)))
 
 
 def test_gathering_programs_ask_for_the_emitters_the_tensorflow_backend_switched_off(
@@ -88,7 +91,22 @@ def test_gathering_programs_ask_for_the_emitters_the_tensorflow_backend_switched
     monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", True)
     gathers = jax.make_jaxpr(lambda x, i: x[i])(jnp.ones(3), jnp.array([0, 2]))
     options = compiler_options(gathers)
-    assert options == {"xla_cpu_use_fusion_emitters": True}
+    assert options == {"xla_backend_optimization_level": 2,
+                       "xla_cpu_use_fusion_emitters": True}
     compiled = jax.jit(lambda x, i: x[i]).lower(jnp.ones(3), jnp.array([0, 2])).compile(
-        compiler_options=options)  # an option XLA:CPU accepts
+        compiler_options=options)  # options XLA:CPU accepts
     np.testing.assert_array_equal(compiled(jnp.arange(3.0), jnp.array([0, 2])), [0.0, 2.0])
+
+
+def test_settings_named_in_the_users_xla_flags_are_left_to_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.backends import xla_cpu
+
+    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
+    monkeypatch.setattr(xla_cpu, "_ADDED", set())
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=3 "
+                                    "--xla_cpu_use_fusion_emitters=true")
+    loop = jax.make_jaxpr(lambda x: jax.lax.fori_loop(0, 3, lambda i, v: jnp.sin(v), x))(1.0)
+    assert compiler_options(loop) == {}
+    monkeypatch.setattr(xla_cpu, "_ADDED", {"xla_backend_optimization_level"})  # tfstats' own
+    assert compiler_options(loop) == {"xla_backend_optimization_level": 2}
