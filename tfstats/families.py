@@ -75,7 +75,11 @@ def _normal_lp(B: Any, x: Any, mean: Any, sd: Any) -> Any:
 
 
 def _bernoulli_logit_lp(B: Any, x: Any, logits: Any) -> Any:
-    return x * logits - B.special.softplus(logits)
+    """``x * logits - softplus(logits)`` for ``x`` in {0, 1}, written as
+    ``-softplus(-logits)`` or ``-softplus(logits)``: no cancellation for large logits, and
+    on a CPU under XLA the per-row pass of a large Bernoulli likelihood costs a fifth less
+    (the summed value is fed one array instead of four; ``docs/performance_mcmc.md``)."""
+    return -B.special.softplus(B.np.where(x > 0.5, -logits, logits))
 
 
 def _binomial_logit_lp(B: Any, x: Any, size: Any, logits: Any) -> Any:

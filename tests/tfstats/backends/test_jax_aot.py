@@ -4,6 +4,7 @@ error raised in the background thread is raised in the caller; the XLA options r
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,6 +62,26 @@ def test_fusion_emitters_are_kept_only_where_the_program_gathers(
     assert compiler_options(gathers) == {"xla_backend_optimization_level": 2}
     assert compiler_options(loop) == {"xla_backend_optimization_level": 2,
                                       "xla_cpu_use_fusion_emitters": False}
+
+
+def test_fusion_emitters_are_kept_for_data_sized_elementwise_work(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.backends import xla_cpu
+    from tfstats.backends.jax_aot import DATA_SIZED
+
+    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
+
+    def rows(x: jax.Array) -> jax.Array:  # a GLM's per-row terms, inside a loop
+        return jax.lax.fori_loop(0, 2, lambda i, v: v + jnp.log1p(jnp.exp(-v)), x)
+
+    def emitters(jaxpr: Any) -> bool:
+        return compiler_options(jaxpr).get("xla_cpu_use_fusion_emitters", True)
+
+    assert emitters(jax.make_jaxpr(rows)(jnp.ones((4, DATA_SIZED // 4))))
+    assert not emitters(jax.make_jaxpr(rows)(jnp.ones((4, DATA_SIZED // 4 - 1))))
+    # a large buffer that is only filled (no arithmetic on it) does not count
+    buffer = jax.make_jaxpr(lambda v: jnp.zeros((DATA_SIZED, 2)).at[0].set(jnp.sin(v)))
+    assert not emitters(buffer(jnp.ones(2)))
 
 
 def test_gathering_programs_ask_for_the_emitters_the_tensorflow_backend_switched_off(
