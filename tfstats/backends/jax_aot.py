@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -45,33 +45,29 @@ ELEMENTWISE = frozenset({
     "lgamma", "digamma", "erf", "erfc", "sin", "cos"})
 
 
-def _primitives(jaxpr: Any, seen: set[str]) -> set[str]:
+def _equations(jaxpr: Any) -> Iterator[Any]:
+    """The equations of ``jaxpr`` and of every jaxpr inside it (loop bodies, branches)."""
     for eqn in jaxpr.eqns:
-        seen.add(eqn.primitive.name)
+        yield eqn
         for param in eqn.params.values():
             for sub in param if isinstance(param, list | tuple) else (param,):
                 if isinstance(sub, jax_core.ClosedJaxpr):
-                    _primitives(sub.jaxpr, seen)
+                    yield from _equations(sub.jaxpr)
                 elif isinstance(sub, jax_core.Jaxpr):
-                    _primitives(sub, seen)
-    return seen
+                    yield from _equations(sub)
 
 
-def _largest(jaxpr: Any) -> int:
-    """Elements of the largest array that elementwise arithmetic (``ELEMENTWISE``) makes
-    in ``jaxpr`` or a jaxpr inside it."""
-    largest = 0
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name in ELEMENTWISE:
-            for var in eqn.outvars:
-                largest = max(largest, int(math.prod(getattr(var.aval, "shape", ()))))
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, list | tuple) else (param,):
-                if isinstance(sub, jax_core.ClosedJaxpr):
-                    largest = max(largest, _largest(sub.jaxpr))
-                elif isinstance(sub, jax_core.Jaxpr):
-                    largest = max(largest, _largest(sub))
-    return largest
+def _wants_emitters(jaxpr: Any) -> bool:
+    """Whether the program gathers (``GATHERS``) or its elementwise arithmetic
+    (``ELEMENTWISE``) makes arrays of at least ``DATA_SIZED`` elements."""
+    for eqn in _equations(jaxpr):
+        name = eqn.primitive.name
+        if name in GATHERS:
+            return True
+        if name in ELEMENTWISE and any(
+                math.prod(getattr(var.aval, "shape", ())) >= DATA_SIZED for var in eqn.outvars):
+            return True
+    return False
 
 
 def compiler_options(jaxpr: Any) -> dict[str, Any]:
@@ -103,9 +99,8 @@ def compiler_options(jaxpr: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if not user_sets(OPTIMIZATION):
         options[OPTIMIZATION] = OPTIMIZATION_LEVEL
-    if (_primitives(jaxpr.jaxpr, set()) & GATHERS
-            or _largest(jaxpr.jaxpr) >= DATA_SIZED):  # XLA's default, unless tfstats' TF
-        if emitters_switched_off():                   # backend switched it off
+    if _wants_emitters(jaxpr.jaxpr):  # XLA's default, unless tfstats' TF backend
+        if emitters_switched_off():   # switched it off
             options[FUSION_EMITTERS] = True
     elif not user_sets(FUSION_EMITTERS):
         options[FUSION_EMITTERS] = False
