@@ -179,7 +179,8 @@ def _numpyro_loop(family: str, x: np.ndarray, y: np.ndarray, dtype: str) -> tupl
         def body(state: tuple) -> tuple:
             i, f = state
             values, grads = vg(f)
-            return i + 1, f + jdtype(1e-6) * grads + jdtype(1e-12) * values[:, None]
+            moved = f + jdtype(1e-6) * grads + jdtype(1e-12) * values[:, None]
+            return i + 1, moved.astype(f.dtype)  # a float64 value (Poisson's lgamma)
 
         return jax.lax.while_loop(lambda s: s[0] < k, body, (jnp.int32(0), flats))[1]
 
