@@ -7,15 +7,12 @@ take the blocked path in many blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
 import tfstats as ts
 from tests.tfstats.rewrites import value_and_gradient
 from tfstats import blocked_glm
-from tfstats.backends import backend_name
 from tfstats.blocked_glm import ENVIRONMENT
 from tfstats.inference.batched_density import batched_value_and_gradient
 
@@ -28,15 +25,6 @@ TOLERANCE = {"double": (1e-12, 1e-10), "mixed": (1e-7, 1e-5), "single": (2e-6, 3
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(blocked_glm, "MIN_BYTES", 0)
     monkeypatch.setattr(blocked_glm, "BLOCK_BYTES", 4096)  # 256 rows of 4 float32 columns
-
-
-@pytest.fixture
-def jax_backend() -> Iterator[None]:
-    pytest.importorskip("jax")
-    before = backend_name()
-    ts.set_backend("jax")
-    yield
-    ts.set_backend(before)
 
 
 def _glm(family: str, precision: str, blocked: bool, monkeypatch: pytest.MonkeyPatch,
@@ -67,14 +55,6 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
-@pytest.fixture
-def tensorflow_backend() -> Iterator[None]:
-    before = backend_name()
-    ts.set_backend("tensorflow")
-    yield
-    ts.set_backend(before)
-
-
 def _batched_match(family: str, precision: str,
                    monkeypatch: pytest.MonkeyPatch) -> tuple[ts.Model, ts.Model, np.ndarray]:
     """The plain and blocked models, their batched values and gradients checked equal
@@ -94,7 +74,7 @@ def _batched_match(family: str, precision: str,
 @pytest.mark.parametrize(("family", "precision"), [
     ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
     ("poisson", "mixed"), ("poisson", "double"), ("binomial", "mixed")])
-def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
+def test_value_and_gradient_match_the_plain_form(jax_backend: str, family: str,
                                                  precision: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     plain, blocked, flats = _batched_match(family, precision, monkeypatch)
@@ -113,14 +93,14 @@ def test_value_and_gradient_match_the_plain_form(jax_backend: None, family: str,
 @pytest.mark.parametrize(("family", "precision"), [
     ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
     ("poisson", "mixed"), ("binomial", "mixed"), ("binomial_one_size", "double")])
-def test_tensorflow_sweep_matches_the_plain_form(tensorflow_backend: None, family: str,
+def test_tensorflow_sweep_matches_the_plain_form(tensorflow_backend: str, family: str,
                                                  precision: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The chains' sweep against the vectorised plain form."""
     _batched_match(family, precision, monkeypatch)
 
 
-def test_tensorflow_sweeps_once_for_all_chains(tensorflow_backend: None,
+def test_tensorflow_sweeps_once_for_all_chains(tensorflow_backend: str,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The batched function is traced once per signature, and its graph holds one loop
     over the row blocks, outside the vectorised map; a single density (the optimisers')
@@ -153,7 +133,7 @@ def _agree(a_draws: ts.Draws, b_draws: ts.Draws) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:MCMC diagnostics")  # 2 x 200 draws: short chains
-def test_fits_agree_with_the_plain_form(jax_backend: None,
+def test_fits_agree_with_the_plain_form(jax_backend: str,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     plain = _glm("bernoulli", "double", False, monkeypatch)
     blocked = _glm("bernoulli", "double", True, monkeypatch)
@@ -165,7 +145,7 @@ def test_fits_agree_with_the_plain_form(jax_backend: None,
 
 
 @pytest.mark.filterwarnings("ignore:MCMC diagnostics")  # 2 x 200 draws: short chains
-def test_tensorflow_fits_agree_with_the_plain_form(tensorflow_backend: None,
+def test_tensorflow_fits_agree_with_the_plain_form(tensorflow_backend: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Vectorised chains (one loop compiled, then reused) and parallel chains (one chain
     per loop), against the plain form; VI's ELBO gradient goes through the sweep too."""

@@ -5,32 +5,19 @@ from __future__ import annotations
 
 import threading
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
-import tfstats as ts
 from tests.tfstats.inference.short_fits import (
     errors_of_a_fit_in_a_thread,
     short_fit,
     tiny_model,
 )
-from tfstats import compile_cache
-from tfstats.backends import backend_name
 from tfstats.inference import mcmc as mcmc_module
 
 jax = pytest.importorskip("jax")
-
-
-@pytest.fixture
-def on_jax() -> Iterator[None]:
-    before = backend_name()
-    ts.set_backend("jax")
-    compile_cache.clear()  # models of the same structure would share a compiled loop
-    yield
-    ts.set_backend(before)
 
 
 def _chunk_traces() -> tuple[list[tuple[str, str]], Any]:
@@ -50,7 +37,7 @@ def _chunk_traces() -> tuple[list[tuple[str, str]], Any]:
 @pytest.mark.parametrize(("chain_method", "device"), [("parallel", None),
                                                       ("vectorized", "cpu")])
 def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
-        chain_method: str, device: str | None, on_jax: None,
+        chain_method: str, device: str | None, jax_backend: str, fresh_compile_cache: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from jax._src import monitoring as jax_monitoring
 
@@ -81,7 +68,7 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
 
 
 def test_a_compile_error_in_the_background_is_raised_by_mcmc(
-        on_jax: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        jax_backend: str, fresh_compile_cache: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from tfstats.backends.jax_aot import AheadOfTime
 
     def broken(self: AheadOfTime, args: tuple, lowered: Any = None) -> Any:

@@ -5,7 +5,6 @@ same draws as the loop compiled at its first call, and an error there raised by 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,19 +17,8 @@ from tests.tfstats.inference.short_fits import (
     tiny_model,
 )
 from tfstats import compile_cache
-from tfstats.backends import backend_name
 from tfstats.backends.tf_ahead import CompiledAhead
 from tfstats.inference import mcmc as mcmc_module
-
-
-@pytest.fixture
-def on_tensorflow() -> Iterator[None]:
-    before = backend_name()
-    ts.set_backend("tensorflow")
-    compile_cache.clear()  # models of the same structure would share a compiled loop
-    yield
-    compile_cache.clear()
-    ts.set_backend(before)
 
 
 def _fit(model: ts.Model, **kwargs: Any) -> ts.Draws:
@@ -42,7 +30,8 @@ def _loops(model: ts.Model) -> list[Any]:
 
 
 def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
-        on_tensorflow: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        tensorflow_backend: str, fresh_compile_cache: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     model = tiny_model()
     seen = []
     search = mcmc_module.initial_state
@@ -68,7 +57,8 @@ def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
 
 
 def test_a_compile_error_in_the_background_is_raised_by_mcmc(
-        on_tensorflow: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        tensorflow_backend: str, fresh_compile_cache: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     compiling = []
 
     def broken(self: CompiledAhead, future: Any, args: tuple, scope: Any) -> None:

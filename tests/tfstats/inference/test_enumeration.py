@@ -4,8 +4,6 @@ draws, errors; on both backends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import scipy.stats as st
@@ -13,19 +11,7 @@ from scipy.optimize import minimize
 from scipy.special import gammaln, logsumexp
 
 import tfstats as ts
-from tfstats.backends import backend_name
 from tfstats.draws import Draws
-
-
-@pytest.fixture
-def jax_backend() -> Iterator[str]:
-    """The backend of the tests that run NUTS on JAX."""
-    pytest.importorskip("jax")
-    before = backend_name()
-    ts.set_backend("jax")
-    yield "jax"
-    ts.set_backend(before)
-
 
 # --- change point -----------------------------------------------------------------------------
 
