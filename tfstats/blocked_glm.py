@@ -52,11 +52,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tfstats.arrays import Array, Data
+from tfstats.arrays import Data
 from tfstats.families import Density
 
 # the decomposition of a linear predictor is the Gaussian rewrite's
-from tfstats.linear_gaussian import _SCALAR_SHAPES, LinearPredictor, _decompose, _Part
+from tfstats.linear_gaussian import _SCALAR_SHAPES, LinearPredictor, decomposed
 from tfstats.linear_gaussian import enabled as switched_on
 
 __all__ = ["ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "FAMILIES", "enabled", "BlockedGLM",
@@ -87,7 +87,7 @@ class BlockedGLM(LinearPredictor):
         CPU; on TensorFlow from the sums of ``ev.row_blocks`` where the chains' sweep gave
         them (``tfstats/inference/batched_density.py``), else as written (and on a GPU)."""
         B = ev.B
-        given = getattr(ev, "row_blocks", {}).get(id(self))
+        given = ev.row_blocks.get(id(self))
         if given is not None:  # the sweep's value; gradient by the chain rule through params
             value, gradients = given
             linear = sum(B.np.sum(p * B.stop_gradient(g))
@@ -274,13 +274,12 @@ def _match(term: Density) -> BlockedGLM | None:
             return None
     if eta.shape != (n,):
         return None
-    parts: list[_Part] = []
-    intercepts: list[tuple[Array, float]] = []
-    offsets: list[tuple[Array, float]] = []
-    if not _decompose(eta, 1.0, n, parts, intercepts, offsets):
+    pieces = decomposed(eta, n)
+    if pieces is None:
         return None
+    parts = pieces[0]
     if any(part.index is not None for part in parts):  # gathers (u[group]) stay per row
         return None
     if not any(part.design.ndim == 2 for part in parts):
         return None
-    return BlockedGLM(term, n, parts, intercepts, offsets)
+    return BlockedGLM(term, n, *pieces)

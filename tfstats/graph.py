@@ -62,13 +62,17 @@ class Evaluator:
     single : dtype, optional
         float32, when some ``data`` are float32 (``precision="mixed"``): data-sized work on
         them runs in float32 (``tfstats.mixed_precision``).
+    row_blocks : dict, optional
+        ``id`` of a ``blocked_glm`` term -> its (value, gradients) swept for all chains at
+        once (``inference/batched_density.py``).
     """
 
     def __init__(self, B: Any, float_dtype: Any, data: dict[Array, Any],
                  constrained: dict[Variable, Any] | None = None, flat: Any = None,
                  layout: dict[Variable, tuple[int, tuple[int, ...]]] | None = None,
-                 single: Any = None) -> None:
+                 single: Any = None, row_blocks: dict[int, Any] | None = None) -> None:
         self.B = B
+        self.row_blocks = row_blocks or {}
         self.float = float_dtype
         self.single = single
         self.values: dict[Array, Any] = dict(data)

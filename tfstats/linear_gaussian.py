@@ -60,7 +60,7 @@ from tfstats.arrays import Array, Data
 from tfstats.families import Density
 
 __all__ = ["ENVIRONMENT", "enabled", "LinearGaussian", "LinearPredictor", "Statistics",
-           "find_linear_gaussian", "refresh"]
+           "decomposed", "find_linear_gaussian", "refresh"]
 
 ENVIRONMENT = "TFSTATS_SUFFICIENT_STATISTICS"
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -109,7 +109,7 @@ class _Part:
 
 @dataclass(eq=False)
 class LinearPredictor:
-    """A term whose linear predictor was decomposed (:func:`_decompose`): its column
+    """A term whose linear predictor was decomposed (:func:`decomposed`): its column
     blocks, intercepts and offsets (shared by this rewrite and ``blocked_glm``'s)."""
 
     term: Density
@@ -316,12 +316,10 @@ def _match(term: Density) -> LinearGaussian | None:
     mean, sd = term.params
     if sd.shape not in _SCALAR_SHAPES or mean.shape not in ((n,), *_SCALAR_SHAPES):
         return None
-    parts: list[_Part] = []
-    intercepts: list[tuple[Array, float]] = []
-    offsets: list[tuple[Array, float]] = []
-    if not _decompose(mean, 1.0, n, parts, intercepts, offsets):
+    pieces = decomposed(mean, n)
+    if pieces is None:
         return None
-    rewrite = LinearGaussian(term, n, parts, intercepts, offsets)
+    rewrite = LinearGaussian(term, n, *pieces)
     return rewrite if rewrite.n_columns < n and rewrite.cost <= _row_cost(rewrite) else None
 
 
@@ -332,6 +330,18 @@ def _row_cost(rewrite: LinearGaussian) -> int:
     gathers = sum(part.index is not None for part in rewrite.parts)
     dense = rewrite.n_columns - sum(p.width for p in rewrite.parts if p.index is not None)
     return rewrite.n_rows * (dense + GATHER_ROW_COST * gathers)
+
+
+def decomposed(predictor: Array, n: int) -> tuple[list[_Part], list, list] | None:
+    """``(parts, intercepts, offsets)`` of a linear predictor of ``n`` rows (the
+    arguments of a :class:`LinearPredictor` after its term and rows), or None when it is
+    not of that form."""
+    parts: list[_Part] = []
+    intercepts: list[tuple[Array, float]] = []
+    offsets: list[tuple[Array, float]] = []
+    if not _decompose(predictor, 1.0, n, parts, intercepts, offsets):
+        return None
+    return parts, intercepts, offsets
 
 
 def _decompose(array: Array, sign: float, n: int, parts: list[_Part],

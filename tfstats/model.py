@@ -204,11 +204,13 @@ class Model:
         return self._data_tensors[key]
 
     def evaluator(self, data: tuple, flat: Any = None,
-                  constrained: dict[Variable, Any] | None = None) -> Evaluator:
+                  constrained: dict[Variable, Any] | None = None,
+                  row_blocks: dict | None = None) -> Evaluator:
         B = self.backend
         return Evaluator(B, self.float_dtype, dict(zip(self.data_nodes, data, strict=True)),
                          constrained=constrained, flat=flat, layout=self.layout,
-                         single=B.float_dtype("single") if self.single_data else None)
+                         single=B.float_dtype("single") if self.single_data else None,
+                         row_blocks=row_blocks)
 
     def log_density(self, flat: Any, data: tuple, adjust: bool = True,
                     row_blocks: dict | None = None) -> Any:
@@ -216,9 +218,7 @@ class Model:
         ``row_blocks``: the sums of ``blocked_glm`` terms swept for all chains
         (``inference/batched_density.py``)."""
         B = self.backend
-        ev = self.evaluator(data, flat=flat)
-        if row_blocks:
-            ev.row_blocks = row_blocks
+        ev = self.evaluator(data, flat=flat, row_blocks=row_blocks)
         total = self._sum_terms(ev)
         if not adjust:
             return total

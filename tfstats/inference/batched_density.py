@@ -35,12 +35,12 @@ def batched_value_and_gradient(model: Model, adjust: bool = True) -> Callable:
     [-0.0, -1.0]
     """
     B = model.backend
-    rewrites = list(getattr(model, "blocked_glm", []))
+    rewrites = model.blocked_glm
 
     def density(flat: Any, *data: Any) -> Any:
         return model.log_density(flat, data, adjust)
 
-    if B.name != "tensorflow" or not rewrites or B.has_gpu():
+    if not _sweeps(model):
         return B.vectorize_value_and_gradient(density, loops=model.has_loops)
     from tfstats.backends.tf_blocks import row_block_sweep, staged_value_and_gradient
 
@@ -69,9 +69,17 @@ def batched_density(model: Model, adjust: bool = True) -> Callable:
     """``(flats, *data) -> values``, differentiable, its gradient that of
     :func:`batched_value_and_gradient`."""
     B = model.backend
-    if B.name != "tensorflow" or not getattr(model, "blocked_glm", []) or B.has_gpu():
+    if not _sweeps(model):
         return B.vectorize_density(lambda flat, *data: model.log_density(flat, data, adjust),
                                    loops=model.has_loops)
     from tfstats.backends.tensorflow import density_from  # TensorFlow's, not the protocol's
 
     return density_from(batched_value_and_gradient(model, adjust))
+
+
+def _sweeps(model: Model) -> bool:
+    """Whether the model's ``blocked_glm`` terms are swept for all chains at once (on
+    TensorFlow on a CPU; JAX sums them inside each chain's density)."""
+    B = model.backend
+    return B.name == "tensorflow" and bool(model.blocked_glm) \
+        and not B.has_gpu()
