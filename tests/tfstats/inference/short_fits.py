@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import tfstats as ts
 
-__all__ = ["errors_of_a_fit_in_a_thread", "short_fit", "tiny_model"]
+__all__ = ["errors_of_a_fit_in_a_thread", "short_fit", "tiny_model", "when_the_search_begins"]
 
 
 def tiny_model() -> ts.Model:
@@ -45,3 +46,20 @@ def errors_of_a_fit_in_a_thread(**kwargs: Any) -> list[BaseException]:
     caller.join(timeout=120)
     assert not caller.is_alive()
     return outcome
+
+
+def when_the_search_begins(monkeypatch: Any, record: Callable[[], list]) -> list:
+    """The list ``record()`` returns when MCMC first looks for starting points (the loop
+    is compiling by then), filled once; MCMC's ``initial_state`` is wrapped to take it."""
+    from tfstats.inference import mcmc as mcmc_module
+
+    seen: list = []
+    search = mcmc_module.initial_state
+
+    def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
+        if not seen:
+            seen.extend(record())
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(mcmc_module, "initial_state", initial_state)
+    return seen

@@ -7,15 +7,14 @@ import threading
 import types
 from typing import Any
 
-import numpy as np
 import pytest
 
 from tests.tfstats.inference.short_fits import (
     errors_of_a_fit_in_a_thread,
     short_fit,
     tiny_model,
+    when_the_search_begins,
 )
-from tfstats.inference import mcmc as mcmc_module
 
 jax = pytest.importorskip("jax")
 
@@ -44,16 +43,9 @@ def test_the_loop_compiles_once_in_the_background_before_the_starting_points(
     from tfstats.backends.jax_aot import AheadOfTime
 
     model = tiny_model()
-    started = []
-    search = mcmc_module.initial_state
-
-    def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
-        if not started:  # the loop is already compiling when the first search begins
-            started.extend((r, len(r._compilations._futures)) for k, r in model._cache.items()
-                           if k[-1][0] == "mcmc")
-        return search(*args, **kwargs)
-
-    monkeypatch.setattr(mcmc_module, "initial_state", initial_state)
+    started = when_the_search_begins(monkeypatch, lambda: [  # compiling by then
+        (r, len(r._compilations._futures)) for k, r in model._cache.items()
+        if k[-1][0] == "mcmc"])
     traced, listener = _chunk_traces()
     try:
         draws = short_fit(model, chain_method=chain_method, device=device)

@@ -15,6 +15,7 @@ from tests.tfstats.inference.short_fits import (
     errors_of_a_fit_in_a_thread,
     short_fit,
     tiny_model,
+    when_the_search_begins,
 )
 from tfstats import compile_cache
 from tfstats.backends.tf_ahead import CompiledAhead
@@ -33,16 +34,8 @@ def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
         tensorflow_backend: str, fresh_compile_cache: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     model = tiny_model()
-    seen = []
-    search = mcmc_module.initial_state
-
-    def initial_state(*args: Any, **kwargs: Any) -> np.ndarray:
-        if not seen:  # the loop is traced and compiling when the search begins
-            seen.extend((r, r.compilations, list(r._compilations._futures.values()))
-                        for r in _loops(model))
-        return search(*args, **kwargs)
-
-    monkeypatch.setattr(mcmc_module, "initial_state", initial_state)
+    seen = when_the_search_begins(monkeypatch, lambda: [  # traced and compiling by then
+        (r, r.compilations, list(r._compilations._futures.values())) for r in _loops(model)])
     draws = _fit(model)
     again = _fit(model)  # compiled already: nothing started
     [(runner, compilations, futures)] = seen
