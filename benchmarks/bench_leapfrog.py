@@ -63,14 +63,27 @@ def thunk_times(call: Any) -> dict[str, list[float]]:
     return times
 
 
+def _json_or_none(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workload", default="logistic")
-    parser.add_argument("--options", nargs="+", default=["auto"])
+    parser.add_argument("--workload", default="logistic",
+                        choices=("eight_schools", "logistic", "radon", "correlated"))
+    parser.add_argument("--options", nargs="+", default=["auto"],
+                        help='"auto" (tfstats\' choice) or a JSON object of XLA options')
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args(argv)
+    for text in args.options:
+        if text != "auto" and not isinstance(_json_or_none(text), dict):
+            parser.error(f"--options: {text!r} is neither \"auto\" nor a JSON object of "
+                         "XLA options")
 
     import mcmc_systems as systems
 

@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--backend", default="jax", choices=("jax", "tensorflow"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.workloads.split(",")) - set(CHAINS))
+    if unknown:
+        parser.error(f"--workloads: unknown {', '.join(unknown)}; choose from "
+                     f"{', '.join(CHAINS)}")
     if args.worker:
         print(json.dumps(_worker(args.worker)))
         return []

@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/bench_loop_size.py (eight schools, JAX)."""
+"""Smoke test of benchmarks/bench_loop_size.py (eight schools, JAX) and the argument
+checks of it and benchmarks/bench_leapfrog.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,20 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_loop_size.py"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+SCRIPT = BENCHMARKS / "bench_loop_size.py"
+
+
+@pytest.mark.parametrize(("script", "arguments", "message"), [
+    ("bench_loop_size.py", ["--workloads", "eight_schools,nope"], "--workloads: unknown nope"),
+    ("bench_leapfrog.py", ["--options", "{bad"], "neither \"auto\" nor a JSON object"),
+    ("bench_leapfrog.py", ["--workload", "nope"], "invalid choice: 'nope'"),
+])
+def test_bad_arguments_are_named_before_anything_runs(script: str, arguments: list[str],
+                                                     message: str) -> None:
+    run = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 2 and message in run.stderr, run.stderr[-2000:]
 
 
 @pytest.mark.slow  # a fresh process that imports tfstats and compiles the loop
