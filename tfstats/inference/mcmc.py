@@ -19,6 +19,7 @@ import numpy as np
 
 from tfstats.draws import Draws
 from tfstats.inference import adaptation
+from tfstats.inference.active_chains import active_batch, with_active_batch
 from tfstats.inference.batched_density import batched_density as batched_log_density
 from tfstats.inference.batched_density import batched_value_and_gradient
 from tfstats.inference.chain_state import ChainState
@@ -46,7 +47,9 @@ _STATS = ("accept", "divergent", "n_steps", "energy", "step_size", "log_density"
 _SEARCH_STREAMS = 2**20  # the step-size search's draws from the chunk's seed (see find_step_size)
 
 
-def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
+def _build_chunk(model: Model, spec: Sampler, chains: int, active: int = 0) -> Callable:
+    """The compiled chunk; ``active``: the smaller batch NUTS evaluates when at most that
+    many chains are active (``active_chains.py``; 0: always all)."""
     B = model.backend
     dtype = model.float_dtype
 
@@ -56,11 +59,13 @@ def _build_chunk(model: Model, spec: Sampler, chains: int) -> Callable:
     def scaled_value_and_grad(scale: Any, data: tuple) -> Callable:
         """Density and gradient in ``z`` (the space of the mass matrix)."""
 
-        def fn(z: Any) -> tuple[Any, Any]:
-            values, grads = value_and_grads(position(B, scale, z), *data)
-            return values, gradient(B, scale, grads)
+        def fn(z: Any, rows: Any = None) -> tuple[Any, Any]:
+            # rows: the chains of z's rows, when NUTS evaluates only some (active_chains.py)
+            s = scale if rows is None else B.gather(scale, rows, 0)
+            values, grads = value_and_grads(position(B, s, z), *data)
+            return values, gradient(B, s, grads)
 
-        return fn
+        return with_active_batch(fn, active)
 
     def kernel_for(adapt: dict, use_final: Any, data: tuple,
                    jitter: Any = 1.0) -> tuple[Any, Any]:
@@ -161,8 +166,9 @@ def _runner(model: Model, spec: Sampler, chains: int, place: Any, chain_method: 
         return model.compiled(("mcmc", spec, 1, CHUNK), lambda: ahead_of_time(
             model, _build_chunk(model, spec, 1))), True
     if place.size == 1:
-        return model.compiled(("mcmc", spec, chains, CHUNK), lambda: ahead_of_time(
-            model, _build_chunk(model, spec, chains))), False
+        active = active_batch(model, chains, on_gpu)
+        return model.compiled(("mcmc", spec, chains, CHUNK, active), lambda: ahead_of_time(
+            model, _build_chunk(model, spec, chains, active))), False
     return model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
         lambda n: _build_chunk(model, spec, n), chains)), False
 

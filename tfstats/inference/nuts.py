@@ -7,7 +7,8 @@ visits such step sizes all through warmup. This kernel follows Stan (>= 2.21): m
 sampling (uniform within a subtree, biased toward the new subtree when merging), the
 generalised criterion on summed momenta, and the two extra checks across merged subtrees.
 Subtrees are built iteratively with momentum checkpoints (as in NumPyro), all chains in
-lockstep; a chain that has finished waits, masked.
+lockstep; a chain that has finished waits, masked (on data-heavy models its density is
+not evaluated while at most half the chains are active: ``active_chains.py``).
 
 The state is on the scale of the mass matrix (unit metric), so sharp momenta are momenta.
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from tfstats.inference.active_chains import evaluate_active
 
 __all__ = ["NoUTurn", "NUTSResults"]
 
@@ -189,7 +192,7 @@ class NoUTurn:
             a = st["active"]
             p_half = st["p_last"] + 0.5 * step * st["g_last"]
             z1 = st["z_last"] + step * p_half
-            lp1, g1 = self.value_and_grad(z1)
+            lp1, g1 = evaluate_active(B, self.value_and_grad, z1, a)  # active_chains.py
             p1 = p_half + 0.5 * step * g1
             h1 = -lp1 + 0.5 * np_.sum(p1**2, axis=-1)
             h1 = np_.where(np_.isnan(h1), zero + np_.inf, h1)
