@@ -10,7 +10,7 @@ and gradients back (a finished chain's row gets any active chain's: it is masked
 active chains' values are those of the full batch up to float rounding, so a seed's draws
 stay the same. On small models the switch costs more than it saves, so it is off there.
 
-``TFSTATS_ACTIVE_CHAINS=0`` switches it off (for models whose chunk is built afterwards).
+``TFSTATS_ACTIVE_CHAINS=0`` switches it off (read at each ``ts.mcmc`` call).
 The measurements are in ``docs/performance_mcmc.md`` ("Evaluating only the active chains").
 """
 
