@@ -13,6 +13,7 @@ from tfstats.backends import xla_cpu
 def fresh(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """A process where ``configure_xla_cpu`` has not run yet."""
     monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
+    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
     monkeypatch.setattr(xla_cpu, "_ADDED", set())
     return monkeypatch
 
@@ -24,7 +25,7 @@ def test_adds_the_three_settings(fresh: pytest.MonkeyPatch) -> None:
                      "--xla_backend_optimization_level=2",
                      "--xla_cpu_experimental_ynn_fusion_type=-reduce"]
     assert os.environ["XLA_FLAGS"].split() == flags
-    assert xla_cpu.emitters_switched_off()
+    assert xla_cpu.emitters_switched_off() and xla_cpu.ynn_reductions_taken_out()
     assert not any(xla_cpu.user_sets(flag) for flag in
                    (xla_cpu.FUSION_EMITTERS, xla_cpu.OPTIMIZATION, xla_cpu.YNN_FUSION))
 
@@ -37,7 +38,7 @@ def test_keeps_the_users_settings(fresh: pytest.MonkeyPatch) -> None:
                          "--xla_cpu_experimental_ynn_fusion_type="]
     assert flags.count("--xla_cpu_experimental_ynn_fusion_type=") == 1
     assert not any("-reduce" in flag for flag in flags)
-    assert xla_cpu.user_sets(xla_cpu.YNN_FUSION)
+    assert xla_cpu.user_sets(xla_cpu.YNN_FUSION) and not xla_cpu.ynn_reductions_taken_out()
     assert not xla_cpu.user_sets(xla_cpu.OPTIMIZATION)  # tfstats' own
 
 
