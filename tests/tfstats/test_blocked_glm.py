@@ -90,6 +90,35 @@ def test_value_and_gradient_match_the_plain_form(jax_backend: str, family: str,
     assert blocked.log_prob(values) == pytest.approx(plain.log_prob(values), rel=value_tol)
 
 
+def _lgammas(jaxpr: object, in_loop: bool = False) -> list[bool]:
+    """For each ``lgamma`` of ``jaxpr`` (and the jaxprs inside it): whether it is in a loop."""
+    from jax.extend import core as jax_core
+
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "lgamma":
+            found.append(in_loop)
+        loop = in_loop or eqn.primitive.name in ("while", "scan")
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, list | tuple) else (param,):
+                if isinstance(sub, jax_core.ClosedJaxpr):
+                    found += _lgammas(sub.jaxpr, loop)
+                elif isinstance(sub, jax_core.Jaxpr):
+                    found += _lgammas(sub, loop)
+    return found
+
+
+def test_jax_sums_the_data_only_terms_outside_the_blocks(
+        jax_backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Poisson's ``lgamma(y + 1)`` once over all rows, not per block in the loop."""
+    import jax
+
+    model = _glm("poisson", "double", True, monkeypatch)
+    flat = np.zeros(model.n_free)
+    jaxpr = jax.make_jaxpr(jax.grad(lambda f: model.log_density(f, model.data_tensors())))(flat)
+    assert _lgammas(jaxpr.jaxpr) == [False]
+
+
 @pytest.mark.parametrize(("family", "precision"), [
     ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
     ("poisson", "mixed"), ("binomial", "mixed"), ("binomial_one_size", "double")])

@@ -26,8 +26,11 @@ from tfstats.backends.xla_cpu import (
     FUSION_EMITTERS,
     OPTIMIZATION,
     OPTIMIZATION_LEVEL,
+    YNN_DEFAULT,
+    YNN_FUSION,
     emitters_switched_off,
     user_sets,
+    ynn_reductions_taken_out,
 )
 
 __all__ = ["AheadOfTime", "compiler_options", "GATHERS", "DATA_SIZED", "ELEMENTWISE"]
@@ -77,8 +80,9 @@ def compiler_options(jaxpr: Any) -> dict[str, Any]:
     40 % less compile time for a NUTS loop, the same run time) unless the program gathers
     (``GATHERS``) or its elementwise arithmetic makes arrays of at least ``DATA_SIZED``
     elements, where they make the loop faster (and are asked for explicitly if the
-    TensorFlow backend, imported first, switched them off for the whole process). A
-    setting named in ``XLA_FLAGS`` is left to it. Data-sized elementwise work (a
+    TensorFlow backend, imported first, switched them off for the whole process; so are
+    YNNPACK's reductions, which that backend takes out, ``backends.xla_cpu``). A setting
+    named in ``XLA_FLAGS`` is left to it. Data-sized elementwise work (a
     likelihood's per-row terms, vectorised over chains) runs faster with the emitters: on
     the logistic regression of ``docs/performance_mcmc.md`` (N = 100,000, 4 chains), 1.30
     against 1.51 ms per leapfrog step, the elementwise pass over the rows a third of the
@@ -87,8 +91,9 @@ def compiler_options(jaxpr: Any) -> dict[str, Any]:
     Examples
     --------
     >>> import jax, jax.numpy as jnp
-    >>> compiler_options(jax.make_jaxpr(jnp.sin)(1.0))
-    {'xla_backend_optimization_level': 2, 'xla_cpu_use_fusion_emitters': False}
+    >>> options = compiler_options(jax.make_jaxpr(jnp.sin)(1.0))
+    >>> options["xla_backend_optimization_level"], options["xla_cpu_use_fusion_emitters"]
+    (2, False)
     >>> gathers = jax.make_jaxpr(lambda x, i: x[i])(jnp.ones(3), jnp.array([0, 2]))
     >>> compiler_options(gathers).get("xla_cpu_use_fusion_emitters", True)
     True
@@ -104,6 +109,8 @@ def compiler_options(jaxpr: Any) -> dict[str, Any]:
             options[FUSION_EMITTERS] = True
     elif not user_sets(FUSION_EMITTERS):
         options[FUSION_EMITTERS] = False
+    if ynn_reductions_taken_out():  # by tfstats' TensorFlow backend: jaxlib's default back
+        options[YNN_FUSION] = YNN_DEFAULT
     return options
 
 

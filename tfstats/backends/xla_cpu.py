@@ -10,23 +10,41 @@ backend optimisation level"):
   level 2 (``OPTIMIZATION_LEVEL``), and the loops ran as fast at level 2; level 1 halved
   the speed of a vectorised GLM gradient.
 
-The TensorFlow backend asks for both in ``XLA_FLAGS`` before TensorFlow starts, unless
+A third makes the GLMs' pass over row blocks on large data faster on TensorFlow, at no
+compile-time cost: no YNNPACK reductions (``YNN_FUSION=-reduce``: the reduction taken out of
+XLA's default set of YNNPACK fusions, the rest kept). TensorFlow 2.21's XLA:CPU hands
+a sum over rows (a block's log densities, its intercept gradient: (rows, chains) summed
+over the rows) to YNNPACK by default; XLA's own loop ran the one pass over row blocks
+(``tf_blocks.py``) at N = 1,000,000 about 12 % faster in wall time, where eight schools' and
+radon's first call did not change (``docs/performance_mcmc.md``, "TensorFlow without
+YNNPACK's reductions").
+
+The TensorFlow backend asks for all three in ``XLA_FLAGS`` before TensorFlow starts, unless
 ``XLA_FLAGS`` already names the setting (the user's choice is kept). ``XLA_FLAGS`` is read
-by every XLA in the process: JAX, when started after TensorFlow, compiles with it too. The
-JAX backend passes them per program instead (``backends.jax_aot.compiler_options``).
+by every XLA in the process: JAX, when started after TensorFlow, compiles with it too (the
+JAX backend passes the first two per program instead, ``backends.jax_aot.compiler_options``;
+and JAX's programs ask for its default set of YNNPACK fusions back, ``YNN_DEFAULT``:
+without YNNPACK's reductions JAX's one pass over row blocks cost 1.1-1.25x the CPU).
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["FUSION_EMITTERS", "OPTIMIZATION", "OPTIMIZATION_LEVEL", "configure_xla_cpu",
-           "emitters_switched_off", "user_sets"]
+__all__ = ["FUSION_EMITTERS", "OPTIMIZATION", "OPTIMIZATION_LEVEL", "YNN_DEFAULT", "YNN_FUSION",
+           "YNN_NO_REDUCE", "configure_xla_cpu", "emitters_switched_off",
+           "ynn_reductions_taken_out", "user_sets"]
 
 FUSION_EMITTERS = "xla_cpu_use_fusion_emitters"
 OPTIMIZATION = "xla_backend_optimization_level"
 OPTIMIZATION_LEVEL = 2
+YNN_FUSION = "xla_cpu_experimental_ynn_fusion_type"
+YNN_NO_REDUCE = "-reduce"  # taken out of XLA's default set of YNNPACK fusions
+# jaxlib's default set, for a JAX compilation to ask back (one option value, comma-separated)
+YNN_DEFAULT = ("LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION,"
+               "LIBRARY_FUSION_TYPE_REDUCE")
 _SWITCHED_OFF = False
+_NO_REDUCE = False
 _ADDED: set[str] = set()  # the flags configure_xla_cpu put in XLA_FLAGS
 
 
@@ -37,21 +55,22 @@ def user_sets(flag: str) -> bool:
 
 
 def configure_xla_cpu() -> str:
-    """Add ``--xla_cpu_use_fusion_emitters=false`` and
-    ``--xla_backend_optimization_level=2`` to ``XLA_FLAGS``, each unless the flag is there
-    already (the user's choice is kept); returns the flags. Run before TensorFlow is
-    imported.
+    """Add ``--xla_cpu_use_fusion_emitters=false``, ``--xla_backend_optimization_level=2``
+    and ``--xla_cpu_experimental_ynn_fusion_type=-reduce`` to ``XLA_FLAGS``, each
+    unless the flag is there already (the user's choice is kept); returns the flags. Run
+    before TensorFlow is imported. A setting named in ``XLA_FLAGS`` is the user's and kept:
 
     Examples
     --------
     >>> import os
     >>> saved = os.environ.get("XLA_FLAGS")
     >>> os.environ["XLA_FLAGS"] = "--xla_cpu_use_fusion_emitters=true"
-    >>> configure_xla_cpu()  # the user's setting is kept
-    '--xla_cpu_use_fusion_emitters=true --xla_backend_optimization_level=2'
+    >>> configure_xla_cpu().split()  # doctest: +NORMALIZE_WHITESPACE
+    ['--xla_cpu_use_fusion_emitters=true', '--xla_backend_optimization_level=2',
+     '--xla_cpu_experimental_ynn_fusion_type=-reduce']
     >>> _ = os.environ.pop("XLA_FLAGS") if saved is None else os.environ.update(XLA_FLAGS=saved)
     """
-    global _SWITCHED_OFF
+    global _SWITCHED_OFF, _NO_REDUCE
     flags = os.environ.get("XLA_FLAGS", "")
     if FUSION_EMITTERS not in flags:
         flags = f"{flags} --{FUSION_EMITTERS}=false".strip()
@@ -60,6 +79,10 @@ def configure_xla_cpu() -> str:
     if OPTIMIZATION not in flags:
         flags = f"{flags} --{OPTIMIZATION}={OPTIMIZATION_LEVEL}".strip()
         _ADDED.add(OPTIMIZATION)
+    if YNN_FUSION not in flags:
+        flags = f"{flags} --{YNN_FUSION}={YNN_NO_REDUCE}".strip()
+        _NO_REDUCE = True
+        _ADDED.add(YNN_FUSION)
     os.environ["XLA_FLAGS"] = flags
     return flags
 
@@ -70,3 +93,10 @@ def emitters_switched_off() -> bool:
     that gather, which run faster with the emitters, then ask for them back
     (``backends.jax_aot.compiler_options``)."""
     return _SWITCHED_OFF
+
+
+def ynn_reductions_taken_out() -> bool:
+    """Whether :func:`configure_xla_cpu` (not the user) took YNNPACK's reductions out in
+    ``XLA_FLAGS``: a JAX started later in the process reads that too, and its programs ask
+    for jaxlib's default set back (``YNN_DEFAULT``, ``backends.jax_aot.compiler_options``)."""
+    return _NO_REDUCE

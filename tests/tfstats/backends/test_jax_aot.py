@@ -53,6 +53,7 @@ def test_fusion_emitters_are_kept_only_where_the_program_gathers(
     from tfstats.backends import xla_cpu
 
     monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)  # as if TensorFlow never started
+    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
 
     def density(theta: jax.Array, index: jax.Array) -> jax.Array:
         return jnp.sum(theta[index] ** 2)
@@ -70,6 +71,7 @@ def test_fusion_emitters_are_kept_for_data_sized_elementwise_work(
     from tfstats.backends.jax_aot import DATA_SIZED
 
     monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
+    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
 
     def rows(x: jax.Array) -> jax.Array:  # a GLM's per-row terms, inside a loop
         return jax.lax.fori_loop(0, 2, lambda i, v: v + jnp.log1p(jnp.exp(-v)), x)
@@ -89,10 +91,12 @@ def test_gathering_programs_ask_for_the_emitters_the_tensorflow_backend_switched
     from tfstats.backends import xla_cpu
 
     monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", True)
+    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", True)  # and took YNNPACK's reductions out
     gathers = jax.make_jaxpr(lambda x, i: x[i])(jnp.ones(3), jnp.array([0, 2]))
     options = compiler_options(gathers)
     assert options == {"xla_backend_optimization_level": 2,
-                       "xla_cpu_use_fusion_emitters": True}
+                       "xla_cpu_use_fusion_emitters": True,
+                       "xla_cpu_experimental_ynn_fusion_type": xla_cpu.YNN_DEFAULT}
     compiled = jax.jit(lambda x, i: x[i]).lower(jnp.ones(3), jnp.array([0, 2])).compile(
         compiler_options=options)  # options XLA:CPU accepts
     np.testing.assert_array_equal(compiled(jnp.arange(3.0), jnp.array([0, 2])), [0.0, 2.0])
@@ -103,6 +107,7 @@ def test_settings_named_in_the_users_xla_flags_are_left_to_them(
     from tfstats.backends import xla_cpu
 
     monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
+    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
     monkeypatch.setattr(xla_cpu, "_ADDED", set())
     monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=3 "
                                     "--xla_cpu_use_fusion_emitters=true")
