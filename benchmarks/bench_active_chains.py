@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.mode in ("cost", "fraction"):
         os.environ["TFSTATS_BACKEND"] = "jax" if args.mode == "fraction" else args.backend
     if args.mode == "ab":

@@ -1,5 +1,5 @@
 """Smoke test of benchmarks/bench_loop_size.py (eight schools, JAX) and the argument
-checks of it and benchmarks/bench_leapfrog.py."""
+checks of it, benchmarks/bench_leapfrog.py and benchmarks/bench_active_chains.py."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ SCRIPT = BENCHMARKS / "bench_loop_size.py"
     ("bench_loop_size.py", ["--workloads", "eight_schools,nope"], "--workloads: unknown nope"),
     ("bench_leapfrog.py", ["--options", "{bad"], "neither \"auto\" nor a JSON object"),
     ("bench_leapfrog.py", ["--workload", "nope"], "invalid choice: 'nope'"),
+    ("bench_active_chains.py", ["nope"], "invalid choice: 'nope'"),
+    ("bench_active_chains.py", ["ab", "--rounds", "0"], "--rounds must be at least 1, got 0"),
 ])
 def test_bad_arguments_are_named_before_anything_runs(script: str, arguments: list[str],
                                                      message: str) -> None:
