@@ -8,7 +8,8 @@ step with at most half the chains active gathers their positions into a batch of
 chains (a static size: its own traced density), evaluates that, and spreads the values
 and gradients back (a finished chain's row gets any active chain's: it is masked). The
 active chains' values are those of the full batch up to float rounding (which warmup's
-adaptation can grow into different draws of the same posterior). On small models the switch costs more than it saves, so it is off there.
+adaptation can grow into different draws of the same posterior). On small models the
+switch costs more than it saves, so it is off there.
 
 ``TFSTATS_ACTIVE_CHAINS=0`` switches it off (read at each ``ts.mcmc`` call).
 The measurements are in ``docs/performance_mcmc.md`` ("Evaluating only the active chains").
