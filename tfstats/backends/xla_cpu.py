@@ -43,8 +43,6 @@ YNN_NO_REDUCE = "-reduce"  # taken out of XLA's default set of YNNPACK fusions
 # jaxlib's default set, for a JAX compilation to ask back (one option value, comma-separated)
 YNN_DEFAULT = ("LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION,"
                "LIBRARY_FUSION_TYPE_REDUCE")
-_SWITCHED_OFF = False
-_NO_REDUCE = False
 _ADDED: set[str] = set()  # the flags configure_xla_cpu put in XLA_FLAGS
 
 
@@ -70,19 +68,12 @@ def configure_xla_cpu() -> str:
      '--xla_cpu_experimental_ynn_fusion_type=-reduce']
     >>> _ = os.environ.pop("XLA_FLAGS") if saved is None else os.environ.update(XLA_FLAGS=saved)
     """
-    global _SWITCHED_OFF, _NO_REDUCE
     flags = os.environ.get("XLA_FLAGS", "")
-    if FUSION_EMITTERS not in flags:
-        flags = f"{flags} --{FUSION_EMITTERS}=false".strip()
-        _SWITCHED_OFF = True
-        _ADDED.add(FUSION_EMITTERS)
-    if OPTIMIZATION not in flags:
-        flags = f"{flags} --{OPTIMIZATION}={OPTIMIZATION_LEVEL}".strip()
-        _ADDED.add(OPTIMIZATION)
-    if YNN_FUSION not in flags:
-        flags = f"{flags} --{YNN_FUSION}={YNN_NO_REDUCE}".strip()
-        _NO_REDUCE = True
-        _ADDED.add(YNN_FUSION)
+    for flag, value in ((FUSION_EMITTERS, "false"), (OPTIMIZATION, OPTIMIZATION_LEVEL),
+                        (YNN_FUSION, YNN_NO_REDUCE)):
+        if flag not in flags:
+            flags = f"{flags} --{flag}={value}".strip()
+            _ADDED.add(flag)
     os.environ["XLA_FLAGS"] = flags
     return flags
 
@@ -92,11 +83,11 @@ def emitters_switched_off() -> bool:
     ``XLA_FLAGS``: a JAX started later in the process reads that too, and its programs
     that gather, which run faster with the emitters, then ask for them back
     (``backends.jax_aot.compiler_options``)."""
-    return _SWITCHED_OFF
+    return FUSION_EMITTERS in _ADDED
 
 
 def ynn_reductions_taken_out() -> bool:
     """Whether :func:`configure_xla_cpu` (not the user) took YNNPACK's reductions out in
     ``XLA_FLAGS``: a JAX started later in the process reads that too, and its programs ask
     for jaxlib's default set back (``YNN_DEFAULT``, ``backends.jax_aot.compiler_options``)."""
-    return _NO_REDUCE
+    return YNN_FUSION in _ADDED

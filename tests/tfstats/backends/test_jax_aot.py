@@ -52,8 +52,8 @@ def test_fusion_emitters_are_kept_only_where_the_program_gathers(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from tfstats.backends import xla_cpu
 
-    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)  # as if TensorFlow never started
-    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
+    monkeypatch.setattr(xla_cpu, "_ADDED", set())  # as if TensorFlow never started
+    monkeypatch.setenv("XLA_FLAGS", "")
 
     def density(theta: jax.Array, index: jax.Array) -> jax.Array:
         return jnp.sum(theta[index] ** 2)
@@ -70,8 +70,8 @@ def test_fusion_emitters_are_kept_for_data_sized_elementwise_work(
     from tfstats.backends import xla_cpu
     from tfstats.backends.jax_aot import DATA_SIZED
 
-    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
-    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
+    monkeypatch.setattr(xla_cpu, "_ADDED", set())  # as if TensorFlow never started
+    monkeypatch.setenv("XLA_FLAGS", "")
 
     def rows(x: jax.Array) -> jax.Array:  # a GLM's per-row terms, inside a loop
         return jax.lax.fori_loop(0, 2, lambda i, v: v + jnp.log1p(jnp.exp(-v)), x)
@@ -90,8 +90,9 @@ def test_gathering_programs_ask_for_the_emitters_the_tensorflow_backend_switched
         monkeypatch: pytest.MonkeyPatch) -> None:
     from tfstats.backends import xla_cpu
 
-    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", True)
-    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", True)  # and took YNNPACK's reductions out
+    # as the TensorFlow backend does: emitters off, YNNPACK's reductions out
+    monkeypatch.setattr(xla_cpu, "_ADDED", {xla_cpu.FUSION_EMITTERS, xla_cpu.OPTIMIZATION,
+                                            xla_cpu.YNN_FUSION})
     gathers = jax.make_jaxpr(lambda x, i: x[i])(jnp.ones(3), jnp.array([0, 2]))
     options = compiler_options(gathers)
     assert options == {"xla_backend_optimization_level": 2,
@@ -106,8 +107,6 @@ def test_settings_named_in_the_users_xla_flags_are_left_to_them(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from tfstats.backends import xla_cpu
 
-    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
-    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
     monkeypatch.setattr(xla_cpu, "_ADDED", set())
     monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=3 "
                                     "--xla_cpu_use_fusion_emitters=true")

@@ -12,8 +12,6 @@ from tfstats.backends import xla_cpu
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """A process where ``configure_xla_cpu`` has not run yet."""
-    monkeypatch.setattr(xla_cpu, "_SWITCHED_OFF", False)
-    monkeypatch.setattr(xla_cpu, "_NO_REDUCE", False)
     monkeypatch.setattr(xla_cpu, "_ADDED", set())
     return monkeypatch
 
