@@ -24,19 +24,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mcmc_systems import numpyro_model, tfstats_model  # noqa: E402
+from mcmc_systems import logistic_data, numpyro_model, tfstats_model  # noqa: E402
 
-__all__ = ["logistic_data", "summarise", "main"]
-
-
-def logistic_data(n: int, d: int = 20) -> dict[str, np.ndarray]:
-    """The benchmark's logistic regression data (its seed and recipe) with ``n`` rows."""
-    rng = np.random.default_rng(20240607)
-    x = rng.normal(size=(n, d))
-    beta = rng.normal(0.0, 0.5, size=d)
-    logits = 0.3 + x @ beta
-    y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-logits))).astype(np.float64)
-    return {"x": x, "y": y}
+__all__ = ["summarise", "main"]
 
 
 def _flat(draws: dict[str, np.ndarray]) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["WORKLOADS", "SYSTEMS", "settings", "tfstats_model", "numpyro_model", "workload_data",
-           "min_bulk_ess", "run_system", "run_process"]
+           "logistic_data", "min_bulk_ess", "run_system", "run_process"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("eight_schools", "logistic", "radon", "correlated")
@@ -75,12 +75,7 @@ def workload_data(workload: str, quick: bool) -> dict[str, np.ndarray]:
                 "sigma": np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])}
     if workload == "logistic":
         cfg = settings(workload, quick)
-        rng = np.random.default_rng(20240607)
-        x = rng.normal(size=(cfg["n"], cfg["d"]))
-        beta = rng.normal(0.0, 0.5, size=cfg["d"])
-        logits = 0.3 + x @ beta
-        y = (rng.uniform(size=cfg["n"]) < 1.0 / (1.0 + np.exp(-logits))).astype(np.float64)
-        return {"x": x, "y": y}
+        return logistic_data(cfg["n"], cfg["d"])
     if workload == "correlated":
         n, d, rho = CORRELATED["n"], CORRELATED["d"], CORRELATED["rho"]
         if quick:
@@ -99,6 +94,16 @@ def workload_data(workload: str, quick: bool) -> dict[str, np.ndarray]:
                 "county": df["county"].to_numpy(np.int64),
                 "J": np.int64(df["county"].max() + 1)}
     raise ValueError(f"unknown workload {workload!r}; choose from {WORKLOADS}")
+
+
+def logistic_data(n: int, d: int = 20) -> dict[str, np.ndarray]:
+    """The logistic regression's data with ``n`` rows and ``d`` predictors (fixed seed)."""
+    rng = np.random.default_rng(20240607)
+    x = rng.normal(size=(n, d))
+    beta = rng.normal(0.0, 0.5, size=d)
+    logits = 0.3 + x @ beta
+    y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-logits))).astype(np.float64)
+    return {"x": x, "y": y}
 
 
 def min_bulk_ess(draws: Draws) -> float:
