@@ -72,9 +72,25 @@ DENSE_SOLVE = 2_000  # columns up to which c0 comes from a dense least-squares s
 
 def enabled(variable: str = ENVIRONMENT) -> bool:
     """Whether models built now use a rewrite switched by the environment ``variable``
-    (``TFSTATS_SUFFICIENT_STATISTICS`` for this one): on unless it says 0/off/false/no."""
-    setting = os.environ.get(variable, "1").strip().lower()
-    return setting not in ("0", "off", "false", "no")
+    (``TFSTATS_SUFFICIENT_STATISTICS`` for this one): on when unset or empty or
+    1/on/true/yes, off for 0/off/false/no; any other value is an error naming the variable.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["TFSTATS_EXAMPLE_SWITCH"] = "off"
+    >>> enabled("TFSTATS_EXAMPLE_SWITCH")
+    False
+    >>> del os.environ["TFSTATS_EXAMPLE_SWITCH"]
+    """
+    raw = os.environ.get(variable, "")
+    setting = raw.strip().lower()
+    if setting in ("", "1", "on", "true", "yes"):
+        return True
+    if setting in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"environment variable {variable}={raw!r}: use 1/on/true/yes to switch "
+                     "it on or 0/off/false/no to switch it off")
 
 
 class Statistics(Data):

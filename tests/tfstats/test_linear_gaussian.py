@@ -213,3 +213,10 @@ def test_pointwise_log_likelihood_stays_per_row(conjugate: dict[str, Any]) -> No
     mean = draws["alpha"][0, :3, None] + draws["beta"][0, :3] @ conjugate["X"].T
     expected = scipy.stats.norm.logpdf(conjugate["y"], mean, SIGMA)
     np.testing.assert_allclose(values[0, :3], expected, rtol=1e-10)
+
+
+def test_a_misspelt_switch_is_named_when_the_model_is_built(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENVIRONMENT, "nope")
+    with pytest.raises(ValueError, match=r"TFSTATS_SUFFICIENT_STATISTICS='nope'"):
+        _regression(_data())

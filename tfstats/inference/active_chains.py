@@ -17,11 +17,11 @@ The measurements are in ``docs/performance_mcmc.md`` ("Evaluating only the activ
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from tfstats.inference.chain_choice import DENSE_DATA_BYTES, dense_data_bytes
+from tfstats.linear_gaussian import enabled
 
 __all__ = ["ENVIRONMENT", "ACTIVE_DATA_BYTES", "MIN_CHAINS", "active_batch", "with_active_batch",
            "evaluate_active"]
@@ -44,8 +44,7 @@ def active_batch(model: Any, chains: int, on_gpu: bool = False) -> int:
     >>> active_batch(ts.model(mu), chains=4)
     0
     """
-    setting = os.environ.get(ENVIRONMENT, "1").strip().lower()
-    if setting in ("0", "off", "false", "no") or on_gpu or chains < MIN_CHAINS:
+    if not enabled(ENVIRONMENT) or on_gpu or chains < MIN_CHAINS:
         return 0
     return chains // 2 if dense_data_bytes(model) >= ACTIVE_DATA_BYTES else 0
 

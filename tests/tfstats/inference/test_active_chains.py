@@ -86,6 +86,9 @@ def test_rule_data_heavy_models_with_four_chains_or_more(
     assert active_batch(small, 4) == 0  # no matrix product of data
     monkeypatch.setenv(ENVIRONMENT, "0")
     assert active_batch(glm, 4) == 0
+    monkeypatch.setenv(ENVIRONMENT, "of")  # a typo is named, not read as on
+    with pytest.raises(ValueError, match=r"TFSTATS_ACTIVE_CHAINS='of': use 1/on/true/yes"):
+        active_batch(glm, 4)
 
 
 def _logistic() -> ts.Model:
