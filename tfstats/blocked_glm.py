@@ -49,6 +49,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,10 +60,11 @@ from tfstats.families import Density
 from tfstats.linear_gaussian import _SCALAR_SHAPES, LinearPredictor, decomposed
 from tfstats.linear_gaussian import enabled as switched_on
 
-__all__ = ["ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "FAMILIES", "enabled", "BlockedGLM",
-           "find_blocked_glm"]
+__all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "FAMILIES", "enabled",
+           "split_parts", "BlockedGLM", "find_blocked_glm"]
 
 ENVIRONMENT = "TFSTATS_ROW_BLOCKS"
+SPLIT_ENVIRONMENT = "TFSTATS_ROW_BLOCKS_SPLIT"
 MIN_BYTES = 16 * 2**20  # designs this big (as read) are summed in blocks: half the L3
 BLOCK_BYTES = 4 * 2**20  # bytes of the design per block
 FAMILIES = ("bernoulli_logit", "poisson_log", "binomial_logit")
@@ -73,9 +75,31 @@ def enabled() -> bool:
     return switched_on(ENVIRONMENT)
 
 
+def split_parts() -> int:
+    """Independent shares of the rows that a model built now sums in each iteration of its
+    pass over row blocks: the CPU cores this process may use, or 1 when
+    ``TFSTATS_ROW_BLOCKS_SPLIT`` switches the split off.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["TFSTATS_ROW_BLOCKS_SPLIT"] = "0"
+    >>> split_parts()
+    1
+    >>> del os.environ["TFSTATS_ROW_BLOCKS_SPLIT"]
+    """
+    if not switched_on(SPLIT_ENVIRONMENT):
+        return 1
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return max(1, len(cores) if cores is not None else (os.cpu_count() or 1))
+
+
 @dataclass(eq=False)
 class BlockedGLM(LinearPredictor):
-    """A rewritten term: the column blocks, intercepts and offsets of its predictor."""
+    """A rewritten term: the column blocks, intercepts and offsets of its predictor, and
+    the independent shares of the rows summed in each iteration (:func:`split_parts`)."""
+
+    row_parts: int = 1
 
     @property
     def design_size(self) -> int:
@@ -100,7 +124,8 @@ class BlockedGLM(LinearPredictor):
         layout, rows, fixed, block_rows = self.arguments(ev)
         # the terms of the data alone outside the loop: one pass over y that XLA can hoist
         # out of the samplers' loops (in the loop, float64 lgamma per block cost 2x)
-        return (row_block_sum(layout.block, self.params(ev), rows, fixed, block_rows)
+        return (row_block_sum(layout.block, self.params(ev), rows, fixed, block_rows,
+                              self.row_parts)
                 + layout.constant_sum(rows, fixed))
 
     def params(self, ev: Any) -> tuple:
@@ -254,6 +279,7 @@ def find_blocked_glm(terms: list[Density], scales: list[float],
     for term, scale in zip(terms, scales, strict=True):
         rewrite = _match(term) if scale == 1.0 else None
         if rewrite is not None and rewrite.design_size * width >= MIN_BYTES:
+            rewrite.row_parts = split_parts()
             found.append(rewrite)
     return found
 

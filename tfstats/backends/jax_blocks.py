@@ -27,7 +27,7 @@ __all__ = ["row_block_sum"]
 
 
 def row_block_sum(block: Callable, params: tuple, rows: tuple, fixed: tuple,
-                  block_rows: int) -> Any:
+                  block_rows: int, parts: int = 1) -> Any:
     """The summed value of ``block`` over blocks of ``block_rows`` rows of ``rows``.
 
     Parameters
@@ -57,10 +57,10 @@ def row_block_sum(block: Callable, params: tuple, rows: tuple, fixed: tuple,
 
     @jax.custom_vjp
     def total(params: tuple, rows: tuple, fixed: tuple) -> Any:
-        return _sweep(block, params, rows, fixed, block_rows)[0]
+        return _sweep(block, params, rows, fixed, block_rows, parts)[0]
 
     def forward(params: tuple, rows: tuple, fixed: tuple) -> tuple:
-        value, gradients = _sweep(block, params, rows, fixed, block_rows)
+        value, gradients = _sweep(block, params, rows, fixed, block_rows, parts)
         return value, (gradients, rows, fixed)
 
     def backward(saved: tuple, upstream: Any) -> tuple:
@@ -73,22 +73,35 @@ def row_block_sum(block: Callable, params: tuple, rows: tuple, fixed: tuple,
 
 
 def _sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
-           block_rows: int) -> tuple[Any, tuple]:
-    """(value, gradients) summed over the blocks, in one loop."""
+           block_rows: int, parts: int = 1) -> tuple[Any, tuple]:
+    """(value, gradients) summed over the blocks, in one loop (``parts`` blocks an
+    iteration)."""
     n = rows[0].shape[0]
     full = n // block_rows
+    stride = full // parts  # one iteration sums blocks k, k + stride, ...: independent work
 
-    def body(k: Any, carry: tuple) -> tuple:
-        part = tuple(lax.dynamic_slice_in_dim(r, k * block_rows, block_rows) for r in rows)
-        value, gradients = block(params, part, fixed)
-        return carry[0] + value, tuple(a + g for a, g in zip(carry[1], gradients, strict=True))
+    def at(start: Any, size: int) -> tuple:
+        return block(params, tuple(lax.dynamic_slice_in_dim(r, start, size) for r in rows),
+                     fixed)
 
-    value, gradients = block(params, tuple(r[full * block_rows:] for r in rows), fixed) \
-        if full * block_rows < n else (0.0, tuple(jnp.zeros_like(p) for p in params))
-    if full:
-        value, gradients = lax.fori_loop(0, full, body, (jnp.asarray(value, _dtype(params)),
-                                                         gradients))
-    return value, gradients
+    def plus(sums: tuple, *shares: tuple) -> tuple:
+        return (sum((v for v, _ in shares), sums[0]),
+                tuple(sum(rest, first) for first, *rest in zip(sums[1], *(g for _, g in shares),
+                                                               strict=True)))
+
+    sums = (jnp.zeros((), _dtype(params)), tuple(jnp.zeros_like(p) for p in params))
+    # the blocks left over and the rows after them, outside the loop
+    for k in range(stride * parts, full):
+        sums = plus(sums, at(k * block_rows, block_rows))
+    if full * block_rows < n:
+        sums = plus(sums, at(full * block_rows, n - full * block_rows))
+    if stride:
+        def body(k: Any, carry: tuple) -> tuple:
+            return plus(carry, *(at((k + p * stride) * block_rows, block_rows)
+                                 for p in range(parts)))
+
+        sums = lax.fori_loop(0, stride, body, sums)
+    return sums
 
 
 def _dtype(params: tuple) -> Any:

@@ -32,7 +32,7 @@ __all__ = ["row_block_sweep", "staged_value_and_gradient"]
 
 
 def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
-                    block_rows: int) -> tuple[Any, tuple]:
+                    block_rows: int, parts: int = 1) -> tuple[Any, tuple]:
     """``(value, gradients)`` of ``block`` summed over blocks of ``block_rows`` rows.
 
     Parameters
@@ -63,20 +63,32 @@ def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     """
     n = int(rows[0].shape[0])
     full = n // block_rows
-    # sums start at zero: the value in the params' dtype, each gradient like its param
-    value = tf.zeros(tf.shape(params[0])[:1], params[0].dtype)
-    gradients = tuple(tf.zeros_like(p) for p in params)
-    if full * block_rows < n:  # the rows left over, outside the loop
-        value, gradients = block(params, tuple(r[full * block_rows:] for r in rows), fixed)
-    if full:
-        def body(k: Any, total: Any, sums: tuple) -> tuple:
-            part = tuple(tf.slice(r, [k * block_rows] + [0] * (r.shape.rank - 1),
-                                  [block_rows, *r.shape[1:]]) for r in rows)
-            v, g = block(params, part, fixed)
-            return k + 1, total + v, tuple(a + b for a, b in zip(sums, g, strict=True))
+    stride = full // parts  # one iteration sums blocks k, k + stride, ...: independent work
 
-        _, value, gradients = tf.while_loop(lambda k, *_: k < full, body,
-                                            (tf.constant(0), value, gradients))
+    def at(start: Any, size: int) -> tuple:
+        return block(params, tuple(tf.slice(r, [start] + [0] * (r.shape.rank - 1),
+                                            [size, *r.shape[1:]]) for r in rows), fixed)
+
+    def plus(sums: tuple, *shares: tuple) -> tuple:
+        return (tf.add_n([sums[0], *(v for v, _ in shares)]),
+                tuple(tf.add_n(list(g)) for g in zip(sums[1], *(g for _, g in shares),
+                                                      strict=True)))
+
+    # sums start at zero: the value in the params' dtype, each gradient like its param
+    sums = (tf.zeros(tf.shape(params[0])[:1], params[0].dtype),
+            tuple(tf.zeros_like(p) for p in params))
+    # the blocks left over and the rows after them, outside the loop
+    for k in range(stride * parts, full):
+        sums = plus(sums, at(k * block_rows, block_rows))
+    if full * block_rows < n:
+        sums = plus(sums, at(full * block_rows, n - full * block_rows))
+    if stride:
+        def body(k: Any, value: Any, gradients: tuple) -> tuple:
+            return k + 1, *plus((value, gradients), *(
+                at((k + p * stride) * block_rows, block_rows) for p in range(parts)))
+
+        _, *sums = tf.while_loop(lambda k, *_: k < stride, body, (tf.constant(0), *sums))
+    value, gradients = sums
     return value, gradients
 
 

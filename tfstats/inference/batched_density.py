@@ -53,6 +53,8 @@ def batched_value_and_gradient(model: Model, adjust: bool = True) -> Callable:
         sums = []
         for rewrite, chain_params in zip(rewrites, stacked, strict=True):
             layout, rows, fixed, block_rows = rewrite.arguments(ev, chains=True)
+            # one share of the rows (not rewrite.row_parts): TensorFlow's XLA already runs
+            # each block's work on every core, and splitting did not pay here
             value, gradients = row_block_sweep(layout.block, chain_params, rows, fixed,
                                                block_rows)
             sums.append((value + layout.constant_sum(rows, fixed), gradients))
