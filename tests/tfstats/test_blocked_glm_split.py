@@ -1,6 +1,6 @@
 """The pass over row blocks split into independent shares of the rows (one per usable
-core, ``TFSTATS_ROW_BLOCKS_SPLIT``): on both backends the same value and gradient as one
-share, to rounding, and the switch."""
+core on JAX, ``TFSTATS_ROW_BLOCKS_SPLIT``): the same value and gradient as one share, to
+rounding, on both backends, and the switch."""
 
 from __future__ import annotations
 
@@ -42,16 +42,34 @@ def _glm(family: str, parts: int, monkeypatch: pytest.MonkeyPatch) -> ts.Model:
 
 
 # 2 shares: 8 blocks each; 3: 5 each, one block and 3 rows left outside the loop
-@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
-def test_split_sums_equal_one_sweep(backend: str, monkeypatch: pytest.MonkeyPatch,
-                                    request: pytest.FixtureRequest) -> None:
-    request.getfixturevalue(f"{backend}_backend")
+def test_jax_split_sums_equal_one_sweep(jax_backend: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     flats = np.random.default_rng(1).uniform(-0.5, 0.5, size=(4, 5))
     for family in ("bernoulli", "poisson"):
         v1, g1 = value_and_gradient(_glm(family, 1, monkeypatch), flats)
         for parts in (2, 3):
             v, g = value_and_gradient(_glm(family, parts, monkeypatch), flats)
             np.testing.assert_allclose(v, v1, rtol=1e-12)
+            np.testing.assert_allclose(g, g1, rtol=1e-10, atol=1e-10)
+
+
+def test_tensorflow_sweep_in_shares_equals_one_sweep(tensorflow_backend: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """TensorFlow's models sweep one share; ``row_block_sweep`` in 2 and 3 shares (the
+    option measured) sums the same, on a model's blocks."""
+    from tfstats.backends.tf_blocks import row_block_sweep
+
+    model = _glm("bernoulli", 1, monkeypatch)
+    rewrite = model.blocked_glm[0]
+    layout, rows, fixed, block_rows = rewrite.arguments(
+        model.evaluator(model.data_tensors()), chains=True)
+    rng = np.random.default_rng(2)
+    params = (rng.uniform(-0.5, 0.5, size=(4, 4)), rng.uniform(-0.5, 0.5, size=4))
+    sums = [row_block_sweep(layout.block, params, rows, fixed, block_rows, parts)
+            for parts in (1, 2, 3)]
+    for value, gradients in sums[1:]:
+        np.testing.assert_allclose(value, sums[0][0], rtol=1e-12)
+        for g, g1 in zip(gradients, sums[0][1], strict=True):
             np.testing.assert_allclose(g, g1, rtol=1e-10, atol=1e-10)
 
 
