@@ -33,9 +33,20 @@ N = 210,000). Smaller data stay in the cache between the two passes, and there t
 form cost less CPU than the blocks (measured on JAX). As with the sufficient statistics,
 it serves the joint log density only (pointwise log-likelihoods, predictions and
 simulation evaluate each row as written), and not minibatched data.
-``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built). A normal likelihood
-of this form is summed from sufficient statistics instead (``linear_gaussian``), which
-reads no rows at all.
+``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built).
+
+On JAX each iteration of the loop sums one block from each of :func:`split_parts` shares
+of the rows (blocks ``k``, ``k + stride``, ...; one share per core the process may use):
+independent work that XLA:CPU runs on the cores at once, where one block an iteration
+left the second core mostly idle (1.2-1.3x less wall time per gradient at N = 300,000 to
+1,000,000 on 2 cores, the same CPU time; ``docs/performance_mcmc.md``, "The roofline of a
+large-data gradient"). Two loops over halves of the rows would not run at once: each
+carries the whole data. TensorFlow's sweep keeps one block an iteration: its XLA already
+spreads each block's work over the cores, and splitting did not pay there.
+``TFSTATS_ROW_BLOCKS_SPLIT=0`` (read when a model is built) sums one share.
+
+A normal likelihood of this form is summed from sufficient statistics instead
+(``linear_gaussian``), which reads no rows at all.
 
 Examples
 --------
