@@ -71,13 +71,15 @@ from tfstats.families import Density
 from tfstats.linear_gaussian import _SCALAR_SHAPES, LinearPredictor, decomposed
 from tfstats.linear_gaussian import enabled as switched_on
 
-__all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "FAMILIES", "enabled",
+__all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "MAX_PARTS", "FAMILIES",
+           "enabled",
            "split_parts", "BlockedGLM", "find_blocked_glm"]
 
 ENVIRONMENT = "TFSTATS_ROW_BLOCKS"
 SPLIT_ENVIRONMENT = "TFSTATS_ROW_BLOCKS_SPLIT"
 MIN_BYTES = 16 * 2**20  # designs this big (as read) are summed in blocks: half the L3
 BLOCK_BYTES = 4 * 2**20  # bytes of the design per block
+MAX_PARTS = 4  # shares of the rows at most: each adds a block to the loop's body (measured: 2)
 FAMILIES = ("bernoulli_logit", "poisson_log", "binomial_logit")
 
 
@@ -88,8 +90,8 @@ def enabled() -> bool:
 
 def split_parts() -> int:
     """Independent shares of the rows that a model built now sums in each iteration of its
-    pass over row blocks: the CPU cores this process may use, or 1 when
-    ``TFSTATS_ROW_BLOCKS_SPLIT`` switches the split off.
+    pass over row blocks on JAX: the CPU cores this process may use (at most
+    ``MAX_PARTS``), or 1 when ``TFSTATS_ROW_BLOCKS_SPLIT`` switches the split off.
 
     Examples
     --------
@@ -102,7 +104,7 @@ def split_parts() -> int:
     if not switched_on(SPLIT_ENVIRONMENT):
         return 1
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return max(1, len(cores) if cores is not None else (os.cpu_count() or 1))
+    return max(1, min(MAX_PARTS, len(cores) if cores is not None else (os.cpu_count() or 1)))
 
 
 @dataclass(eq=False)

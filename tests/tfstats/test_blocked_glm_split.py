@@ -66,7 +66,7 @@ def test_tensorflow_sweep_in_shares_equals_one_sweep(tensorflow_backend: str,
     rng = np.random.default_rng(2)
     params = (rng.uniform(-0.5, 0.5, size=(4, 4)), rng.uniform(-0.5, 0.5, size=4))
     sums = [row_block_sweep(layout.block, params, rows, fixed, block_rows, parts)
-            for parts in (1, 2, 3)]
+            for parts in (1, 2, 3, 40)]  # 40: no more shares than the 16 blocks
     for value, gradients in sums[1:]:
         np.testing.assert_allclose(value, sums[0][0], rtol=1e-12)
         for g, g1 in zip(gradients, sums[0][1], strict=True):
@@ -76,7 +76,7 @@ def test_tensorflow_sweep_in_shares_equals_one_sweep(tensorflow_backend: str,
 def test_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     monkeypatch.delenv(SPLIT_ENVIRONMENT, raising=False)
-    assert blocked_glm.split_parts() == (cores or os.cpu_count() or 1)
+    assert blocked_glm.split_parts() == min(blocked_glm.MAX_PARTS, cores or os.cpu_count() or 1)
     for off in ("0", "off", "false", "no"):
         monkeypatch.setenv(SPLIT_ENVIRONMENT, off)
         assert blocked_glm.split_parts() == 1

@@ -78,6 +78,7 @@ def _sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     iteration)."""
     n = rows[0].shape[0]
     full = n // block_rows
+    parts = max(1, min(parts, full))
     stride = full // parts  # one iteration sums blocks k, k + stride, ...: independent work
 
     def at(start: Any, size: int) -> tuple:
