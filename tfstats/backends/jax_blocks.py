@@ -43,6 +43,11 @@ def row_block_sum(block: Callable, params: tuple, rows: tuple, fixed: tuple,
         Data used whole by every block.
     block_rows : int
         Rows per block.
+    parts : int
+        Shares of the rows (at most one per block): each iteration of the loop sums block
+        ``k`` of every share (blocks ``k``, ``k + stride``, ...), independent work that
+        XLA:CPU can run on several cores at once; the blocks left over by the shares are
+        summed outside the loop. The same sum in another order.
 
     Examples
     --------
