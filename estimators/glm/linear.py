@@ -42,6 +42,7 @@ from estimators.glm.dataset_stream import as_glm_stream
 from estimators.glm.models import mean_of
 from estimators.glm.stream import stream_chunks, stream_fit_sample, stream_labels
 from estimators.glm.stream import stream_gram as stream_gram_of
+from estimators.glm.stream_predict import stream_predictions
 from estimators.tracking import tracked_fit
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
@@ -110,6 +111,7 @@ class _Regressor(RegressorMixin, GLMEstimator):
         """The mean of the response: the model's inverse link of ``eta``."""
         return mean_of(self._family, eta)
 
+    @stream_predictions
     def predict(self, X: Any, return_std: bool = False) -> Any:
         """Predictive mean (the posterior mean for NUTS; the plug-in for MAP).
 
@@ -128,6 +130,7 @@ class _Regressor(RegressorMixin, GLMEstimator):
                 sd[start:stop] = np.sqrt(mu.var(axis=1) + self._noise_variance(mu))
         return (mean, sd) if return_std else mean
 
+    @stream_predictions
     def predict_interval(self, X: Any, level: float = 0.9) -> np.ndarray:
         """Central predictive intervals that include the noise, shape (n, 2).
 
@@ -379,6 +382,7 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
             return coef[None], intercept[None]
         return super()._draws()
 
+    @stream_predictions
     def decision_function(self, X: Any) -> np.ndarray:
         """The linear predictor (log-odds of ``classes_[1]`` when binary, shape (n,);
         per-class scores (n, n_classes) when multinomial); for NUTS, its posterior mean."""
@@ -386,6 +390,7 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         parts = [eta.mean(axis=1) for _, eta in self._eta_blocks(design)]
         return np.concatenate(parts)
 
+    @stream_predictions
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (n, n_classes), averaged over the posterior for NUTS."""
         design = self._encode(X)
@@ -398,10 +403,12 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
                 parts.append(mean_of("multinomial", eta).mean(axis=1))
         return np.concatenate(parts)
 
+    @stream_predictions
     def predict_log_proba(self, X: Any) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @stream_predictions
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class (labels as in ``classes_``)."""
         check_is_fitted(self)

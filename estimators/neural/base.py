@@ -383,6 +383,10 @@ class NeuralEstimator(BaseEstimator):
                              "parquet_input to fit from it")
         if not warm:
             sample = X.sample()
+            missing = [c for c in X.label_columns if c not in sample.columns]
+            if missing:
+                raise ValueError(f"the label column(s) {missing} are not in {X.paths[0]!r}; "
+                                 f"its columns are {list(sample.columns)}")
             feats = sample[X.feature_columns(sample)]
             self._check_features(feats, reset=True)
             y = sample[X.label_columns[0]] if len(X.label_columns) == 1 else \

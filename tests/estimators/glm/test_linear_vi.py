@@ -58,3 +58,15 @@ def test_vi_poisson_regressor(data):
     assert np.all(np.abs(coef.mean(axis=0) - map_fit.coef_) < 0.5 * coef.std(axis=0))
     mean, std = reg.predict(X[:5], return_std=True)
     assert np.all(std > 0) and np.all(mean > 0)
+
+
+def test_vi_draws_raise_no_mcmc_diagnostics_warning(data):
+    # 50 independent draws have a bulk ESS near 50, under the MCMC threshold of 100: the
+    # sampler diagnostics do not apply to VI, so nothing is warned
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="MCMC diagnostics")
+        reg = LinearRegressor(inference="vi", n_samples=50, random_state=1).fit(
+            data["X"], data["y"])
+    assert reg.posterior_["coef"].shape == (1, 50, 3)
