@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from estimators.base import check_sample_weight, seed_from, validate_params
+from estimators.io.errors import stream_errors_raised
 from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
 from estimators.neural.distribute import (
     check_strategy,
@@ -188,7 +189,8 @@ class NeuralEstimator(BaseEstimator):
                 if fit_kwargs.pop("_stream"):
                     # a stream of unknown length ends each epoch by running out of data
                     warnings.filterwarnings("ignore", "Your input ran out of data")
-                hist = self.model_.fit(data, **fit_kwargs)
+                with stream_errors_raised():  # a chunk's error, not tf.data's wrapper
+                    hist = self.model_.fit(data, **fit_kwargs)
         frame = history_frame(hist.history, start + 1)
         self.history_ = frame if not warm else pd.concat([self.history_, frame])
         return self
