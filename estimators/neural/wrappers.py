@@ -43,6 +43,7 @@ from estimators.neural.base import (
 )
 from estimators.neural.params import CLASSIFIER, REGRESSOR, TRAINING, WRAPPER
 from estimators.tabular.preprocessing import (
+    build_inputs,
     has_categorical,
     infer_schema,
     keras,
@@ -147,7 +148,16 @@ class _KerasBase(NeuralEstimator):
         outputs = model.outputs if getattr(model, "outputs", None) else None
         if outputs:
             return int(outputs[0].shape[-1] or 1)
-        return int(model.compute_output_shape((None, *self.X_shape_))[-1])
+        if self.schema_ is not None:  # a DataFrame: one named input per column
+            inputs: Any = build_inputs(self.schema_)
+        elif isinstance(self.X_shape_, dict):
+            inputs = {k: keras.KerasTensor((None, *v)) for k, v in self.X_shape_.items()}
+        else:
+            try:
+                return int(model.compute_output_shape((None, *self.X_shape_))[-1])
+            except NotImplementedError:  # a subclassed model: trace its call symbolically
+                inputs = keras.KerasTensor((None, *self.X_shape_))
+        return int(model.compute_output_spec(inputs).shape[-1] or 1)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
