@@ -178,6 +178,9 @@ def dataset_sample(ds: Any, n: int) -> tuple[Any, Any]:
             raise ValueError("a tf.data.Dataset for fit must yield (features, label) or "
                              "(features, label, sample_weight) batches")
         x, y = element[0], _decode(np.asarray(element[1]))
+        if y.ndim == 0:
+            raise ValueError("the tf.data.Dataset yields one row at a time (its label is a "
+                             "scalar): batch it first, e.g. dataset.batch(32)")
         if isinstance(x, dict):
             x = {k: _decode(np.asarray(v)) for k, v in x.items()}
         else:

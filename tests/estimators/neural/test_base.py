@@ -1,5 +1,5 @@
-"""NeuralEstimator's stream and tf.data inputs: string labels from a dataset, and a label
-column the files lack named in the error."""
+"""NeuralEstimator's stream and tf.data inputs: string labels from a dataset; a label
+column the files lack, and a dataset of single rows, named in the error."""
 
 import numpy as np
 import pandas as pd
@@ -35,3 +35,10 @@ def test_stream_without_its_label_column_names_it(frame, tmp_path):
     with pytest.raises(ValueError, match=r"label column\(s\) \['sold'\] are not in .*"
                                          r"its columns are \['age', 'region', 'bought'\]"):
         DNNClassifier(epochs=1).fit(csv_input(str(path), label="sold"))
+
+
+def test_unbatched_dataset_is_a_clear_error(frame):
+    X, y = frame
+    rows = tf.data.Dataset.from_tensor_slices(({"age": X["age"].to_numpy()}, y))
+    with pytest.raises(ValueError, match=r"one row at a time .* dataset.batch\(32\)"):
+        DNNClassifier(epochs=1).fit(rows)
