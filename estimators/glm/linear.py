@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import d2_tweedie_score
 from sklearn.utils.validation import check_is_fitted
@@ -384,10 +385,18 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
 
     @stream_predictions
     def decision_function(self, X: Any) -> np.ndarray:
-        """The linear predictor (log-odds of ``classes_[1]`` when binary, shape (n,);
-        per-class scores (n, n_classes) when multinomial); for NUTS, its posterior mean."""
+        """Scores of the classes, on the scale of the linear predictor: shape (n,), the
+        log-odds of ``classes_[1]``, when binary; (n, n_classes), log-probabilities centred
+        over the classes, when multinomial.
+
+        MAP: the linear predictor at the mode. NUTS and VI: the same function of the
+        posterior mean probabilities of ``predict_proba`` (so scores rank rows as the
+        probabilities do, and the largest score is the class ``predict`` picks), which is
+        not the posterior mean of the linear predictor.
+        """
         design = self._encode(X)
-        parts = [eta.mean(axis=1) for _, eta in self._eta_blocks(design)]
+        parts = [eta[:, 0] if self.posterior_ is None else _log_mean_odds(eta)
+                 for _, eta in self._eta_blocks(design)]
         return np.concatenate(parts)
 
     @stream_predictions
@@ -419,3 +428,15 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         tags.classifier_tags.multi_class = True
         tags.classifier_tags.multi_label = False
         return tags
+
+
+def _log_mean_odds(eta: np.ndarray) -> np.ndarray:
+    """Log-odds of the mean over draws of ``ilogit(eta)`` (eta (n, S)), or the centred
+    log of the mean of ``softmax(eta)`` (eta (n, S, K)), computed on the log scale."""
+    if eta.ndim == 2:
+        log_p1 = logsumexp(-np.logaddexp(0.0, -eta), axis=1)
+        log_p0 = logsumexp(-np.logaddexp(0.0, eta), axis=1)
+        return log_p1 - log_p0
+    log_p = eta - logsumexp(eta, axis=2, keepdims=True)
+    log_mean = logsumexp(log_p, axis=1) - np.log(eta.shape[1])
+    return log_mean - log_mean.mean(axis=1, keepdims=True)

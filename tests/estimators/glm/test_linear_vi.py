@@ -44,6 +44,12 @@ def test_vi_classifier_averages_over_the_approximation(data):
     intercept = clf.posterior_["intercept"].reshape(-1)
     p = 1 / (1 + np.exp(-(X[:5] @ coef.T + intercept)))
     np.testing.assert_allclose(clf.predict_proba(X[:5])[:, 1], p.mean(axis=1))
+    # decision_function: the log-odds of those averaged probabilities (sklearn's check
+    # that scores rank rows as predict_proba does failed on the mean linear predictor)
+    scores = clf.decision_function(X)
+    np.testing.assert_allclose(1 / (1 + np.exp(-scores)), clf.predict_proba(X)[:, 1],
+                               rtol=1e-10)
+    np.testing.assert_array_equal(scores > 0, clf.predict(X) == clf.classes_[1])
     map_fit = LinearClassifier(random_state=1).fit(X, y)
     spread = coef.std(axis=0)
     assert np.all(np.abs(coef.mean(axis=0) - map_fit.coef_[0]) < 0.5 * spread)
