@@ -88,7 +88,10 @@ class _KerasBase(NeuralEstimator):
         if isinstance(X, dict):
             return {k: cast(np.asarray(v)) for k, v in X.items()}
         if self.schema_ is not None:
-            return to_model_inputs(self.schema_, X, check_unseen=check_unseen)
+            # raw strings go to the model's own layers (a StringLookup, a
+            # TextVectorization), which decide what an unseen value means
+            raw = self.schema_.string_inputs
+            return to_model_inputs(self.schema_, X, check_unseen=check_unseen and not raw)
         return cast(np.asarray(X))
 
     def _meta(self) -> dict[str, Any]:

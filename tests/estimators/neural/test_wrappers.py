@@ -45,6 +45,12 @@ def test_frame_inputs_named_after_the_columns_train(frame):
     X, y = frame
     clf = KerasClassifier(named, epochs=1, random_state=0).fit(X, y)
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
+    # raw text goes to the model's own StringLookup, which maps an unseen value to its
+    # out-of-vocabulary slot: no error here (a missing value still is one)
+    new = X.head(3).assign(**{"zip code": ["z", "x", "w"]})
+    np.testing.assert_allclose(clf.predict_proba(new).sum(axis=1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="'zip code' has missing values"):
+        clf.predict(new.assign(**{"zip code": ["x", None, "y"]}))
 
 
 @keras.saving.register_keras_serializable(package="tests_wrappers")
