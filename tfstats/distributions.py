@@ -209,6 +209,7 @@ def check_data_values(density: Density, node: Data, values: np.ndarray) -> None:
             check_values(values, family.observed_check, f"{family.name}: observed data")
         if values.size:
             _check_observed_range(family, values, density.params)
+        _check_truncated(family.name, values, density.truncation)
 
 
 def _check_observed_range(family: Family, values: np.ndarray,
@@ -237,12 +238,37 @@ def _check_observed_range(family: Family, values: np.ndarray,
         if size is not None and np.any(values.sum(axis=-1) != size):
             raise ModelError(f"{name}: observed counts must sum to size along the last axis, "
                              f"got sums {np.unique(values.sum(axis=-1))} for size {size}")
+    elif name in ("uniform", "pareto"):  # support [lower, upper] and [scale b, inf)
+        low = _constant(params[0] if name == "uniform" else params[1])
+        high = _constant(params[1]) if name == "uniform" else None
+        if (low is not None and np.any(values < low)) or (high is not None and np.any(
+                values > high)):
+            bounds = "from lower to upper" if name == "uniform" else "at least the scale b"
+            raise ModelError(f"{name}: observed data must be {bounds}, got values from "
+                             f"{values.min()} to {values.max()}")
     elif name == "hypergeometric":
         m, n, k = (_constant(p) for p in params)
         if (m is not None and np.any(values > m)) or (k is not None and np.any(values > k)) or (
                 n is not None and k is not None and np.any(k - values > n)):
             raise ModelError("hypergeometric: observed counts must lie between max(0, k - n) "
                              "and min(m, k)")
+
+
+def _check_truncated(name: str, values: np.ndarray | None,
+                     truncation: tuple[Array | None, Array | None] | None) -> None:
+    """Observed values outside constant truncation bounds are errors now, not -inf later."""
+    if values is None or not values.size or truncation is None:
+        return
+    for which, bound in zip(("lower", "upper"), truncation, strict=True):
+        limit = None if bound is None else _constant(bound)
+        if limit is None:
+            continue
+        outside = values < limit if which == "lower" else values > limit
+        if np.any(outside):
+            first = np.broadcast_to(values, outside.shape)[outside][0]
+            raise ModelError(f"{name}: observed data must lie within the truncation bounds; "
+                             f"got {first}, {'below' if which == 'lower' else 'above'} the "
+                             f"{which} bound {np.broadcast_to(limit, outside.shape)[outside][0]}")
 
 
 def attach(density: Density) -> None:
@@ -279,6 +305,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
         data = as_array(observed, name="observed")
         shape = _distribution_shape(family, params, None)
         _check_observed(family, data, shape, params)
+        _check_truncated(family.name, _constant(data), trunc)
         if not isinstance(data, Data) and family.discrete:
             raise ModelError(f"{family.name}: a discrete likelihood needs data as observed=")
         density = Density(family, params, data, trunc)
