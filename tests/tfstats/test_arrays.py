@@ -338,6 +338,20 @@ def test_index_errors() -> None:
         x[np.array([True, False])]
 
 
+def test_a_data_frame_left_of_matmul_says_what_to_write() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(np.ones((4, 3)), columns=["a", "b", "c"])
+    beta = ts.normal(0, 1, dim=3)
+    with pytest.raises(TypeError, match=r"ts.as_data\(frame\) @ x"):
+        frame @ beta
+    assert (ts.as_data(frame) @ beta).shape == (4,)
+    with pytest.raises(TypeError, match=r"has no value while the model is written; use "
+                                        r"ts.calculate\(\) to compute it, or numpy functions, "
+                                        r"which stay lazy$"):
+        np.asarray(beta)
+
+
 def test_discrete_unknown_cannot_enter_an_expression() -> None:
     with pytest.raises(ts.ModelError, match="poisson as an unknown is not supported"):
         ts.poisson(3) + 1
