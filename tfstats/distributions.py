@@ -573,6 +573,11 @@ def multivariate_normal(mean: Any, Sigma: Any, *, dim: Any = None,  # noqa: N803
 
 def wishart(df: Any, Sigma: Any, *, observed: Any = None) -> Array:  # noqa: N803
     """Wishart distribution over positive definite matrices."""
+    dimension = np.shape(Sigma)[-1] if np.ndim(Sigma) >= 2 else None
+    if dimension is not None and not isinstance(df, Array) and np.any(
+            np.asarray(df) <= dimension - 1):
+        raise ModelError(f"wishart: df must be greater than the dimension minus 1 "
+                         f"({dimension - 1}), got {df}")
     return distribution("wishart", ("df", "Sigma"), (df, Sigma), observed=observed)
 
 

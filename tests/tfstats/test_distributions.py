@@ -340,6 +340,7 @@ def test_shapes() -> None:
      r"multivariate_normal: Sigma must be a symmetric positive definite"),
     (lambda: ts.wishart(3, np.array([[1.0, 0.5], [0.4, 1.0]])),
      r"wishart: Sigma must be a symmetric positive definite"),
+    (lambda: ts.wishart(1, np.eye(3)), r"wishart: df must be greater than the dimension minus 1"),
     (lambda: ts.lkj_correlation(-1, 3), r"lkj_correlation: eta must be positive"),
     (lambda: ts.lkj_correlation(2, 1), r"lkj_correlation: dimension must be an int >= 2"),
     (lambda: ts.uniform(2, 1), r"lower bound must be below the upper bound"),

@@ -293,6 +293,11 @@ def test_bad_responses_are_named(small: pd.DataFrame) -> None:
         ts.glm("x ~ region", small, family="bernoulli")
     with pytest.raises(ValueError, match=r"non-negative integer counts.*'x'"):
         ts.glm("x ~ region", small, family="poisson")
+    with pytest.raises(ValueError, match=r"'region' is a text or categorical column with 2 "
+                                         r"levels; write region\[level\]"):
+        ts.glm("region ~ x", small, family="bernoulli")
+    m = ts.glm("region[b] ~ x", small, family="bernoulli")
+    np.testing.assert_array_equal(m.formula.response, (small.region == "b").to_numpy(float))
     with pytest.raises(ValueError, match="unknown family 'gamma_ray'"):
         ts.glm("y ~ x", small, family="gamma_ray")
     with pytest.raises(ValueError, match=r"link \['logit', 'probit', 'cloglog'\]"):
