@@ -403,7 +403,11 @@ def _integer_index(item: Any, size: int, axis: int, shape: tuple[int, ...]) -> A
                              f"{axis} of shape {shape}")
         values = np.flatnonzero(values)
     if not np.issubdtype(values.dtype, np.integer):
-        raise IndexError(f"index arrays must hold integers, got dtype {values.dtype}")
+        name = getattr(item, "name", None)
+        hint = ("; to index by text labels, make it categorical (.astype('category')): its "
+                "codes index" if values.dtype.kind in "OUS" else "")
+        raise IndexError(f"{f'index {name!r}' if isinstance(name, str) else 'index arrays'} "
+                         f"must hold integers, got dtype {values.dtype}{hint}")
     if values.size and (values.max() >= size or values.min() < -size):
         raise IndexError(
             f"index values from {values.min()} to {values.max()} are out of range for axis "

@@ -336,6 +336,13 @@ def test_index_errors() -> None:
         x[np.array([0.5, 1.0])]
     with pytest.raises(IndexError, match="boolean index"):
         x[np.array([True, False])]
+    import pandas as pd
+
+    county = pd.Series(["a", "b", "a"], name="county")
+    with pytest.raises(IndexError, match=r"index 'county' must hold integers, got dtype object; "
+                                         r"to index by text labels, make it categorical"):
+        x[county]
+    assert x[county.astype("category")].shape == (3, 4)
 
 
 def test_a_data_frame_left_of_matmul_says_what_to_write() -> None:
