@@ -171,8 +171,10 @@ class Model:
 
     @property
     def observed_terms(self) -> list[Density]:
-        """The likelihood terms of observed data (named by ``observed_names``)."""
-        return [t for t in self.terms if isinstance(t.value, Data)]
+        """The likelihood terms of observed data (named by ``observed_names``), those that
+        discrete unknowns enter (summed out) included."""
+        group_terms = [t for g in self.discrete.groups for t in g.terms] if self.discrete else []
+        return [t for t in self.terms + group_terms if isinstance(t.value, Data)]
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{self.names[v]}{list(v.shape) if v.shape else ''}"
