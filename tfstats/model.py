@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -62,8 +63,10 @@ class Model:
             raise ModelError("model() needs at least one array")
         for name, target in targets.items():
             if not isinstance(target, Array):
+                close = difflib.get_close_matches(name, ["precision", "coords", "dims"], n=1)
                 raise ModelError(f"model(): {name!r} is not a tfstats array (got "
-                                 f"{type(target).__name__})")
+                                 f"{type(target).__name__})" +
+                                 (f"; did you mean {close[0]}=?" if close else ""))
             check_usable(target)
         self.targets = dict(targets)
         self.precision = precision
