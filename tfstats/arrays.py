@@ -219,7 +219,7 @@ class Array:
     # --- numpy protocol --------------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         caller = sys._getframe(1).f_globals.get("__name__", "")  # pandas' DataFrame @ x
-        hint = ("; pandas computes `frame @ x` itself, so write ts.as_data(frame) @ x or "
+        hint = ("; pandas computes frame @ x itself, so write ts.as_data(frame) @ x or "
                 "frame.to_numpy() @ x" if caller.startswith("pandas") else "")
         raise TypeError(
             "a tfstats array has no value while the model is written; use ts.calculate() "
