@@ -405,7 +405,9 @@ def _integer_index(item: Any, size: int, axis: int, shape: tuple[int, ...]) -> A
     if not np.issubdtype(values.dtype, np.integer):
         name = getattr(item, "name", None)
         hint = ("; to index by text labels, make it categorical (.astype('category')): its "
-                "codes index" if values.dtype.kind in "OUS" else "")
+                "codes index" if values.dtype.kind in "OUS" else
+                "; it has missing values" if values.dtype.kind == "f" and np.isnan(values).any()
+                else "")
         raise IndexError(f"{f'index {name!r}' if isinstance(name, str) else 'index arrays'} "
                          f"must hold integers, got dtype {values.dtype}{hint}")
     if values.size and (values.max() >= size or values.min() < -size):

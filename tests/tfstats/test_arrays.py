@@ -343,6 +343,9 @@ def test_index_errors() -> None:
                                          r"to index by text labels, make it categorical"):
         x[county]
     assert x[county.astype("category")].shape == (3, 4)
+    with pytest.raises(IndexError, match=r"index 'g' must hold integers, got dtype float64; it "
+                                         r"has missing values"):
+        x[pd.Series([0, None, 1], dtype="Int64", name="g")]
 
 
 def test_a_data_frame_left_of_matmul_says_what_to_write() -> None:
