@@ -14,6 +14,7 @@ from tfstats.arrays import Array, Data, ModelError, MutableData, Variable, apply
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.inference.enumeration import discrete_unknown
 from tfstats.labels import name_observed, observed_name, remember_dim
+from tfstats.observed_ranges import check_observed_range, check_truncated
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.structure import replace_duplicate
 from tfstats.variables import (
@@ -194,7 +195,7 @@ def _check_observed(family: Family, observed: Array, shape: tuple[int, ...],
     if values is not None and family.observed_check:
         check_values(values, family.observed_check, f"{family.name}: observed data")
     if values is not None and values.size:
-        _check_observed_range(family, values, params)
+        check_observed_range(family, values, params)
 
 
 def check_data_values(density: Density, node: Data, values: np.ndarray) -> None:
@@ -208,67 +209,8 @@ def check_data_values(density: Density, node: Data, values: np.ndarray) -> None:
         if family.observed_check:
             check_values(values, family.observed_check, f"{family.name}: observed data")
         if values.size:
-            _check_observed_range(family, values, density.params)
-        _check_truncated(family.name, values, density.truncation)
-
-
-def _check_observed_range(family: Family, values: np.ndarray,
-                          params: tuple[Array, ...]) -> None:
-    """Observed values that the parameters rule out (labels past the last category,
-    more successes than trials) are errors now, not a silent -inf or NaN later."""
-    name = family.name.replace("_logit", "")
-    if name == "categorical":
-        n_categories = params[0].shape[-1]
-        if values.max() >= n_categories:
-            raise ModelError(f"categorical: observed labels must be 0-based integers below "
-                             f"the number of categories ({n_categories}), got {values.max()}")
-    elif name in ("binomial", "beta_binomial"):
-        size = _constant(params[0])
-        if size is not None and np.any(values > size):
-            raise ModelError(f"{name}: observed counts must not exceed size (the number of "
-                             f"trials), got {values.max()} with size {size.max()}")
-    elif name == "discrete_uniform":
-        low, high = (_constant(p) for p in params)
-        if np.any(values != np.round(values)) or np.any(values < low) or np.any(
-                values > high):
-            raise ModelError(f"discrete_uniform: observed values must be integers from low "
-                             f"to high, got values from {values.min()} to {values.max()}")
-    elif name in ("multinomial", "dirichlet_multinomial"):
-        size = _constant(params[0])
-        if size is not None and np.any(values.sum(axis=-1) != size):
-            raise ModelError(f"{name}: observed counts must sum to size along the last axis, "
-                             f"got sums {np.unique(values.sum(axis=-1))} for size {size}")
-    elif name in ("uniform", "pareto"):  # support [lower, upper] and [scale b, inf)
-        low = _constant(params[0] if name == "uniform" else params[1])
-        high = _constant(params[1]) if name == "uniform" else None
-        if (low is not None and np.any(values < low)) or (high is not None and np.any(
-                values > high)):
-            bounds = "from lower to upper" if name == "uniform" else "at least the scale b"
-            raise ModelError(f"{name}: observed data must be {bounds}, got values from "
-                             f"{values.min()} to {values.max()}")
-    elif name == "hypergeometric":
-        m, n, k = (_constant(p) for p in params)
-        if (m is not None and np.any(values > m)) or (k is not None and np.any(values > k)) or (
-                n is not None and k is not None and np.any(k - values > n)):
-            raise ModelError("hypergeometric: observed counts must lie between max(0, k - n) "
-                             "and min(m, k)")
-
-
-def _check_truncated(name: str, values: np.ndarray | None,
-                     truncation: tuple[Array | None, Array | None] | None) -> None:
-    """Observed values outside constant truncation bounds are errors now, not -inf later."""
-    if values is None or not values.size or truncation is None:
-        return
-    for which, bound in zip(("lower", "upper"), truncation, strict=True):
-        limit = None if bound is None else _constant(bound)
-        if limit is None:
-            continue
-        outside = values < limit if which == "lower" else values > limit
-        if np.any(outside):
-            first = np.broadcast_to(values, outside.shape)[outside][0]
-            raise ModelError(f"{name}: observed data must lie within the truncation bounds; "
-                             f"got {first}, {'below' if which == 'lower' else 'above'} the "
-                             f"{which} bound {np.broadcast_to(limit, outside.shape)[outside][0]}")
+            check_observed_range(family, values, density.params)
+        check_truncated(family.name, values, density.truncation)
 
 
 def attach(density: Density) -> None:
@@ -305,7 +247,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
         data = as_array(observed, name="observed")
         shape = _distribution_shape(family, params, None)
         _check_observed(family, data, shape, params)
-        _check_truncated(family.name, _constant(data), trunc)
+        check_truncated(family.name, _constant(data), trunc)
         if not isinstance(data, Data) and family.discrete:
             raise ModelError(f"{family.name}: a discrete likelihood needs data as observed=")
         density = Density(family, params, data, trunc)
