@@ -61,7 +61,18 @@ def check_observed_range(family: Family, values: np.ndarray,
 
 def check_truncated(name: str, values: np.ndarray | None,
                      truncation: tuple[Array | None, Array | None] | None) -> None:
-    """Observed values outside constant truncation bounds are errors now, not -inf later."""
+    """Observed values outside constant truncation bounds are errors now, not -inf later.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tfstats.arrays import as_array
+    >>> check_truncated("normal", np.array([0.5, -1.0]), (as_array(0.0), None))
+    Traceback (most recent call last):
+    ...
+    tfstats.errors.ModelError: normal: observed data must lie within the truncation bounds; \
+got -1.0, below the lower bound 0.0
+    """
     if values is None or not values.size or truncation is None:
         return
     for which, bound in zip(("lower", "upper"), truncation, strict=True):

@@ -18,7 +18,16 @@ __all__ = ["dumps", "loads"]
 
 
 def dumps(obj: Any, formula: str) -> bytes:
-    """``obj`` pickled, its formulae namespaces cut to the identifiers of ``formula``."""
+    """``obj`` pickled, its formulae namespaces cut to the identifiers of ``formula``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from formulae.environment import Environment
+    >>> env = Environment([{"np": np, "unused": object()}])
+    >>> loads(dumps(env, "y ~ np.log(x)"))._namespaces
+    [{'np': <module 'numpy' from ...>}]
+    """
     buffer = io.BytesIO()
     _DesignPickler(buffer, set(re.findall(r"[A-Za-z_]\w*", formula))).dump(obj)
     return buffer.getvalue()
