@@ -43,7 +43,8 @@ from sklearn.utils.validation import check_array, column_or_1d
 
 __all__ = [
     "InvalidParameterError", "Interval", "Options", "ListOf", "satisfies", "validate_params",
-    "check_regression_target", "check_classification_target", "check_sample_weight",
+    "check_regression_target", "check_classification_target", "reject_missing_labels",
+    "check_sample_weight",
     "class_sample_weight", "require_y", "seed_from", "set_input_tags",
 ]
 
@@ -180,17 +181,33 @@ def check_regression_target(y: Any, n_samples: int) -> np.ndarray:
 def check_classification_target(y: Any, n_samples: int) -> np.ndarray:
     """Class labels as a 1-d array (any labels: strings, ints, bools), checked to be
     discrete classes and free of missing values."""
+    reject_missing_labels(y)
     y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y",
                                  ensure_all_finite=True), warn=True)
-    if y.dtype == object:
-        import pandas as pd
-
-        if pd.isna(y).any():
-            raise ValueError("y has missing values (NaN or None): every sample needs a class")
     check_classification_targets(y)
     if y.shape[0] != n_samples:
         raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}: they must match")
     return y
+
+
+def reject_missing_labels(y: Any) -> None:
+    """Raise a ``ValueError`` when class labels hold NaN, None or ``pd.NA`` (pandas'
+    nullable dtypes too), saying how many: every sample needs a class."""
+    import pandas as pd
+
+    if isinstance(y, pd.Series | pd.DataFrame):
+        missing = y.isna().to_numpy()
+    else:
+        try:
+            values = np.asarray(y)
+        except (TypeError, ValueError):  # ragged input: scikit-learn's checks report it
+            return
+        if values.dtype.kind not in "fcO":
+            return  # ints, bools, strings: nothing can be missing
+        missing = pd.isna(values)
+    if np.any(missing):
+        raise ValueError(f"y has missing values (NaN, None or pd.NA) in {int(np.sum(missing))} "
+                         f"of {np.size(missing)} labels: every sample needs a class")
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:

@@ -7,6 +7,7 @@ reported on the line that made it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -217,9 +218,12 @@ class Array:
 
     # --- numpy protocol --------------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        caller = sys._getframe(1).f_globals.get("__name__", "")  # pandas' DataFrame @ x
+        hint = ("; pandas computes frame @ x itself, so write ts.as_data(frame) @ x or "
+                "frame.to_numpy() @ x" if caller.startswith("pandas") else "")
         raise TypeError(
             "a tfstats array has no value while the model is written; use ts.calculate() "
-            "to compute it, or numpy functions, which stay lazy"
+            "to compute it, or numpy functions, which stay lazy" + hint
         )
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -399,7 +403,13 @@ def _integer_index(item: Any, size: int, axis: int, shape: tuple[int, ...]) -> A
                              f"{axis} of shape {shape}")
         values = np.flatnonzero(values)
     if not np.issubdtype(values.dtype, np.integer):
-        raise IndexError(f"index arrays must hold integers, got dtype {values.dtype}")
+        name = getattr(item, "name", None)
+        hint = ("; to index by text labels, make it categorical (.astype('category')): its "
+                "codes index" if values.dtype.kind in "OUS" else
+                "; it has missing values" if values.dtype.kind == "f" and np.isnan(values).any()
+                else "")
+        raise IndexError(f"{f'index {name!r}' if isinstance(name, str) else 'index arrays'} "
+                         f"must hold integers, got dtype {values.dtype}{hint}")
     if values.size and (values.max() >= size or values.min() < -size):
         raise IndexError(
             f"index values from {values.min()} to {values.max()} are out of range for axis "

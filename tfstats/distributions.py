@@ -14,6 +14,7 @@ from tfstats.arrays import Array, Data, ModelError, MutableData, Variable, apply
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.inference.enumeration import discrete_unknown
 from tfstats.labels import name_observed, observed_name, remember_dim
+from tfstats.observed_ranges import check_observed_range, check_truncated
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.structure import replace_duplicate
 from tfstats.variables import (
@@ -194,7 +195,7 @@ def _check_observed(family: Family, observed: Array, shape: tuple[int, ...],
     if values is not None and family.observed_check:
         check_values(values, family.observed_check, f"{family.name}: observed data")
     if values is not None and values.size:
-        _check_observed_range(family, values, params)
+        check_observed_range(family, values, params)
 
 
 def check_data_values(density: Density, node: Data, values: np.ndarray) -> None:
@@ -208,41 +209,8 @@ def check_data_values(density: Density, node: Data, values: np.ndarray) -> None:
         if family.observed_check:
             check_values(values, family.observed_check, f"{family.name}: observed data")
         if values.size:
-            _check_observed_range(family, values, density.params)
-
-
-def _check_observed_range(family: Family, values: np.ndarray,
-                          params: tuple[Array, ...]) -> None:
-    """Observed values that the parameters rule out (labels past the last category,
-    more successes than trials) are errors now, not a silent -inf or NaN later."""
-    name = family.name.replace("_logit", "")
-    if name == "categorical":
-        n_categories = params[0].shape[-1]
-        if values.max() >= n_categories:
-            raise ModelError(f"categorical: observed labels must be 0-based integers below "
-                             f"the number of categories ({n_categories}), got {values.max()}")
-    elif name in ("binomial", "beta_binomial"):
-        size = _constant(params[0])
-        if size is not None and np.any(values > size):
-            raise ModelError(f"{name}: observed counts must not exceed size (the number of "
-                             f"trials), got {values.max()} with size {size.max()}")
-    elif name == "discrete_uniform":
-        low, high = (_constant(p) for p in params)
-        if np.any(values != np.round(values)) or np.any(values < low) or np.any(
-                values > high):
-            raise ModelError(f"discrete_uniform: observed values must be integers from low "
-                             f"to high, got values from {values.min()} to {values.max()}")
-    elif name in ("multinomial", "dirichlet_multinomial"):
-        size = _constant(params[0])
-        if size is not None and np.any(values.sum(axis=-1) != size):
-            raise ModelError(f"{name}: observed counts must sum to size along the last axis, "
-                             f"got sums {np.unique(values.sum(axis=-1))} for size {size}")
-    elif name == "hypergeometric":
-        m, n, k = (_constant(p) for p in params)
-        if (m is not None and np.any(values > m)) or (k is not None and np.any(values > k)) or (
-                n is not None and k is not None and np.any(k - values > n)):
-            raise ModelError("hypergeometric: observed counts must lie between max(0, k - n) "
-                             "and min(m, k)")
+            check_observed_range(family, values, density.params)
+        check_truncated(family.name, values, density.truncation)
 
 
 def attach(density: Density) -> None:
@@ -279,6 +247,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
         data = as_array(observed, name="observed")
         shape = _distribution_shape(family, params, None)
         _check_observed(family, data, shape, params)
+        check_truncated(family.name, _constant(data), trunc)
         if not isinstance(data, Data) and family.discrete:
             raise ModelError(f"{family.name}: a discrete likelihood needs data as observed=")
         density = Density(family, params, data, trunc)
@@ -546,6 +515,11 @@ def multivariate_normal(mean: Any, Sigma: Any, *, dim: Any = None,  # noqa: N803
 
 def wishart(df: Any, Sigma: Any, *, observed: Any = None) -> Array:  # noqa: N803
     """Wishart distribution over positive definite matrices."""
+    dimension = np.shape(Sigma)[-1] if np.ndim(Sigma) >= 2 else None
+    if dimension is not None and not isinstance(df, Array) and np.any(
+            np.asarray(df) <= dimension - 1):
+        raise ModelError(f"wishart: df must be greater than the dimension minus 1 "
+                         f"({dimension - 1}), got {df}")
     return distribution("wishart", ("df", "Sigma"), (df, Sigma), observed=observed)
 
 

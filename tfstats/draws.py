@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -259,7 +260,8 @@ class Draws:
         """Save the draws, sampler statistics, labels, the sampler and the chains' state
         to a ``.npz`` file, with a fingerprint of the model (the model itself is not
         saved: pickle it, or give it to :meth:`load` to use ``calculate`` and
-        ``extra_samples`` on the loaded draws)."""
+        ``extra_samples`` on the loaded draws). As numpy does, ``.npz`` is added to a
+        ``path`` without it; :meth:`load` finds the file by either name."""
         arrays = {f"value:{k}": v for k, v in self.values.items()}
         arrays.update({f"stat:{k}": v for k, v in self.stats.items()})
         state, extra = saved_state(self)
@@ -288,6 +290,8 @@ class Draws:
         >>> ts.calculate(mu * 2, values=again).shape
         (2, 100)
         """
+        if not os.path.exists(path) and os.path.exists(f"{path}.npz"):
+            path = f"{path}.npz"  # save(path) wrote path + ".npz", as numpy does
         with np.load(path, allow_pickle=False) as content:
             meta = json.loads(str(content["__meta__"]))
             values = {k[6:]: content[k] for k in content.files if k.startswith("value:")}

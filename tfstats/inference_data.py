@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.inference.enumeration import draw_discrete
 from tfstats.inference.simulate import evaluate, pointwise_log_likelihood
 from tfstats.labels import arviz_dims
 
@@ -30,9 +31,12 @@ def _simulate(draws: Any, given: bool, arrays: list, seed: int | None) -> list[n
     draws as one chain has), shaped (chains, draws, *shape)."""
     model = draws.model
     if given:
-        known = model.variables
+        known = list(model.variables)
         batches = [draws[model.names[v]].reshape(-1, *v.shape) for v in known]
         chains, n = draws.n_chains, draws.n_draws
+        if model.discrete:  # each draw's discrete unknowns, from their conditional
+            drawn = draw_discrete(model, dict(zip(known, batches, strict=True)), seed)
+            known, batches = known + list(drawn), batches + list(drawn.values())
     else:
         known, batches, chains, n = [], [], 1, draws.n_draws
     out = evaluate(arrays, known, batches, chains * n, seed, model.names, model.precision)

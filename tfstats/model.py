@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -62,8 +63,10 @@ class Model:
             raise ModelError("model() needs at least one array")
         for name, target in targets.items():
             if not isinstance(target, Array):
+                close = difflib.get_close_matches(name, ["precision", "coords", "dims"], n=1)
                 raise ModelError(f"model(): {name!r} is not a tfstats array (got "
-                                 f"{type(target).__name__})")
+                                 f"{type(target).__name__})" +
+                                 (f"; did you mean {close[0]}=?" if close else ""))
             check_usable(target)
         self.targets = dict(targets)
         self.precision = precision
@@ -171,8 +174,10 @@ class Model:
 
     @property
     def observed_terms(self) -> list[Density]:
-        """The likelihood terms of observed data (named by ``observed_names``)."""
-        return [t for t in self.terms if isinstance(t.value, Data)]
+        """The likelihood terms of observed data (named by ``observed_names``), those that
+        discrete unknowns enter (summed out) included."""
+        group_terms = [t for g in self.discrete.groups for t in g.terms] if self.discrete else []
+        return [t for t in self.terms + group_terms if isinstance(t.value, Data)]
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{self.names[v]}{list(v.shape) if v.shape else ''}"

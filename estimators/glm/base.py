@@ -109,7 +109,8 @@ class GLMEstimator(BaseEstimator):
             values["sigma"] = fit.sigma
         coords, dims = self._labels()
         draws = Draws(values, fit.stats, sampler=fit.sampler, coords=coords, dims=dims)
-        draws.warn_if_unhealthy()  # names features, as the summary does
+        if self.inference == "nuts":  # VI draws are independent: no sampler to diagnose
+            draws.warn_if_unhealthy()  # names features, as the summary does
         return draws
 
     def _labels(self) -> tuple[dict[str, list], dict[str, list]]:

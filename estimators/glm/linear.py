@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import d2_tweedie_score
 from sklearn.utils.validation import check_is_fitted
@@ -42,6 +43,7 @@ from estimators.glm.dataset_stream import as_glm_stream
 from estimators.glm.models import mean_of
 from estimators.glm.stream import stream_chunks, stream_fit_sample, stream_labels
 from estimators.glm.stream import stream_gram as stream_gram_of
+from estimators.glm.stream_predict import stream_predictions
 from estimators.tracking import tracked_fit
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
@@ -110,6 +112,7 @@ class _Regressor(RegressorMixin, GLMEstimator):
         """The mean of the response: the model's inverse link of ``eta``."""
         return mean_of(self._family, eta)
 
+    @stream_predictions
     def predict(self, X: Any, return_std: bool = False) -> Any:
         """Predictive mean (the posterior mean for NUTS; the plug-in for MAP).
 
@@ -128,6 +131,7 @@ class _Regressor(RegressorMixin, GLMEstimator):
                 sd[start:stop] = np.sqrt(mu.var(axis=1) + self._noise_variance(mu))
         return (mean, sd) if return_std else mean
 
+    @stream_predictions
     def predict_interval(self, X: Any, level: float = 0.9) -> np.ndarray:
         """Central predictive intervals that include the noise, shape (n, 2).
 
@@ -379,13 +383,23 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
             return coef[None], intercept[None]
         return super()._draws()
 
+    @stream_predictions
     def decision_function(self, X: Any) -> np.ndarray:
-        """The linear predictor (log-odds of ``classes_[1]`` when binary, shape (n,);
-        per-class scores (n, n_classes) when multinomial); for NUTS, its posterior mean."""
+        """Scores of the classes, on the scale of the linear predictor: shape (n,), the
+        log-odds of ``classes_[1]``, when binary; (n, n_classes), log-probabilities centred
+        over the classes, when multinomial.
+
+        MAP: the linear predictor at the mode. NUTS and VI: the same function of the
+        posterior mean probabilities of ``predict_proba`` (so scores rank rows as the
+        probabilities do, and the largest score is the class ``predict`` picks), which is
+        not the posterior mean of the linear predictor.
+        """
         design = self._encode(X)
-        parts = [eta.mean(axis=1) for _, eta in self._eta_blocks(design)]
+        parts = [eta[:, 0] if self.posterior_ is None else _log_mean_odds(eta)
+                 for _, eta in self._eta_blocks(design)]
         return np.concatenate(parts)
 
+    @stream_predictions
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (n, n_classes), averaged over the posterior for NUTS."""
         design = self._encode(X)
@@ -398,10 +412,12 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
                 parts.append(mean_of("multinomial", eta).mean(axis=1))
         return np.concatenate(parts)
 
+    @stream_predictions
     def predict_log_proba(self, X: Any) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @stream_predictions
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class (labels as in ``classes_``)."""
         check_is_fitted(self)
@@ -412,3 +428,15 @@ class LinearClassifier(ClassifierMixin, GLMEstimator):
         tags.classifier_tags.multi_class = True
         tags.classifier_tags.multi_label = False
         return tags
+
+
+def _log_mean_odds(eta: np.ndarray) -> np.ndarray:
+    """Log-odds of the mean over draws of ``ilogit(eta)`` (eta (n, S)), or the centred
+    log of the mean of ``softmax(eta)`` (eta (n, S, K)), computed on the log scale."""
+    if eta.ndim == 2:
+        log_p1 = logsumexp(-np.logaddexp(0.0, -eta), axis=1)
+        log_p0 = logsumexp(-np.logaddexp(0.0, eta), axis=1)
+        return log_p1 - log_p0
+    log_p = eta - logsumexp(eta, axis=2, keepdims=True)
+    log_mean = logsumexp(log_p, axis=1) - np.log(eta.shape[1])
+    return log_mean - log_mean.mean(axis=1, keepdims=True)

@@ -38,6 +38,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from estimators.io.errors import record_stream_error
+
 __all__ = [
     "StreamInput",
     "csv_input",
@@ -273,9 +275,13 @@ class StreamInput:
         def generate() -> Iterator[Any]:
             calls[0] += 1
             seed = None if self.seed is None else [self.seed, calls[0]]
-            for table in self.tables(encode, rows=rows, shuffle=shuffle, seed=seed,
-                                     shard=shard):
-                yield structure(table)
+            try:
+                for table in self.tables(encode, rows=rows, shuffle=shuffle, seed=seed,
+                                         shard=shard):
+                    yield structure(table)
+            except Exception as error:  # tf.data wraps it: see estimators.io.errors
+                record_stream_error(error)
+                raise
 
         ds = tf.data.Dataset.from_generator(generate, output_signature=structure(spec))
         return fixed_pipeline(ds)

@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from estimators.base import check_sample_weight, seed_from, validate_params
+from estimators.io.errors import stream_errors_raised
 from estimators.io.inputs import StreamInput, is_stream, is_tf_dataset
 from estimators.neural.distribute import (
     check_strategy,
@@ -188,7 +189,8 @@ class NeuralEstimator(BaseEstimator):
                 if fit_kwargs.pop("_stream"):
                     # a stream of unknown length ends each epoch by running out of data
                     warnings.filterwarnings("ignore", "Your input ran out of data")
-                hist = self.model_.fit(data, **fit_kwargs)
+                with stream_errors_raised():  # a chunk's error, not tf.data's wrapper
+                    hist = self.model_.fit(data, **fit_kwargs)
         frame = history_frame(hist.history, start + 1)
         self.history_ = frame if not warm else pd.concat([self.history_, frame])
         return self
@@ -383,6 +385,10 @@ class NeuralEstimator(BaseEstimator):
                              "parquet_input to fit from it")
         if not warm:
             sample = X.sample()
+            missing = [c for c in X.label_columns if c not in sample.columns]
+            if missing:
+                raise ValueError(f"the label column(s) {missing} are not in {X.paths[0]!r}; "
+                                 f"its columns are {list(sample.columns)}")
             feats = sample[X.feature_columns(sample)]
             self._check_features(feats, reset=True)
             y = sample[X.label_columns[0]] if len(X.label_columns) == 1 else \

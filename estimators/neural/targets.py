@@ -20,6 +20,8 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
+from estimators.base import reject_missing_labels
+
 __all__ = ["ClassifierTask", "RegressorTask"]
 
 
@@ -27,6 +29,7 @@ class ClassifierTask:
     """Targets of a classifier: label encoding, sigmoid / softmax head, class weights."""
 
     def _check_targets(self, y: Any) -> np.ndarray:
+        reject_missing_labels(y)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         return y

@@ -167,7 +167,8 @@ def epoch_dataset(train: tuple, rows: int, seed: int | None) -> tuple[Any, int]:
 def dataset_sample(ds: Any, n: int) -> tuple[Any, Any]:
     """Concatenate the first batches of a ``(features, label, ...)`` dataset up to ``n`` rows.
 
-    Returns numpy features (a dict of arrays, bytes decoded to str, or an array) and labels.
+    Returns numpy features (a dict of arrays, bytes decoded to str, or an array) and labels
+    (bytes decoded to str).
     """
     feats: list[Any] = []
     labels: list[np.ndarray] = []
@@ -176,7 +177,10 @@ def dataset_sample(ds: Any, n: int) -> tuple[Any, Any]:
         if not isinstance(element, tuple) or len(element) < 2:
             raise ValueError("a tf.data.Dataset for fit must yield (features, label) or "
                              "(features, label, sample_weight) batches")
-        x, y = element[0], np.asarray(element[1])
+        x, y = element[0], _decode(np.asarray(element[1]))
+        if y.ndim == 0:
+            raise ValueError("the tf.data.Dataset yields one row at a time (its label is a "
+                             "scalar): batch it first, e.g. dataset.batch(32)")
         if isinstance(x, dict):
             x = {k: _decode(np.asarray(v)) for k, v in x.items()}
         else:

@@ -43,6 +43,7 @@ from estimators.neural.base import (
 )
 from estimators.neural.params import CLASSIFIER, REGRESSOR, TRAINING, WRAPPER
 from estimators.tabular.preprocessing import (
+    build_inputs,
     has_categorical,
     infer_schema,
     keras,
@@ -87,7 +88,10 @@ class _KerasBase(NeuralEstimator):
         if isinstance(X, dict):
             return {k: cast(np.asarray(v)) for k, v in X.items()}
         if self.schema_ is not None:
-            return to_model_inputs(self.schema_, X, check_unseen=check_unseen)
+            # raw strings go to the model's own layers (a StringLookup, a
+            # TextVectorization), which decide what an unseen value means
+            raw = self.schema_.string_inputs
+            return to_model_inputs(self.schema_, X, check_unseen=check_unseen and not raw)
         return cast(np.asarray(X))
 
     def _meta(self) -> dict[str, Any]:
@@ -107,23 +111,56 @@ class _KerasBase(NeuralEstimator):
         spec = self.model
         if isinstance(spec, keras.Model):
             try:
-                return model_from_bytes(model_to_bytes(spec))
+                model = model_from_bytes(model_to_bytes(spec))
             except Exception as exc:  # noqa: BLE001 - re-raised with advice
                 raise ValueError(
                     "could not copy the Keras model (it must be serialisable to .keras); "
                     "pass a function that builds it instead"
                 ) from exc
+            self._check_frame_inputs(model)
+            return model
         model = call_with_meta(spec, {**self._meta(), **(self.model_kwargs or {})})
         if not isinstance(model, keras.Model):
             raise ValueError(f"the model function returned {type(model).__name__}, "
                              "not a keras.Model")
+        self._check_frame_inputs(model)
         return model
+
+    def _check_frame_inputs(self, model: Any) -> None:
+        """A DataFrame with categorical columns reaches the model as one named input per
+        column: say so, naming both sides, when the model's inputs are named otherwise."""
+        schema = getattr(self, "schema_", None)
+        inputs = getattr(model, "inputs", None) if getattr(model, "built", False) else None
+        if schema is None or not inputs:
+            return  # arrays, dicts, or a model without symbolic inputs: Keras checks
+        wanted = [spec.input_name for spec in schema.columns]
+        names = [getattr(tensor, "name", None) for tensor in inputs]
+        if sorted(map(str, names)) == sorted(wanted):
+            return
+        categorical = [spec.name for spec in schema.columns if spec.kind != "numeric"]
+        kind = "string" if schema.string_inputs else "int32 code (0: unseen)"
+        raise ValueError(
+            f"X is a DataFrame with categorical columns {categorical}: the model gets one "
+            f"input of shape (1,) per column, named {wanted} (float32 for numeric columns, "
+            f"{kind} for categorical ones), but its inputs are named {names}. Build it "
+            f"with keras.Input((1,), name=column, dtype=...) per column, or encode the "
+            f"columns first (a ColumnTransformer in a Pipeline), or use DNNClassifier / "
+            f"DNNRegressor, which preprocess DataFrames themselves")
 
     def _output_width(self, model: Any) -> int:
         outputs = model.outputs if getattr(model, "outputs", None) else None
         if outputs:
             return int(outputs[0].shape[-1] or 1)
-        return int(model.compute_output_shape((None, *self.X_shape_))[-1])
+        if self.schema_ is not None:  # a DataFrame: one named input per column
+            inputs: Any = build_inputs(self.schema_)
+        elif isinstance(self.X_shape_, dict):
+            inputs = {k: keras.KerasTensor((None, *v)) for k, v in self.X_shape_.items()}
+        else:
+            try:
+                return int(model.compute_output_shape((None, *self.X_shape_))[-1])
+            except NotImplementedError:  # a subclassed model: trace its call symbolically
+                inputs = keras.KerasTensor((None, *self.X_shape_))
+        return int(model.compute_output_spec(inputs).shape[-1] or 1)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

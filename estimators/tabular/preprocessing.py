@@ -64,7 +64,10 @@ __all__ = [
 #: What an unseen level becomes while training from a stream (StringLookup's OOV token).
 OOV_TOKEN = "[UNK]"
 
-_NAME_OK = re.compile(r"[^A-Za-z0-9_.\-]")
+# what tf.function keeps of an argument name unchanged (it rewrites any other character to
+# "_" and puts "arg_" before a name not starting with a letter), so that the signature keys
+# of an export are the input names
+_NAME_OK = re.compile(r"[^A-Za-z0-9_]")
 
 
 def has_categorical(frame: pd.DataFrame) -> bool:
@@ -80,12 +83,13 @@ def has_categorical(frame: pd.DataFrame) -> bool:
 
 
 def _sanitise(names: Sequence[str]) -> list[str]:
-    """Names valid for Keras inputs and SavedModel signature keys, unique."""
+    """Names valid for Keras inputs and SavedModel signature keys, kept as they are by
+    TensorFlow, unique: letters, digits and ``_``, starting with a letter."""
     out: list[str] = []
     seen: set[str] = set()
     for name in names:
         clean = _NAME_OK.sub("_", str(name)) or "feature"
-        if not clean[0].isalnum():
+        if not clean[0].isalpha():
             clean = "f" + clean
         base, k = clean, 1
         while clean in seen:

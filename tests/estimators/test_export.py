@@ -111,3 +111,25 @@ def test_export_errors(table, tmp_path):
         clf.export(tmp_path / "full")
     with pytest.raises(FileNotFoundError, match=ESTIMATOR_FILE.split(os.sep)[-1]):
         load(tmp_path / "full")
+
+
+def test_signature_keys_are_the_input_names_tensorflow_keeps(tmp_path):
+    # "a.b" and "a-b" used to keep their "." and "-", which tf.function rewrites to "_":
+    # the two collided and export failed; "2020 sales" came out as "arg_2020_sales"
+    import tensorflow as tf
+
+    rng = np.random.default_rng(3)
+    columns = ["a.b", "a-b", "2020 sales", "Region"]
+    df = pd.DataFrame({c: rng.normal(size=40) for c in columns[:3]})
+    df["Region"] = rng.choice(["north", "south"], 40)
+    clf = DNNClassifier(hidden_units=[2], epochs=1, random_state=0).fit(df, np.arange(40) % 2)
+    path = clf.export(tmp_path / "names")
+    info = json.loads((tmp_path / "names" / "assets.extra" / "serving.json").read_text())
+    names = {i["column"]: i["name"] for i in info["inputs"]}
+    assert names == {"a.b": "a_b", "a-b": "a_b_1", "2020 sales": "f2020_sales",
+                     "Region": "Region"}
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    assert sorted(serve.structured_input_signature[1]) == sorted(names.values())
+    args = {names[c]: tf.constant(df[c].to_numpy(), tf.float32) for c in columns[:3]}
+    got = serve(**args, Region=tf.constant(df["Region"].to_numpy()))["probabilities"]
+    np.testing.assert_allclose(got.numpy(), clf.predict_proba(df), atol=1e-6)

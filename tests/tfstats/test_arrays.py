@@ -336,6 +336,30 @@ def test_index_errors() -> None:
         x[np.array([0.5, 1.0])]
     with pytest.raises(IndexError, match="boolean index"):
         x[np.array([True, False])]
+    import pandas as pd
+
+    county = pd.Series(["a", "b", "a"], name="county")
+    with pytest.raises(IndexError, match=r"index 'county' must hold integers, got dtype object; "
+                                         r"to index by text labels, make it categorical"):
+        x[county]
+    assert x[county.astype("category")].shape == (3, 4)
+    with pytest.raises(IndexError, match=r"index 'g' must hold integers, got dtype float64; it "
+                                         r"has missing values"):
+        x[pd.Series([0, None, 1], dtype="Int64", name="g")]
+
+
+def test_a_data_frame_left_of_matmul_says_what_to_write() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(np.ones((4, 3)), columns=["a", "b", "c"])
+    beta = ts.normal(0, 1, dim=3)
+    with pytest.raises(TypeError, match=r"ts.as_data\(frame\) @ x"):
+        frame @ beta
+    assert (ts.as_data(frame) @ beta).shape == (4,)
+    with pytest.raises(TypeError, match=r"has no value while the model is written; use "
+                                        r"ts.calculate\(\) to compute it, or numpy functions, "
+                                        r"which stay lazy$"):
+        np.asarray(beta)
 
 
 def test_discrete_unknown_cannot_enter_an_expression() -> None:

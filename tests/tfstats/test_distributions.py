@@ -340,6 +340,7 @@ def test_shapes() -> None:
      r"multivariate_normal: Sigma must be a symmetric positive definite"),
     (lambda: ts.wishart(3, np.array([[1.0, 0.5], [0.4, 1.0]])),
      r"wishart: Sigma must be a symmetric positive definite"),
+    (lambda: ts.wishart(1, np.eye(3)), r"wishart: df must be greater than the dimension minus 1"),
     (lambda: ts.lkj_correlation(-1, 3), r"lkj_correlation: eta must be positive"),
     (lambda: ts.lkj_correlation(2, 1), r"lkj_correlation: dimension must be an int >= 2"),
     (lambda: ts.uniform(2, 1), r"lower bound must be below the upper bound"),
@@ -374,6 +375,14 @@ def test_invalid_constant_parameter_is_named(call: Callable, message: str) -> No
      r"hypergeometric: observed counts must lie between"),
     (lambda p: ts.hypergeometric(5 + 0 * p, 1, 4, observed=[2]),
      r"hypergeometric: observed counts must lie between"),
+    (lambda p: ts.uniform(0, 1, observed=[0.5, 2.0]) + p,
+     r"uniform: observed data must be from lower to upper"),
+    (lambda p: ts.pareto(p, 1.0, observed=[0.5, 2.0]),
+     r"pareto: observed data must be at least the scale b"),
+    (lambda p: ts.normal(p, 1, truncation=(0, None), observed=[1.0, -1.0]),
+     r"normal: observed data must lie within the truncation bounds; got -1.0, below the lower"),
+    (lambda p: ts.gamma(2, p, truncation=(None, [3.0, 1.0]), observed=[2.0, 2.0]),
+     r"gamma: .* got 2.0, above the upper bound 1.0"),
 ])
 def test_observed_data_outside_the_support_is_an_error(call: Callable, message: str) -> None:
     p = ts.uniform(0, 1)

@@ -250,6 +250,9 @@ def test_save_and_load_round_trip(draws: ts.Draws, tmp_path: Path) -> None:
     assert "posterior" in idata.groups() and "log_likelihood" not in idata.groups()
     with pytest.raises(ValueError, match="loaded from a file"):
         ts.calculate(shared_model(POSTERIOR)[0].targets["theta"], values=loaded)
+    draws.save(str(tmp_path / "no_suffix"))  # numpy adds .npz; load finds it by either name
+    np.testing.assert_array_equal(ts.Draws.load(str(tmp_path / "no_suffix"))["mu"],
+                                  draws["mu"])
     with pytest.raises(ValueError, match="no sampler state"):
         ts.extra_samples(loaded, 10, progress=False)
 

@@ -260,6 +260,13 @@ def test_unknown_prior_name_lists_the_terms(small: pd.DataFrame) -> None:
         ts.glm("y ~ x", small, priors={"x": ("normall", 0, 1)})
 
 
+def test_a_prior_argument_outside_its_support_names_the_unknown(small: pd.DataFrame) -> None:
+    with pytest.raises(ts.ModelError, match=r"the prior of 'x': normal: sd must be positive"):
+        ts.glm("y ~ x", small, priors={"x": ("normal", 0, -1)})
+    with pytest.raises(ts.ModelError, match=r"the prior of '1\|county_sigma': half_normal"):
+        ts.glm("y ~ x + (1 | county)", small, priors={"1|county_sigma": ("half_normal", 0)})
+
+
 def test_unseen_factor_level_at_predict_time_is_named(small: pd.DataFrame) -> None:
     m = ts.glm("y ~ x + region", small)
     fit = {"Intercept": np.zeros((1, 2)), "x": np.ones((1, 2)), "region": np.ones((1, 2)),
@@ -286,6 +293,11 @@ def test_bad_responses_are_named(small: pd.DataFrame) -> None:
         ts.glm("x ~ region", small, family="bernoulli")
     with pytest.raises(ValueError, match=r"non-negative integer counts.*'x'"):
         ts.glm("x ~ region", small, family="poisson")
+    with pytest.raises(ValueError, match=r"'region' is a text or categorical column with 2 "
+                                         r"levels; write region\[level\]"):
+        ts.glm("region ~ x", small, family="bernoulli")
+    m = ts.glm("region[b] ~ x", small, family="bernoulli")
+    np.testing.assert_array_equal(m.formula.response, (small.region == "b").to_numpy(float))
     with pytest.raises(ValueError, match="unknown family 'gamma_ray'"):
         ts.glm("y ~ x", small, family="gamma_ray")
     with pytest.raises(ValueError, match=r"link \['logit', 'probit', 'cloglog'\]"):
@@ -325,3 +337,25 @@ def test_inverse_links_agree_in_the_graph_and_in_numpy() -> None:
         graph = ts.calculate(inverse_link(link, ts.as_data(eta)), nsim=1)[0]
         np.testing.assert_allclose(graph, inverse_link_numpy(link, eta), rtol=1e-6,
                                    err_msg=link)
+
+
+# --- pickling ----------------------------------------------------------------------------------
+
+def _formula_fit(data: pd.DataFrame) -> tuple[ts.Model, ts.OptResult]:
+    unrelated = np.zeros(2_000_000)  # the caller's locals must not travel with the model
+    m = ts.glm("y ~ np.log(x) + scale(x) + (1 | county)", data)
+    assert unrelated.size
+    return m, ts.opt(m, seed=1)
+
+
+def test_a_formula_model_pickles_without_the_callers_namespace(small: pd.DataFrame) -> None:
+    import pickle
+
+    m, fit = _formula_fit(small)
+    new = pd.DataFrame({"x": [0.3, 0.7], "county": ["p", "zz"]})
+    blob = pickle.dumps((m, fit))
+    assert len(blob) < 1_000_000, len(blob)
+    m_again, fit_again = pickle.loads(blob)
+    np.testing.assert_allclose(m_again.predict(fit_again, data=new, seed=1),
+                               m.predict(fit, data=new, seed=1))
+    assert m_again.formula.design.matrices.env.namespace["np"] is np

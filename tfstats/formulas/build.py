@@ -218,23 +218,26 @@ def glm(formula: str, data: Any, family: str = "gaussian", priors: dict[str, Any
     resolved = _resolve_priors(names, defaults, priors, {block.name for block in blocks})
     unknowns: dict[str, Array] = {}
     if design.intercept:
-        unknowns["Intercept"] = make_unknown(resolved["Intercept"], ())
+        unknowns["Intercept"] = make_unknown(resolved["Intercept"], (), name="Intercept")
     for term in design.common:
         shape = (term.columns.stop - term.columns.start,)
-        unknowns[term.name] = make_unknown(resolved[term.name], shape if shape[0] > 1 else ())
+        unknowns[term.name] = make_unknown(resolved[term.name], shape if shape[0] > 1 else (),
+                                          name=term.name)
     offsets: dict[str, Array] = {}
     for term in design.group:
         sigma_name = f"{term.name}_sigma"
         width = () if term.width == 1 else (term.width,)
-        unknowns[sigma_name] = make_unknown(resolved[sigma_name], width, positive=True)
+        unknowns[sigma_name] = make_unknown(resolved[sigma_name], width, positive=True,
+                                              name=sigma_name)
         offsets[term.name] = dist.normal(0.0, 1.0, dim=(len(term.levels), *width))
     correlations: dict[str, Array] = {}
     for block in blocks:
-        cholesky = make_unknown(resolved[block.name], (block.size, block.size))
+        cholesky = make_unknown(resolved[block.name], (block.size, block.size),
+                                name=block.name)
         unknowns[block.cholesky] = cholesky
         correlations[block.name] = cholesky @ cholesky.T
     for param in glm_family.params:
-        unknowns[param] = make_unknown(resolved[param], (), positive=True)
+        unknowns[param] = make_unknown(resolved[param], (), positive=True, name=param)
     effects = _group_effects(design, unknowns, offsets, blocks)
     eta = _linear_predictor(design, unknowns, effects)
     mu = inverse_link(link, eta)

@@ -69,6 +69,18 @@ class Design:
     def n_rows(self) -> int:
         return self.X.shape[0]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """formulae's objects keep the caller's namespaces: pickled cut to the formula's
+        names (``pickling.dumps``)."""
+        from tfstats.formulas import pickling
+
+        return {"pickled": pickling.dumps(self.__dict__, self.formula)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from tfstats.formulas import pickling
+
+        self.__dict__.update(pickling.loads(state["pickled"]))
+
 
 def _level(label: str) -> str:
     """``"region[south]"`` -> ``"south"``."""

@@ -58,6 +58,10 @@ def check_response(family: GlmFamily, y: np.ndarray, name: str, kind: str) -> np
     elif kind == "proportion":
         raise ValueError(f"the response {name!r} is p(successes, trials), which only family "
                          f"'binomial' takes (family {family.name!r})")
+    if kind == "categoric" and y.ndim == 2:
+        raise ValueError(f"the response {name!r} is a text or categorical column with "
+                         f"{y.shape[1]} levels; write {name}[level] ~ ... for the event that it "
+                         f"equals level (family 'bernoulli'), or give numbers")
     if y.dtype == bool:
         y = y.astype(np.float64)
     if not np.issubdtype(y.dtype, np.number):

@@ -20,6 +20,7 @@ import numpy as np
 
 from tfstats import distributions as dist
 from tfstats import scale_priors, variables
+from tfstats.errors import ModelError
 
 __all__ = ["PRIOR_NAMES", "Prior", "make_unknown", "check_prior"]
 
@@ -73,9 +74,18 @@ def check_prior(name: str, prior: Any, correlation: bool = False) -> Prior:
     return tuple(prior)
 
 
-def make_unknown(prior: Prior, shape: tuple[int, ...], positive: bool = False) -> Any:
+def make_unknown(prior: Prior, shape: tuple[int, ...], positive: bool = False,
+                 name: str = "") -> Any:
     """A new unknown of ``shape`` with this prior. A prior on the real line given to a
-    positive parameter is truncated at zero (as a Stan model's ``<lower=0>`` does)."""
+    positive parameter is truncated at zero (as a Stan model's ``<lower=0>`` does). An
+    argument outside its support is a ModelError naming the unknown (``name``)."""
+    try:
+        return _make_unknown(prior, shape, positive)
+    except ModelError as error:
+        raise ModelError(f"the prior of {name!r}: {error}") from None
+
+
+def _make_unknown(prior: Prior, shape: tuple[int, ...], positive: bool) -> Any:
     make, _, real_line = _CONSTRUCTORS[prior[0]]
     dim = shape or None
     args = [np.asarray(a, dtype=np.float64) if np.ndim(a) else a for a in prior[1:]]

@@ -112,7 +112,10 @@ def pointwise_log_likelihood(draws: Any) -> tuple[dict[str, np.ndarray],
     model = draws.model
     B = model.backend
     dtype = model.float_dtype
-    terms, names = model.observed_terms, model.observed_names
+    free = set(map(id, model.terms))  # terms that discrete unknowns enter are left out
+    kept = [(t, n) for t, n in zip(model.observed_terms, model.observed_names, strict=True)
+            if id(t) in free]
+    terms, names = [t for t, _ in kept], [n for _, n in kept]
     if not terms:
         return {}, {}
     variables = model.variables

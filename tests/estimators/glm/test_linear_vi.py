@@ -44,6 +44,12 @@ def test_vi_classifier_averages_over_the_approximation(data):
     intercept = clf.posterior_["intercept"].reshape(-1)
     p = 1 / (1 + np.exp(-(X[:5] @ coef.T + intercept)))
     np.testing.assert_allclose(clf.predict_proba(X[:5])[:, 1], p.mean(axis=1))
+    # decision_function: the log-odds of those averaged probabilities (sklearn's check
+    # that scores rank rows as predict_proba does failed on the mean linear predictor)
+    scores = clf.decision_function(X)
+    np.testing.assert_allclose(1 / (1 + np.exp(-scores)), clf.predict_proba(X)[:, 1],
+                               rtol=1e-10)
+    np.testing.assert_array_equal(scores > 0, clf.predict(X) == clf.classes_[1])
     map_fit = LinearClassifier(random_state=1).fit(X, y)
     spread = coef.std(axis=0)
     assert np.all(np.abs(coef.mean(axis=0) - map_fit.coef_[0]) < 0.5 * spread)
@@ -58,3 +64,15 @@ def test_vi_poisson_regressor(data):
     assert np.all(np.abs(coef.mean(axis=0) - map_fit.coef_) < 0.5 * coef.std(axis=0))
     mean, std = reg.predict(X[:5], return_std=True)
     assert np.all(std > 0) and np.all(mean > 0)
+
+
+def test_vi_draws_raise_no_mcmc_diagnostics_warning(data):
+    # 50 independent draws have a bulk ESS near 50, under the MCMC threshold of 100: the
+    # sampler diagnostics do not apply to VI, so nothing is warned
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="MCMC diagnostics")
+        reg = LinearRegressor(inference="vi", n_samples=50, random_state=1).fit(
+            data["X"], data["y"])
+    assert reg.posterior_["coef"].shape == (1, 50, 3)

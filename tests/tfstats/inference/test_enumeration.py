@@ -50,6 +50,7 @@ def _exact_change_point_posterior(y: np.ndarray) -> np.ndarray:
 def test_change_point_log_prob_is_the_sum_over_the_change_point(backend: str) -> None:
     m, _ = _change_point()
     assert m.variable_names == ["early", "late"]
+    assert list(m.observed) == ["y"]  # data that a discrete unknown enters are observed too
     np.testing.assert_allclose(m.log_prob({"early": 3.1, "late": 1.2}),
                                _log_joint(np.array([3.1, 1.2])), rtol=1e-10)
 
@@ -65,6 +66,16 @@ def test_change_point_posterior_matches_the_exact_one() -> None:
     freq = np.bincount(drawn.ravel() - 1, minlength=T - 1) / drawn.size
     exact = _exact_change_point_posterior(_counts())
     assert 0.5 * np.abs(freq - exact).sum() < 0.05
+    # ArviZ: observed data and replicates drawn with s from its conditional; the
+    # pointwise log-likelihood leaves out the terms s enters
+    idata = draws.to_arviz(posterior_predictive=True, seed=5)
+    assert "log_likelihood" not in idata.groups()
+    np.testing.assert_array_equal(idata.observed_data["y"], _counts())
+    replicates = np.asarray(idata.posterior_predictive["y"])
+    assert replicates.shape == (2, 500, T)
+    for rows, rate in ((slice(0, 10), "early"), (slice(-10, None), "late")):
+        se = np.sqrt(replicates[..., rows].var() / 200)  # ESS of 200 or more
+        assert abs(replicates[..., rows].mean() - draws[rate].mean()) < 4 * se
     # MAP works on the marginal density of the rates
     fit = ts.opt(m, adjust=False, seed=1)
     np.testing.assert_allclose([fit.par["early"], fit.par["late"]],
