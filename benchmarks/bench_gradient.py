@@ -13,8 +13,10 @@ the energy), best of 3 loops; the call overhead of a compiled function is
 left out, as inside the sampler.
 
 GB/s is the data read once per evaluation (X, y: N x (D + 1) values) over the time of one
-4-chain evaluation, against the machine's memory bandwidth measured with numpy (a sum and
-a copy of a 512 MB array, one thread, best of 5). CPU time (all threads of the process)
+4-chain evaluation, against the machine's one-thread read bandwidth measured by
+``bench_roofline.py``'s C loop (a float32 sum of 512 MB, best of 5; numpy's ``a.sum()``
+understates it about 2x on this CPU, as its additions, not memory, bound it), or numpy's
+where gcc cannot build that loop; numpy's read and copy are reported beside. CPU time (all threads of the process)
 is reported beside wall time: on a shared machine it is the steadier figure. Each system
 runs in its own process.
 
@@ -117,23 +119,34 @@ def _tfstats_loop(family: str, x: np.ndarray, y: np.ndarray, dtype: str) -> tupl
 def gradient_loop(model: Any) -> tuple:
     """(compiled loop ``(flats, k, *data) -> flats``, its arguments, the backend): ``k``
     evaluations of ``model``'s log density and gradient, batched over ``CHAINS`` chains,
-    each starting where the last one's gradient moved it."""
+    each starting where the last one's gradient moved it (a step scaled by the rows, so
+    the chains stay in the posterior's bulk: see ``moving_scale``)."""
     from tfstats.inference.batched_density import batched_value_and_gradient
 
     B = model.backend
     value_and_grads = batched_value_and_gradient(model)  # as the samplers
+    scale = moving_scale(model.data_tensors())
 
     def loop(flats: Any, k: Any, *data: Any) -> Any:
         def body(i: Any, f: Any) -> tuple:
             values, grads = value_and_grads(f, *data)  # the value is used, as in NUTS
-            step = B.cast(1e-6, model.float_dtype) * grads
-            return i + 1, f + step + B.cast(1e-12, model.float_dtype) * values[:, None]
+            moved = B.cast(scale, model.float_dtype) * (grads + values[:, None] * 1e-4)
+            return i + 1, f + moved
 
         return B.while_loop(lambda i, _: i < k, body, (B.convert(0), flats))[1]
 
     flats = np.random.default_rng(1).uniform(-0.1, 0.1, size=(CHAINS, model.n_free))
     return B.compile_function(loop), (B.convert(flats, model.float_dtype),
                                       *model.data_tensors()), B
+
+
+def moving_scale(data: Any) -> float:
+    """The step ``loop`` takes along the gradient: ``1e-2 / rows``. A gradient sums one
+    term per row, so this moves each coefficient by about 1 % of a row's term and keeps
+    the loop's log densities finite at any N (a fixed ``1e-6`` left the Poisson's
+    posterior at N = 1,000,000 within three evaluations, and then timed NaN arithmetic)."""
+    rows = max((int(np.shape(t)[0]) for t in data if np.ndim(t) > 0), default=1)
+    return 1e-2 / rows
 
 
 def _numpyro_loop(family: str, x: np.ndarray, y: np.ndarray, dtype: str) -> tuple:
@@ -172,14 +185,16 @@ def _numpyro_loop(family: str, x: np.ndarray, y: np.ndarray, dtype: str) -> tupl
             start += size
         return out
 
+    scale = moving_scale((x, y))
+
     def loop(flats: Any, k: Any, xd: Any, yd: Any) -> Any:
         pe = potential(xd, yd)
         vg = jax.vmap(jax.value_and_grad(lambda f: pe(unflatten(f))))
 
         def body(state: tuple) -> tuple:
             i, f = state
-            values, grads = vg(f)
-            moved = f + jdtype(1e-6) * grads + jdtype(1e-12) * values[:, None]
+            values, grads = vg(f)  # the potential: minus the log density
+            moved = f - jdtype(scale) * (grads + values[:, None] * 1e-4)
             return i + 1, moved.astype(f.dtype)  # a float64 value (Poisson's lgamma)
 
         return jax.lax.while_loop(lambda s: s[0] < k, body, (jnp.int32(0), flats))[1]
@@ -214,7 +229,11 @@ def _worker(system: str, sizes: list[int], dtypes: list[str], out: Path) -> int:
                 best, best_cpu = float("inf"), float("inf")
                 for _ in range(3):
                     start, start_cpu = time.perf_counter(), time.process_time()
-                    _block(loop(flats, count(k), *data))
+                    final = _block(loop(flats, count(k), *data))
+                    if not np.all(np.isfinite(final)):
+                        raise FloatingPointError(f"{system} {family} N={n} {dtype}: the "
+                                                 "loop left non-finite values; its timing "
+                                                 "would be of NaN arithmetic")
                     best = min(best, (time.perf_counter() - start) / k)
                     best_cpu = min(best_cpu, (time.process_time() - start_cpu) / k)
                 data_bytes = (x.size + y.size) * (8 if dtype == "float64" else 4)
@@ -227,8 +246,8 @@ def _worker(system: str, sizes: list[int], dtypes: list[str], out: Path) -> int:
     return 0
 
 
-def _block(value: Any) -> None:
-    np.asarray(value)
+def _block(value: Any) -> np.ndarray:
+    return np.asarray(value)
 
 
 # --- driver -----------------------------------------------------------------------------------
@@ -252,9 +271,30 @@ def _run_worker(system: str, sizes: list[int], dtypes: list[str]) -> list[dict]:
         return json.loads(out.read_text()) if out.exists() else []
 
 
+def c_read_bandwidth(megabytes: int = 512) -> float | None:
+    """The one-thread read GB/s of ``bench_roofline.py``'s C loop, or None without gcc."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_roofline import _run, build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        binary, _ = build(Path(tmp))
+        if binary is None:
+            return None
+        read = _run(binary, "read", megabytes, 1, 5)
+    return read["bytes"] / read["seconds"] / 1e9
+
+
+def reference_read(bandwidth: dict[str, float]) -> tuple[float, str]:
+    """(GB/s, its name): the C loop's read where measured, else numpy's."""
+    if bandwidth.get("c_read_gb_s"):
+        return bandwidth["c_read_gb_s"], "C read, 1 thread"
+    return bandwidth["read_gb_s"], "numpy read"
+
+
 def table(results: list[dict], bandwidth: dict[str, float]) -> str:
+    read, name = reference_read(bandwidth)
     lines = ["| likelihood | N | dtype | system | per 4-chain gradient (ms) | per chain (ms) "
-             "| data GB/s | of read bandwidth | CPU ms | data GB per CPU s | / NumPyro's time "
+             f"| data GB/s | of {name} | CPU ms | data GB per CPU s | / NumPyro's time "
              "| / NumPyro's CPU |",
              "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     by_key = {(r["family"], r["n"], r["dtype"], r["system"]): r for r in results}
@@ -267,7 +307,7 @@ def table(results: list[dict], bandwidth: dict[str, float]) -> str:
         lines.append(
             f"| {r['family']} | {r['n']:,} | {r['dtype']} | {r['system']} "
             f"| {r['seconds'] * 1e3:.2f} | {r['seconds'] * 1e3 / CHAINS:.3f} | {r['gb_s']:.1f} "
-            f"| {r['gb_s'] / bandwidth['read_gb_s']:.0%} | {r['cpu_seconds'] * 1e3:.2f} "
+            f"| {r['gb_s'] / read:.0%} | {r['cpu_seconds'] * 1e3:.2f} "
             f"| {r['gb_per_cpu_s']:.1f} | {ratio} | {cpu_ratio} |")
     return "\n".join(lines)
 
@@ -295,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     bandwidth = memory_bandwidth()
+    bandwidth["c_read_gb_s"] = c_read_bandwidth()
     results = [r for system in systems for r in _run_worker(system, sizes, dtypes)]
     uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     report = {"date": dt.datetime.now().isoformat(timespec="seconds"),
@@ -304,7 +345,10 @@ def main(argv: list[str] | None = None) -> int:
               "bandwidth": bandwidth, "results": results}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=1))
-    print(f"memory bandwidth (numpy, one thread): read {bandwidth['read_gb_s']:.1f} GB/s "
+    c_read = bandwidth["c_read_gb_s"]
+    print(f"read bandwidth, one thread: C loop "
+          f"{f'{c_read:.1f} GB/s' if c_read else 'not measured (no gcc)'}; numpy "
+          f"read {bandwidth['read_gb_s']:.1f} GB/s "
           f"({bandwidth['read_gb_per_cpu_s']:.1f} GB per CPU second), "
           f"copy {bandwidth['copy_gb_s']:.1f} GB/s\n")
     print(table(results, bandwidth))
