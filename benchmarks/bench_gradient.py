@@ -16,9 +16,9 @@ GB/s is the data read once per evaluation (X, y: N x (D + 1) values) over the ti
 4-chain evaluation, against the machine's one-thread read bandwidth measured by
 ``bench_roofline.py``'s C loop (a float32 sum of 512 MB, best of 5; numpy's ``a.sum()``
 understates it about 2x on this CPU, as its additions, not memory, bound it), or numpy's
-where gcc cannot build that loop; numpy's read and copy are reported beside. CPU time (all threads of the process)
-is reported beside wall time: on a shared machine it is the steadier figure. Each system
-runs in its own process.
+where gcc cannot build that loop; numpy's read and copy are reported beside. CPU time
+(all threads of the process) is reported beside wall time: on a shared machine it is the
+steadier figure. Each system runs in its own process.
 
 Usage::
 
