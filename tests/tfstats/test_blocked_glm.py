@@ -119,6 +119,64 @@ def test_jax_sums_the_data_only_terms_outside_the_blocks(
     assert _lgammas(jaxpr.jaxpr) == [False]
 
 
+TRANSCENDENTAL = {"exp", "log", "log1p", "lgamma", "logistic", "tanh", "pow", "Exp", "Log",
+                  "Log1p", "Lgamma", "Sigmoid", "Tanh", "Softplus", "Pow"}
+
+
+def _loop_bodies(jaxpr: object) -> list[list[str]]:
+    """The transcendental primitives of each loop body of ``jaxpr`` (nested jaxprs too)."""
+    from jax.extend import core as jax_core
+
+    def inner(sub: object) -> object:
+        return sub.jaxpr if isinstance(sub, jax_core.ClosedJaxpr) else sub
+
+    def walk(j: object, found: list[str], bodies: list[list[str]]) -> None:
+        for eqn in j.eqns:
+            if eqn.primitive.name in TRANSCENDENTAL:
+                found.append(eqn.primitive.name)
+            loop = eqn.primitive.name in ("while", "scan")
+            for param in eqn.params.values():
+                for sub in param if isinstance(param, list | tuple) else (param,):
+                    if isinstance(sub, jax_core.ClosedJaxpr | jax_core.Jaxpr):
+                        if loop:
+                            bodies.append([])
+                            walk(inner(sub), bodies[-1], bodies)
+                        else:
+                            walk(inner(sub), found, bodies)
+
+    bodies: list[list[str]] = []
+    walk(jaxpr, [], bodies)
+    return [body for body in bodies if body]
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_poisson_blocks_take_one_exp_a_row(backend: str, monkeypatch: pytest.MonkeyPatch,
+                                           request: pytest.FixtureRequest) -> None:
+    """In the loop over row blocks the Poisson's value and gradient ``y * eta - exp(eta)``
+    and ``y - exp(eta)`` take one ``exp`` a block and nothing else transcendental: no
+    ``log`` of the rate, no ``lgamma`` (summed once outside), no second ``exp`` for the
+    gradient."""
+    request.getfixturevalue(f"{backend}_backend")
+    model = _glm("poisson", "mixed", True, monkeypatch)
+    if backend == "jax":
+        import jax
+
+        flat = np.zeros(model.n_free)
+        jaxpr = jax.make_jaxpr(jax.grad(
+            lambda f: model.log_density(f, model.data_tensors())))(flat).jaxpr
+        parts = model.blocked_glm[0].row_parts
+        assert _loop_bodies(jaxpr) == [["exp"] * parts]
+        return
+    import tensorflow as tf
+
+    fn = batched_value_and_gradient(model)
+    graph = fn.get_concrete_function(tf.constant(np.zeros((3, model.n_free))),
+                                     *model.data_tensors()).graph
+    (loop,) = [op for op in graph.get_operations() if op.type in ("While", "StatelessWhile")]
+    body = graph._get_function(loop.get_attr("body").name).graph
+    assert [op.type for op in body.get_operations() if op.type in TRANSCENDENTAL] == ["Exp"]
+
+
 @pytest.mark.parametrize(("family", "precision"), [
     ("bernoulli", "double"), ("bernoulli", "mixed"), ("bernoulli", "single"),
     ("poisson", "mixed"), ("binomial", "mixed"), ("binomial_one_size", "double")])
