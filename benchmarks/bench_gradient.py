@@ -274,13 +274,13 @@ def _run_worker(system: str, sizes: list[int], dtypes: list[str]) -> list[dict]:
 def c_read_bandwidth(megabytes: int = 512) -> float | None:
     """The one-thread read GB/s of ``bench_roofline.py``'s C loop, or None without gcc."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_roofline import _run, build
+    from bench_roofline import build, run_kernel
 
     with tempfile.TemporaryDirectory() as tmp:
         binary, _ = build(Path(tmp))
         if binary is None:
             return None
-        read = _run(binary, "read", megabytes, 1, 5)
+        read = run_kernel(binary, "read", megabytes, 1, 5)
     return read["bytes"] / read["seconds"] / 1e9
 
 

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["KERNEL", "FAMILIES", "build", "reference", "main"]
+__all__ = ["KERNEL", "FAMILIES", "build", "run_kernel", "reference", "integer_list", "main"]
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "roofline.json"
@@ -223,7 +223,8 @@ def build(directory: Path) -> tuple[Path | None, str]:
     return binary, ""
 
 
-def _run(binary: Path, *arguments: object) -> dict:
+def run_kernel(binary: Path, *arguments: object) -> dict:
+    """The JSON the built kernel prints for ``arguments`` (``read ...`` or ``glm ...``)."""
     out = subprocess.run([str(binary), *map(str, arguments)], capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout)
@@ -261,7 +262,8 @@ def _numpy_read(megabytes: int) -> float:
     return a.nbytes / best / 1e9
 
 
-def _integers(text: str, name: str, parser: argparse.ArgumentParser) -> list[int]:
+def integer_list(text: str, name: str, parser: argparse.ArgumentParser) -> list[int]:
+    """``text``, comma-separated integers of at least 1, or the parser's error naming ``name``."""
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -281,9 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=10, help="timed passes (best kept)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    rows = _integers(args.rows, "--rows", parser)
+    rows = integer_list(args.rows, "--rows", parser)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = _integers(args.threads or ",".join(map(str, sorted({1, cores or 1}))),
+    threads = integer_list(args.threads or ",".join(map(str, sorted({1, cores or 1}))),
                         "--threads", parser)
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     if not families or set(families) - set(FAMILIES):
@@ -304,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         checks = {}
         for family in families:
-            got = _run(binary, "glm", CHECK_ROWS, 1, 1, FAMILIES.index(family))
+            got = run_kernel(binary, "glm", CHECK_ROWS, 1, 1, FAMILIES.index(family))
             value, gradient = reference(family, CHECK_ROWS)
             error = max(np.max(np.abs(np.array(got["value"]) - value) / (1 + np.abs(value))),
                         np.max(np.abs(np.array(got["gradient"]) - gradient)
@@ -316,17 +318,17 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         report["check_relative_error"] = checks
         report["numpy_read_gb_s"] = _numpy_read(args.read_mb)
-        read = {t: _run(binary, "read", args.read_mb, t, args.repeats) for t in threads}
+        read = {t: run_kernel(binary, "read", args.read_mb, t, args.repeats) for t in threads}
         report["read_gb_s"] = {t: r["bytes"] / r["seconds"] / 1e9 for t, r in read.items()}
         results = []
         for family in families:
             code = FAMILIES.index(family)
             for t in threads:
-                cached = _run(binary, "glm", CACHED_ROWS * t, t, max(50, 20 * args.repeats),
+                cached = run_kernel(binary, "glm", CACHED_ROWS * t, t, max(50, 20 * args.repeats),
                               code)["seconds"] / (CACHED_ROWS * t)
                 for n in rows:
                     data_bytes = n * (D + 1) * 4
-                    fused = _run(binary, "glm", n, t, args.repeats, code)["seconds"]
+                    fused = run_kernel(binary, "glm", n, t, args.repeats, code)["seconds"]
                     bandwidth = data_bytes / (report["read_gb_s"][t] * 1e9)
                     arithmetic = cached * n
                     results.append({

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_roofline import integer_list
 
 __all__ = ["main"]
 
@@ -114,16 +115,6 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _sizes(text: str, parser: argparse.ArgumentParser) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        parser.error(f"--sizes: {text!r} is not a comma-separated list of integers")
-    if not sizes or min(sizes) < 1:
-        parser.error(f"--sizes must be positive integers, got {text!r}")
-    return sizes
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000")
@@ -136,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    sizes = _sizes(args.sizes, parser)
+    sizes = integer_list(args.sizes, "--sizes", parser)
     if args.rounds < 1 or args.warmup < 1 or args.draws < 1:
         parser.error("--rounds, --warmup and --draws must be at least 1")
     nuts = None if args.no_nuts else (args.warmup, args.draws)

@@ -13,7 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_row_split.p
 
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--sizes", "1e6"], "--sizes: '1e6' is not a comma-separated list of integers"),
-    (["--sizes", "0"], "--sizes must be positive integers, got '0'"),
+    (["--sizes", "0"], "--sizes must be integers of at least 1, got '0'"),
     (["--rounds", "0"], "--rounds, --warmup and --draws must be at least 1"),
     (["--dtype", "half"], "invalid choice: 'half'"),
 ])
