@@ -14,7 +14,7 @@ from tfstats.arrays import Array, Data, ModelError, MutableData, Variable, apply
 from tfstats.families import FAMILIES, Density, Family
 from tfstats.inference.enumeration import discrete_unknown
 from tfstats.labels import name_observed, observed_name, remember_dim
-from tfstats.observed_ranges import check_observed_range, check_truncated
+from tfstats.observed_ranges import check_observed_range, check_truncated, constant_value
 from tfstats.operations import ShapeError, broadcast_shapes
 from tfstats.structure import replace_duplicate
 from tfstats.variables import (
@@ -35,10 +35,6 @@ __all__ = ["as_parameters", "validate_parameters", "check_values",
 ]
 
 # --- checks --------------------------------------------------------------------------------
-
-def _constant(array: Array) -> np.ndarray | None:
-    return array.value if isinstance(array, Data) else None
-
 
 def check_values(values: np.ndarray, check: str, what: str) -> None:
     values = np.asarray(values, dtype=np.float64)
@@ -73,7 +69,7 @@ def check_values(values: np.ndarray, check: str, what: str) -> None:
 
 def validate_parameters(family: Family, names: tuple[str, ...], params: tuple[Array, ...]) -> None:
     for name, param, check in zip(names, params, family.checks, strict=False):
-        values = _constant(param)
+        values = constant_value(param)
         if check and values is not None:
             check_values(values, check, f"{family.name}: {name}")
 
@@ -191,7 +187,7 @@ def _check_observed(family: Family, observed: Array, shape: tuple[int, ...],
                                             what=f"{family.name} observed"):
         raise ShapeError(f"{family.name}: parameters of shape {shape} do not fit observed data "
                          f"of shape {observed.shape}")
-    values = _constant(observed)
+    values = constant_value(observed)
     if values is not None and family.observed_check:
         check_values(values, family.observed_check, f"{family.name}: observed data")
     if values is not None and values.size:
@@ -247,7 +243,7 @@ def distribution(family_name: str, names: tuple[str, ...], values: tuple[Any, ..
         data = as_array(observed, name="observed")
         shape = _distribution_shape(family, params, None)
         _check_observed(family, data, shape, params)
-        check_truncated(family.name, _constant(data), trunc)
+        check_truncated(family.name, constant_value(data), trunc)
         if not isinstance(data, Data) and family.discrete:
             raise ModelError(f"{family.name}: a discrete likelihood needs data as observed=")
         density = Density(family, params, data, trunc)

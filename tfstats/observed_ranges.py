@@ -10,10 +10,11 @@ import numpy as np
 from tfstats.arrays import Array, Data, ModelError
 from tfstats.families import Family
 
-__all__ = ["check_observed_range", "check_truncated"]
+__all__ = ["constant_value", "check_observed_range", "check_truncated"]
 
 
-def _constant(array: Array) -> np.ndarray | None:
+def constant_value(array: Array) -> np.ndarray | None:
+    """The value of constant data, or None for anything computed from unknowns."""
     return array.value if isinstance(array, Data) else None
 
 
@@ -28,31 +29,31 @@ def check_observed_range(family: Family, values: np.ndarray,
             raise ModelError(f"categorical: observed labels must be 0-based integers below "
                              f"the number of categories ({n_categories}), got {values.max()}")
     elif name in ("binomial", "beta_binomial"):
-        size = _constant(params[0])
+        size = constant_value(params[0])
         if size is not None and np.any(values > size):
             raise ModelError(f"{name}: observed counts must not exceed size (the number of "
                              f"trials), got {values.max()} with size {size.max()}")
     elif name == "discrete_uniform":
-        low, high = (_constant(p) for p in params)
+        low, high = (constant_value(p) for p in params)
         if np.any(values != np.round(values)) or np.any(values < low) or np.any(
                 values > high):
             raise ModelError(f"discrete_uniform: observed values must be integers from low "
                              f"to high, got values from {values.min()} to {values.max()}")
     elif name in ("multinomial", "dirichlet_multinomial"):
-        size = _constant(params[0])
+        size = constant_value(params[0])
         if size is not None and np.any(values.sum(axis=-1) != size):
             raise ModelError(f"{name}: observed counts must sum to size along the last axis, "
                              f"got sums {np.unique(values.sum(axis=-1))} for size {size}")
     elif name in ("uniform", "pareto"):  # support [lower, upper] and [scale b, inf)
-        low = _constant(params[0] if name == "uniform" else params[1])
-        high = _constant(params[1]) if name == "uniform" else None
+        low = constant_value(params[0] if name == "uniform" else params[1])
+        high = constant_value(params[1]) if name == "uniform" else None
         if (low is not None and np.any(values < low)) or (high is not None and np.any(
                 values > high)):
             bounds = "from lower to upper" if name == "uniform" else "at least the scale b"
             raise ModelError(f"{name}: observed data must be {bounds}, got values from "
                              f"{values.min()} to {values.max()}")
     elif name == "hypergeometric":
-        m, n, k = (_constant(p) for p in params)
+        m, n, k = (constant_value(p) for p in params)
         if (m is not None and np.any(values > m)) or (k is not None and np.any(values > k)) or (
                 n is not None and k is not None and np.any(k - values > n)):
             raise ModelError("hypergeometric: observed counts must lie between max(0, k - n) "
@@ -76,7 +77,7 @@ got -1.0, below the lower bound 0.0
     if values is None or not values.size or truncation is None:
         return
     for which, bound in zip(("lower", "upper"), truncation, strict=True):
-        limit = None if bound is None else _constant(bound)
+        limit = None if bound is None else constant_value(bound)
         if limit is None:
             continue
         outside = values < limit if which == "lower" else values > limit

@@ -26,23 +26,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from estimators.io.inputs import StreamInput, is_tf_dataset
 
 __all__ = ["stream_predictions"]
-
-
-def _features(estimator: Any, stream: StreamInput, chunk: pd.DataFrame) -> pd.DataFrame:
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is None:
-        return chunk[stream.feature_columns(chunk)]
-    missing = [name for name in names if name not in chunk.columns]
-    if missing:
-        raise ValueError(f"missing feature columns {missing} in {stream.paths[0]!r}; its "
-                         f"columns are {list(chunk.columns)}")
-    return chunk[list(names)]
 
 
 def stream_predictions(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,7 +45,8 @@ def stream_predictions(method: Callable[..., Any]) -> Callable[..., Any]:
         if not isinstance(X, StreamInput):
             return method(self, X, *args, **kwargs)
         check_is_fitted(self)
-        parts = [method(self, _features(self, X, chunk), *args, **kwargs)
+        names = getattr(self, "feature_names_in_", None)
+        parts = [method(self, chunk[X.feature_columns(chunk, names)], *args, **kwargs)
                  for chunk in X.chunks()]
         if not parts:
             raise ValueError(f"{X.paths[0]!r} holds no rows")

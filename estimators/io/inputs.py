@@ -189,8 +189,17 @@ class StreamInput:
             if keep.any():
                 yield chunk[keep]
 
-    def feature_columns(self, frame: pd.DataFrame) -> list[str]:
-        """Feature columns of a chunk: ``columns`` or every column but the label."""
+    def feature_columns(self, frame: pd.DataFrame,
+                        fitted: Any = None) -> list[str]:
+        """Feature columns of a chunk: ``fitted`` (a fitted estimator's
+        ``feature_names_in_``, to predict from), else ``columns``, else every column but
+        the label."""
+        if fitted is not None:
+            missing = [name for name in fitted if name not in frame.columns]
+            if missing:
+                raise ValueError(f"missing feature columns {missing} in {self.paths[0]!r}; "
+                                 f"its columns are {list(frame.columns)}")
+            return list(fitted)
         if self.columns is not None:
             missing = [c for c in self.columns if c not in frame.columns]
             if missing:

@@ -412,8 +412,10 @@ class NeuralEstimator(BaseEstimator):
         k = self._steps_per_execution(None) if supports_micro_batches(self.model_) else 1
         labels = stream.label_columns
 
+        fitted = getattr(self, "feature_names_in_", None)
+
         def encode(chunk: pd.DataFrame) -> dict[str, np.ndarray]:
-            feats = self._model_inputs(chunk[self._stream_features(stream, chunk)],
+            feats = self._model_inputs(chunk[stream.feature_columns(chunk, fitted)],
                                        check_unseen=False)
             table = ({f"x:{k}": v for k, v in feats.items()} if isinstance(feats, dict)
                      else {"x": feats})
@@ -435,15 +437,6 @@ class NeuralEstimator(BaseEstimator):
             return stream.to_dataset(encode, structure, rows=rows, shuffle=shuffle, shard=shard)
 
         return distribute_stream(self._strategy(), make, bs * k)
-
-    def _stream_features(self, stream: StreamInput, chunk: pd.DataFrame) -> list[str]:
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            missing = [c for c in names if c not in chunk.columns]
-            if missing:
-                raise ValueError(f"missing feature columns: {missing}")
-            return list(names)
-        return stream.feature_columns(chunk)
 
     def _map_tf_dataset(self, ds: Any, *, class_weights: bool = True) -> Any:
         import tensorflow as tf
@@ -485,10 +478,10 @@ class NeuralEstimator(BaseEstimator):
     def _predict_stream(self, X: Any) -> np.ndarray:
         if is_tf_dataset(X):
             return np.asarray(self.model_.predict(self._map_tf_dataset(X), verbose=0))
-        outs = []
+        fitted, outs = getattr(self, "feature_names_in_", None), []
         for chunk in X.chunks():
             feats = self._model_inputs(self._check_features(
-                chunk[self._stream_features(X, chunk)], reset=False))
+                chunk[X.feature_columns(chunk, fitted)], reset=False))
             outs.append(self._call_model(feats))
         return np.concatenate(outs)
 

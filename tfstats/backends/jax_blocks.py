@@ -23,6 +23,8 @@ import jax.numpy as jnp
 import numpy
 from jax import lax
 
+from tfstats.backends.row_schedule import row_block_schedule
+
 __all__ = ["row_block_sum"]
 
 
@@ -44,10 +46,8 @@ def row_block_sum(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     block_rows : int
         Rows per block.
     parts : int
-        Shares of the rows (at most one per block): each iteration of the loop sums block
-        ``k`` of every share (blocks ``k``, ``k + stride``, ...), independent work that
-        XLA:CPU can run on several cores at once; the blocks left over by the shares are
-        summed outside the loop. The same sum in another order.
+        Shares of the rows summed side by side in each iteration of the loop, as
+        ``row_schedule.row_block_schedule`` lays them out: the same sum in another order.
 
     Examples
     --------
@@ -81,10 +81,7 @@ def _sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
            block_rows: int, parts: int = 1) -> tuple[Any, tuple]:
     """(value, gradients) summed over the blocks, in one loop (``parts`` blocks an
     iteration)."""
-    n = rows[0].shape[0]
-    full = n // block_rows
-    parts = max(1, min(parts, full))
-    stride = full // parts  # one iteration sums blocks k, k + stride, ...: independent work
+    stride, parts, outside = row_block_schedule(rows[0].shape[0], block_rows, parts)
 
     def at(start: Any, size: int) -> tuple:
         return block(params, tuple(lax.dynamic_slice_in_dim(r, start, size) for r in rows),
@@ -96,11 +93,8 @@ def _sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
                                                                strict=True)))
 
     sums = (jnp.zeros((), _dtype(params)), tuple(jnp.zeros_like(p) for p in params))
-    # the blocks left over and the rows after them, outside the loop
-    for k in range(stride * parts, full):
-        sums = plus(sums, at(k * block_rows, block_rows))
-    if full * block_rows < n:
-        sums = plus(sums, at(full * block_rows, n - full * block_rows))
+    for start, size in outside:
+        sums = plus(sums, at(start, size))
     if stride:
         def body(k: Any, carry: tuple) -> tuple:
             return plus(carry, *(at((k + p * stride) * block_rows, block_rows)

@@ -26,6 +26,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from tfstats.backends.row_schedule import row_block_schedule
 from tfstats.backends.tensorflow import value_and_gradient
 
 __all__ = ["row_block_sweep", "staged_value_and_gradient"]
@@ -50,12 +51,10 @@ def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     block_rows : int
         Rows per block; the rows left over make a last, shorter block.
     parts : int
-        Shares of the rows (at most one per block): each iteration of the loop sums block
-        ``k`` of every share (blocks ``k``, ``k + stride``, ...), independent work that
-        XLA:CPU could run on several cores at once; the blocks left over by the shares
-        are summed outside the loop. The same sum in another order. The chains' sweep
-        uses one share: TensorFlow's XLA already spreads each block over the cores, and
-        two shares measured no faster.
+        Shares of the rows summed side by side in each iteration of the loop, as
+        ``row_schedule.row_block_schedule`` lays them out: the same sum in another order.
+        The chains' sweep uses one share: TensorFlow's XLA already spreads each block over
+        the cores, and two shares measured no faster.
 
     Examples
     --------
@@ -70,10 +69,7 @@ def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     >>> row_block_sweep(block, (tf.constant([1.0, 2.0]),), (x,), (), 2, parts=2)[0].numpy()
     array([45., 90.], dtype=float32)
     """
-    n = int(rows[0].shape[0])
-    full = n // block_rows
-    parts = max(1, min(parts, full))
-    stride = full // parts  # one iteration sums blocks k, k + stride, ...: independent work
+    stride, parts, outside = row_block_schedule(int(rows[0].shape[0]), block_rows, parts)
 
     def at(start: Any, size: int) -> tuple:
         return block(params, tuple(tf.slice(r, [start] + [0] * (r.shape.rank - 1),
@@ -87,11 +83,8 @@ def row_block_sweep(block: Callable, params: tuple, rows: tuple, fixed: tuple,
     # sums start at zero: the value in the params' dtype, each gradient like its param
     sums = (tf.zeros(tf.shape(params[0])[:1], params[0].dtype),
             tuple(tf.zeros_like(p) for p in params))
-    # the blocks left over and the rows after them, outside the loop
-    for k in range(stride * parts, full):
-        sums = plus(sums, at(k * block_rows, block_rows))
-    if full * block_rows < n:
-        sums = plus(sums, at(full * block_rows, n - full * block_rows))
+    for start, size in outside:
+        sums = plus(sums, at(start, size))
     if stride:
         def body(k: Any, value: Any, gradients: tuple) -> tuple:
             return k + 1, *plus((value, gradients), *(
