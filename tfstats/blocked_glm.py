@@ -110,7 +110,8 @@ def split_parts() -> int:
 @dataclass(eq=False)
 class BlockedGLM(LinearPredictor):
     """A rewritten term: the column blocks, intercepts and offsets of its predictor, and
-    the independent shares of the rows summed in each iteration (:func:`split_parts`)."""
+    the independent shares of the rows JAX sums in each iteration (:func:`split_parts`;
+    TensorFlow's sweep for all chains sums one)."""
 
     row_parts: int = 1
 
