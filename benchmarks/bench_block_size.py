@@ -1,0 +1,178 @@
+"""The size of the row blocks of a large-data GLM gradient (``tfstats/blocked_glm.py``,
+``block_bytes``): A/B of block sizes on one backend, family and dtype.
+
+One worker process (``--backend``) builds the GLM of ``bench_gradient.py`` (D = 20 and an
+intercept; ``--family``) at each N once per block size (``--mib``: MiB of the design per
+block, ``default`` for what ``block_bytes`` gives; the size is fixed when a model is
+built), and times the batched 4-chain value and gradient inside a compiled loop (as
+``bench_gradient.py``), the sizes interleaved round by round, wall and CPU time. The last
+column is each size's median time over the first size's. The load average is printed
+beside: on this shared 2-core machine, rerun when it is above 1 before the run.
+
+Usage::
+
+    python benchmarks/bench_block_size.py                            # JAX, Bernoulli, mixed
+    python benchmarks/bench_block_size.py --mib default,4,1 --dtype float32
+    python benchmarks/bench_block_size.py --backend tensorflow --mib default,8,2
+    python benchmarks/bench_block_size.py --family poisson --sizes 300000,1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bench_roofline import integer_list
+
+__all__ = ["main", "parse_sizes"]
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PRECISIONS = {"float32": "single", "float64": "double", "mixed": "mixed"}
+FAMILIES = ("bernoulli", "poisson")
+
+
+def parse_sizes(text: str, parser: argparse.ArgumentParser) -> list[str]:
+    """``--mib``: comma-separated ``default`` or positive numbers of MiB, without repeats."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    for item in items:
+        if item != "default":
+            try:
+                ok = float(item) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                parser.error(f"--mib: {item!r} is neither 'default' nor a positive number")
+    if not items or len(set(items)) != len(items):
+        parser.error(f"--mib needs distinct sizes, got {text!r}")
+    return items
+
+
+def _model(family: str, n: int, dtype: str, mib: str) -> Any:
+    from bench_gradient import D, glm_data
+
+    import tfstats as ts
+    from tfstats import blocked_glm
+
+    default = blocked_glm.__dict__.setdefault("_bench_default", blocked_glm.block_bytes)
+    blocked_glm.block_bytes = (default if mib == "default"
+                               else lambda backend, name: int(float(mib) * 2**20))
+    x, y = glm_data(family, n)
+    alpha, beta = ts.normal(0, 5), ts.normal(0, 1, dim=D)
+    if family == "bernoulli":
+        ts.bernoulli(ts.ilogit(alpha + x @ beta), observed=y)
+    else:
+        ts.poisson(np.exp(alpha + x @ beta), observed=y)
+    model = ts.model(alpha=alpha, beta=beta, precision=PRECISIONS[dtype])
+    blocked_glm.block_bytes = default
+    if not model.blocked_glm:
+        raise SystemExit(f"N = {n:,} is below the rewrite's threshold (MIN_BYTES)")
+    return model
+
+
+def worker(family: str, sizes: list[int], dtype: str, settings: list[str],
+           rounds: int) -> list[dict]:
+    """Timings, one dict per (N, block size, round)."""
+    from bench_gradient import gradient_loop
+
+    results = []
+    for n in sizes:
+        runs = {}
+        for mib in settings:
+            model = _model(family, n, dtype, mib)
+            loop, (flats, *data), B = gradient_loop(model)
+            np.asarray(loop(flats, B.convert(1), *data))  # compiled
+            runs[mib] = (loop, flats, data, B, model.blocked_glm[0].block_bytes)
+        k = max(5, int(2e7 // n))
+        for r in range(rounds):
+            for mib in settings:
+                loop, flats, data, B, used = runs[mib]
+                row = {"n": n, "mib": mib, "block_mib": used / 2**20, "round": r,
+                       "load": os.getloadavg()[0]}
+                wall, cpu = time.perf_counter(), time.process_time()
+                np.asarray(loop(flats, B.convert(k), *data))
+                row["gradient_ms"] = (time.perf_counter() - wall) / k * 1e3
+                row["gradient_cpu_ms"] = (time.process_time() - cpu) / k * 1e3
+                results.append(row)
+    return results
+
+
+def table(results: list[dict], settings: list[str], dtype: str) -> str:
+    """Medians over rounds per N and block size; ratio to the first size."""
+    lines = ["| N | block MiB | gradient ms (CPU ms) | data GB/s | / first |",
+             "|---:|---|---:|---:|---:|"]
+    width = 8 if dtype == "float64" else 4
+    for n in sorted({r["n"] for r in results}):
+        med = {}
+        for mib in settings:
+            rows = [r for r in results if (r["n"], r["mib"]) == (n, mib)]
+            med[mib] = (float(np.median([r["gradient_ms"] for r in rows])),
+                        float(np.median([r["gradient_cpu_ms"] for r in rows])),
+                        rows[0]["block_mib"])
+        for mib in settings:
+            ms, cpu, used = med[mib]
+            label = f"{used:g}" + (" (default)" if mib == "default" else "")
+            lines.append(f"| {n:,} | {label} | {ms:.2f} ({cpu:.2f}) "
+                         f"| {n * 21 * width / ms / 1e6:.1f} "
+                         f"| {ms / med[settings[0]][0]:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("jax", "tensorflow"), default="jax")
+    parser.add_argument("--family", choices=FAMILIES, default="bernoulli")
+    parser.add_argument("--sizes", default="1000000")
+    parser.add_argument("--dtype", choices=sorted(PRECISIONS), default="mixed")
+    parser.add_argument("--mib", default="default,4", help="block sizes: 'default' or MiB")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "block_size.json")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sizes = integer_list(args.sizes, "--sizes", parser)
+    settings = parse_sizes(args.mib, parser)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.worker:
+        sys.path.insert(0, str(HERE))
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        args.out.write_text(json.dumps(worker(args.family, sizes, args.dtype, settings,
+                                              args.rounds)))
+        return 0
+    before = os.getloadavg()
+    out = args.output.with_suffix(".part.json")
+    env = {**os.environ, "TFSTATS_BACKEND": args.backend,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--out", str(out),
+               "--backend", args.backend, "--family", args.family, "--sizes", args.sizes,
+               "--dtype", args.dtype, "--mib", args.mib, "--rounds", str(args.rounds)]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if run.returncode or not out.exists():
+        print(f"the {args.backend} worker failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}",
+              file=sys.stderr)
+        return 1
+    results = json.loads(out.read_text())
+    out.unlink()
+    args.output.write_text(json.dumps({"backend": args.backend, "family": args.family,
+                                       "dtype": args.dtype, "load_before": before,
+                                       "load_after": os.getloadavg(), "results": results},
+                                      indent=1))
+    print(f"{args.backend}, {args.family}, {args.dtype}")
+    print(table(results, settings, args.dtype))
+    print(f"\nload average before {before}, after {os.getloadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
