@@ -1,9 +1,9 @@
 """The size of the row blocks of a large-data GLM gradient (``tfstats/blocked_glm.py``,
-``block_bytes``): A/B of block sizes on one backend, family and dtype.
+``BLOCK_BYTES``): A/B of block sizes on one backend, family and dtype.
 
 One worker process (``--backend``) builds the GLM of ``bench_gradient.py`` (D = 20 and an
 intercept; ``--family``) at each N once per block size (``--mib``: MiB of the design per
-block, ``default`` for what ``block_bytes`` gives; the size is fixed when a model is
+block, ``default`` for ``BLOCK_BYTES``; the size is fixed when a model is
 built), and times the batched 4-chain value and gradient inside a compiled loop (as
 ``bench_gradient.py``), the sizes interleaved round by round, wall and CPU time. The last
 column is each size's median time over the first size's. The load average is printed
@@ -11,8 +11,8 @@ beside: on this shared 2-core machine, rerun when it is above 1 before the run.
 
 Usage::
 
-    python benchmarks/bench_block_size.py                            # JAX, Bernoulli, mixed
-    python benchmarks/bench_block_size.py --mib default,4,1 --dtype float32
+    python benchmarks/bench_block_size.py                  # JAX, Bernoulli, mixed: 4 and 2 MiB
+    python benchmarks/bench_block_size.py --mib default,2,8 --dtype float32
     python benchmarks/bench_block_size.py --backend tensorflow --mib default,8,2
     python benchmarks/bench_block_size.py --family poisson --sizes 300000,1000000
 """
@@ -61,9 +61,8 @@ def _model(family: str, n: int, dtype: str, mib: str) -> Any:
     import tfstats as ts
     from tfstats import blocked_glm
 
-    default = blocked_glm.__dict__.setdefault("_bench_default", blocked_glm.block_bytes)
-    blocked_glm.block_bytes = (default if mib == "default"
-                               else lambda backend, name: int(float(mib) * 2**20))
+    default = blocked_glm.BLOCK_BYTES
+    blocked_glm.BLOCK_BYTES = default if mib == "default" else int(float(mib) * 2**20)
     x, y = glm_data(family, n)
     alpha, beta = ts.normal(0, 5), ts.normal(0, 1, dim=D)
     if family == "bernoulli":
@@ -71,7 +70,7 @@ def _model(family: str, n: int, dtype: str, mib: str) -> Any:
     else:
         ts.poisson(np.exp(alpha + x @ beta), observed=y)
     model = ts.model(alpha=alpha, beta=beta, precision=PRECISIONS[dtype])
-    blocked_glm.block_bytes = default
+    blocked_glm.BLOCK_BYTES = default
     if not model.blocked_glm:
         raise SystemExit(f"N = {n:,} is below the rewrite's threshold (MIN_BYTES)")
     return model
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--family", choices=FAMILIES, default="bernoulli")
     parser.add_argument("--sizes", default="1000000")
     parser.add_argument("--dtype", choices=sorted(PRECISIONS), default="mixed")
-    parser.add_argument("--mib", default="default,4", help="block sizes: 'default' or MiB")
+    parser.add_argument("--mib", default="default,2", help="block sizes: 'default' or MiB")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--output", type=Path, default=HERE / "results" / "block_size.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -65,25 +65,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfstats.arrays import Data
-from tfstats.backends import backend_name
 from tfstats.families import Density
 
 # the decomposition of a linear predictor is the Gaussian rewrite's
 from tfstats.linear_gaussian import _SCALAR_SHAPES, LinearPredictor, decomposed
 from tfstats.linear_gaussian import enabled as switched_on
 
-__all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "LOGIT_BLOCK_BYTES",
-           "MAX_PARTS", "FAMILIES", "LOGIT_FAMILIES", "enabled", "split_parts", "block_bytes",
-           "BlockedGLM", "find_blocked_glm"]
+__all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "MAX_PARTS",
+           "FAMILIES", "enabled", "split_parts", "BlockedGLM", "find_blocked_glm"]
 
 ENVIRONMENT = "TFSTATS_ROW_BLOCKS"
 SPLIT_ENVIRONMENT = "TFSTATS_ROW_BLOCKS_SPLIT"
 MIN_BYTES = 16 * 2**20  # designs this big (as read) are summed in blocks: half the L3
-BLOCK_BYTES = 4 * 2**20  # bytes of the design per block
-LOGIT_BLOCK_BYTES = 2 * 2**20  # JAX's blocks of the logit families (measured: block_bytes)
+# bytes of the design per block, read when a model is built (the best size depends on the
+# CPU's caches: docs/performance_mcmc.md, "Row blocks: the size")
+BLOCK_BYTES = 4 * 2**20
 MAX_PARTS = 4  # shares of the rows at most: each adds a block to the loop's body (measured: 2)
 FAMILIES = ("bernoulli_logit", "poisson_log", "binomial_logit")
-LOGIT_FAMILIES = ("bernoulli_logit", "binomial_logit")
 
 
 def enabled() -> bool:
@@ -110,32 +108,12 @@ def split_parts() -> int:
     return max(1, min(MAX_PARTS, len(cores) if cores is not None else (os.cpu_count() or 1)))
 
 
-def block_bytes(backend: str, family: str) -> int:
-    """Bytes of the design in each block of rows that a model built now on ``backend``
-    sums for a term of ``family``: ``LOGIT_BLOCK_BYTES`` for the logit families on JAX,
-    else ``BLOCK_BYTES``.
-
-    On JAX the logit link's per-row work (an exponential, a logarithm and a division) kept
-    the smaller blocks in the faster caches; measured 1.08-1.14x less time per gradient at
-    N = 300,000 to 1,000,000 (``benchmarks/bench_block_size.py``). The Poisson's lighter
-    rows and TensorFlow's sweep measured no better with other sizes.
-
-    Examples
-    --------
-    >>> block_bytes("jax", "bernoulli_logit") // 2**20, block_bytes("jax", "poisson_log") // 2**20
-    (2, 4)
-    >>> block_bytes("tensorflow", "bernoulli_logit") // 2**20
-    4
-    """
-    return LOGIT_BLOCK_BYTES if backend == "jax" and family in LOGIT_FAMILIES else BLOCK_BYTES
-
-
 @dataclass(eq=False)
 class BlockedGLM(LinearPredictor):
     """A rewritten term: the column blocks, intercepts and offsets of its predictor, and
     the independent shares of the rows JAX sums in each iteration (:func:`split_parts`;
     TensorFlow's sweep for all chains sums one) and the bytes of the design in each block
-    (:func:`block_bytes`), both fixed when the model is built."""
+    (``BLOCK_BYTES``), both fixed when the model is built."""
 
     row_parts: int = 1
     block_bytes: int = BLOCK_BYTES
@@ -319,7 +297,7 @@ def find_blocked_glm(terms: list[Density], scales: list[float],
         rewrite = _match(term) if scale == 1.0 else None
         if rewrite is not None and rewrite.design_size * width >= MIN_BYTES:
             rewrite.row_parts = split_parts()
-            rewrite.block_bytes = block_bytes(backend_name(), term.family.name)
+            rewrite.block_bytes = BLOCK_BYTES
             found.append(rewrite)
     return found
 

@@ -38,6 +38,6 @@ def test_tiny_run_times_each_size(tmp_path: Path) -> None:
                "--rounds", "1", "--output", str(out))
     assert run.returncode == 0, run.stderr[-2000:]
     rows = json.loads(out.read_text())["results"]
-    assert [(r["mib"], r["block_mib"]) for r in rows] == [("default", 2.0), ("1", 1.0)]
+    assert [(r["mib"], r["block_mib"]) for r in rows] == [("default", 4.0), ("1", 1.0)]
     assert all(r["gradient_ms"] > 0 for r in rows)
-    assert "| 220,000 | 2 (default) |" in run.stdout
+    assert "| 220,000 | 4 (default) |" in run.stdout

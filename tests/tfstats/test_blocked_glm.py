@@ -24,8 +24,7 @@ TOLERANCE = {"double": (1e-12, 1e-10), "mixed": (1e-7, 1e-5), "single": (2e-6, 3
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(blocked_glm, "MIN_BYTES", 0)
-    for name in ("BLOCK_BYTES", "LOGIT_BLOCK_BYTES"):  # 256 rows of 4 float32 columns
-        monkeypatch.setattr(blocked_glm, name, 4096)
+    monkeypatch.setattr(blocked_glm, "BLOCK_BYTES", 4096)  # 256 rows of 4 float32 columns
 
 
 def _glm(family: str, precision: str, blocked: bool, monkeypatch: pytest.MonkeyPatch,

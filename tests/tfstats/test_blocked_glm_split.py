@@ -20,8 +20,7 @@ N_ROWS = 4099  # 16 blocks of 256 rows and 3 rows left
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(blocked_glm, "MIN_BYTES", 0)
-    for name in ("BLOCK_BYTES", "LOGIT_BLOCK_BYTES"):  # 256 rows of 4 float32 columns
-        monkeypatch.setattr(blocked_glm, name, 4096)
+    monkeypatch.setattr(blocked_glm, "BLOCK_BYTES", 4096)  # 256 rows of 4 float32 columns
 
 
 def _glm(family: str, parts: int, monkeypatch: pytest.MonkeyPatch) -> ts.Model:
