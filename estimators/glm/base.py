@@ -188,7 +188,8 @@ def common_params_doc() -> str:
     prior_scale : float or None, default=1.0
         Standard deviation of the normal prior on each coefficient, on the original
         scale of the design matrix (for ``LinearRegressor``, in units of the noise sd
-        ``sigma``). None: a flat prior (maximum likelihood).
+        ``sigma``). None: a flat prior (maximum likelihood); when the data leave it no
+        finite value (separation), ``fit`` warns with a ``ConvergenceWarning``.
     fit_intercept : bool, default=True
         Whether to fit an intercept (flat prior).
     standardize : bool, default=True

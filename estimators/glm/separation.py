@@ -15,11 +15,15 @@ coefficients run off along ``v``, and the "estimate" is wherever the optimiser s
 
 :func:`separating_direction` decides it exactly, as a linear program (HiGHS through
 ``scipy.optimize.linprog``): maximise the sum of those margins over ``v`` in a box, on
-the design with columns scaled to unit maximum; a positive optimum is a direction. Its
-cost grows with the constraint matrix, so above ``MAX_LP_ENTRIES`` entries
-:func:`fitted_at_the_limit` looks at the fit instead: fitted probabilities of the
-observed classes numerically 1 (Poisson: means numerically 0 at zero counts), which a
-finite maximum reaches only with extreme linear predictors.
+the design with columns scaled to unit maximum; a positive optimum is a direction. The
+LP is solved on a subset of the rows that grows until its answer is provably that of
+all rows (constraint generation, :func:`_constraint_generation`): about 0.05 s for
+100,000 x 20 overlapping rows where one LP on every row takes about 1 s. Above
+``MAX_LP_ENTRIES`` nonzeros of the LP's constraint matrix (the worst case: building it
+copies the design, and a subset may grow to every row), :func:`fitted_at_the_limit`
+looks at the fit instead: fitted probabilities of the observed classes numerically 1
+(Poisson: means numerically 0 at zero counts), which a finite maximum reaches only with
+extreme linear predictors.
 
 Examples
 --------
@@ -44,7 +48,7 @@ from estimators.glm.models import GLMData, GLMFit
 __all__ = ["MAX_LP_ENTRIES", "check_separation", "separating_direction", "lp_entries",
            "fitted_at_the_limit", "separation_message"]
 
-MAX_LP_ENTRIES = 2_500_000  # entries of the LP's constraint matrix (rows x columns)
+MAX_LP_ENTRIES = 2_500_000  # nonzeros of the LP's constraint matrix (rows x columns)
 MARGIN = 1e-6  # a direction counts when its margins sum above this (columns at unit max)
 VIOLATION = 1e-7  # a margin below -VIOLATION fails a subset's direction (HiGHS' tolerance)
 INITIAL_ROWS, CUTS = 2000, 2000  # the first subset of rows, the rows added per round
@@ -56,7 +60,7 @@ AT_THE_LIMIT = 1e-8
 
 
 def _design(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
-    """The design with an intercept column, each column scaled to unit maximum."""
+    """The design (with an intercept column when fitted), columns scaled to unit max."""
     Z = np.column_stack([X, np.ones(len(X))]) if fit_intercept else np.asarray(X, float)
     top = np.abs(Z).max(axis=0)
     return Z / np.where(top > 0, top, 1.0)
@@ -79,7 +83,7 @@ def _margins(family: str, Z: np.ndarray, y: np.ndarray, n_classes: int
         return np.where(y[:, None] > 0, Z, -Z), None
     # multinomial: one row per (row i, class k != y_i): (u_{y_i} - u_k) . z_i >= 0, the
     # unknowns u_1 .. u_{K-1} side by side (u_0 = 0)
-    n, p = Z.shape
+    p = Z.shape[1]
     codes = y.astype(np.int64)
     data, rows, columns, start = [], [], [], 0
     block = np.arange(p)
