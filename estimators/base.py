@@ -234,12 +234,26 @@ def class_sample_weight(class_weight: Any, classes: np.ndarray, y: np.ndarray,
     """``weights`` times the weight of each sample's class, as scikit-learn's
     ``class_weight`` (None, "balanced" or a dict {label: weight}); computed by
     scikit-learn's ``compute_class_weight``, with "balanced" counts weighted by
-    ``weights`` as ``LogisticRegression`` does."""
+    ``weights`` as ``LogisticRegression`` does. Under "balanced", a class whose samples
+    all have zero weight gets weight 0 (scikit-learn's would be inf, and its samples NaN).
+
+    Examples
+    --------
+    >>> y = np.array(["a", "a", "b", "c"])
+    >>> weights = class_sample_weight("balanced", np.array(["a", "b", "c"]), y,
+    ...                               np.array([0, 0, 1, 2]), np.array([1.0, 1.0, 2.0, 0.0]))
+    >>> np.round(weights, 3).tolist()
+    [0.667, 0.667, 1.333, 0.0]
+    """
     if class_weight is None:
         return weights
-    per_class = compute_class_weight(class_weight, classes=classes, y=y,
-                                     sample_weight=weights)
-    return weights * np.asarray(per_class, dtype=np.float64)[codes]
+    with np.errstate(divide="ignore"):
+        per_class = np.asarray(compute_class_weight(class_weight, classes=classes, y=y,
+                                                    sample_weight=weights), dtype=np.float64)
+    if isinstance(class_weight, str):  # "balanced": zero total weight -> zero, not inf
+        totals = np.bincount(codes, weights=weights, minlength=len(classes))
+        per_class = np.where(totals > 0, per_class, 0.0)
+    return weights * per_class[codes]
 
 
 def seed_from(random_state: Any) -> int:

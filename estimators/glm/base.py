@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from estimators.base import Interval, Options, seed_from, set_input_tags, validate_params
 from estimators.glm.models import GLMData, GLMFit, fit_glm
+from estimators.glm.separation import check_separation
 from estimators.glm.stream_fit import fit_glm_stream
 from estimators.tabular.features import FeatureEncoder, as_table
 from tfstats.draws import Draws
@@ -92,6 +93,11 @@ class GLMEstimator(BaseEstimator):
             fit = fit_glm(data, self.inference, n_samples=int(self.n_samples),
                           warmup=int(self.warmup), chains=int(self.chains), seed=self.seed_,
                           stream_gram=stream_gram)
+        if stream is None:  # a stream's rows are not at hand: not checked
+            message = check_separation(type(self).__name__, data, fit,
+                                       list(self.feature_names_out_))
+            if message is not None:
+                warnings.warn(message, ConvergenceWarning, stacklevel=4)  # the caller of fit
         if self.inference == "map":
             if not fit.converged:
                 warnings.warn(f"{type(self).__name__}: L-BFGS did not converge in "
@@ -182,7 +188,8 @@ def common_params_doc() -> str:
     prior_scale : float or None, default=1.0
         Standard deviation of the normal prior on each coefficient, on the original
         scale of the design matrix (for ``LinearRegressor``, in units of the noise sd
-        ``sigma``). None: a flat prior (maximum likelihood).
+        ``sigma``). None: a flat prior (maximum likelihood); when the data leave it no
+        finite value (separation), ``fit`` warns with a ``ConvergenceWarning``.
     fit_intercept : bool, default=True
         Whether to fit an intercept (flat prior).
     standardize : bool, default=True

@@ -43,7 +43,7 @@ from estimators.glm.dataset_stream import as_glm_stream
 from estimators.glm.models import mean_of
 from estimators.glm.stream import stream_chunks, stream_fit_sample, stream_labels
 from estimators.glm.stream import stream_gram as stream_gram_of
-from estimators.glm.stream_predict import stream_predictions
+from estimators.glm.stream_predict import predict_by_rows, stream_predictions
 from estimators.tracking import tracked_fit
 
 __all__ = ["LinearRegressor", "LinearClassifier", "PoissonRegressor"]
@@ -131,20 +131,27 @@ class _Regressor(RegressorMixin, GLMEstimator):
                 sd[start:stop] = np.sqrt(mu.var(axis=1) + self._noise_variance(mu))
         return (mean, sd) if return_std else mean
 
-    @stream_predictions
     def predict_interval(self, X: Any, level: float = 0.9) -> np.ndarray:
         """Central predictive intervals that include the noise, shape (n, 2).
 
-        NUTS: quantiles of posterior predictive simulations (at least 4000 per row,
-        seeded by ``random_state``). MAP: quantiles of the noise distribution at the mode
-        (parameter uncertainty is not included).
+        NUTS and VI: quantiles of posterior predictive simulations (at least 4000 per
+        row) from one random generator seeded by ``random_state``, run on across the
+        chunks of a stream, so a stream gets the in-memory answer. MAP: quantiles of the
+        noise distribution at the mode (parameter uncertainty is not included).
         """
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        design = self._encode(X)
+        check_is_fitted(self)
         tails = np.array([(1 - level) / 2, (1 + level) / 2])
-        out = np.empty((design.shape[0], 2))
         rng = np.random.default_rng(self.seed_)
+        return predict_by_rows(self, X, lambda part: self._intervals(part, tails, rng),
+                               "predict_interval")
+
+    def _intervals(self, X: Any, tails: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The intervals of ``predict_interval`` for in-memory rows; the simulations draw
+        from ``rng`` row after row, so successive calls continue one random stream."""
+        design = self._encode(X)
+        out = np.empty((design.shape[0], 2))
         for start, eta in self._eta_blocks(design):
             mu = self._mean_draws(eta)
             stop = start + mu.shape[0]

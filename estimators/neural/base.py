@@ -295,11 +295,12 @@ class NeuralEstimator(BaseEstimator):
         if n == 0:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
         feats = self._model_inputs(X)
+        weights = None if sample_weight is None else check_sample_weight(sample_weight, n)
         if not warm:
-            self._init_targets(y, classes)
+            self._init_targets(y, classes, weights)
             self._setup_model(n)
         targets = self._encode_targets(y)
-        weights = self._row_weights(sample_weight, targets, n)
+        weights = self._row_weights(weights, targets)
         if not warm:
             self._prebuild(feats, targets)
         return (feats, targets, weights), n
@@ -325,8 +326,8 @@ class NeuralEstimator(BaseEstimator):
         except Exception:  # noqa: BLE001 - optional speed-up, Keras builds them in fit
             return
 
-    def _row_weights(self, sample_weight: Any, targets: np.ndarray, n: int) -> Any:
-        weights = None if sample_weight is None else check_sample_weight(sample_weight, n)
+    def _row_weights(self, weights: np.ndarray | None, targets: np.ndarray) -> Any:
+        """Checked sample weights (None: none) times the class weights, as float32."""
         cw = self._class_weight_rows(targets)
         if cw is not None:
             weights = cw if weights is None else weights * cw
@@ -371,9 +372,9 @@ class NeuralEstimator(BaseEstimator):
                       ) -> tuple[Any, int | None, int]:
         if is_tf_dataset(X):
             if not warm:
-                feats, y = dataset_sample(X, self._stream_sample_size())
+                feats, y, w = dataset_sample(X, self._stream_sample_size())
                 self._check_features(feats, reset=True)
-                self._init_targets(self._check_targets(y), classes)
+                self._init_targets(self._check_targets(y), classes, w)
                 self._setup_model(None)
                 mapped = self._map_tf_dataset(X)
                 first = next(iter(mapped.take(1)))

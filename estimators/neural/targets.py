@@ -34,7 +34,8 @@ class ClassifierTask:
         check_classification_targets(y)
         return y
 
-    def _init_targets(self, y: np.ndarray, classes: Any = None) -> None:
+    def _init_targets(self, y: np.ndarray, classes: Any = None,
+                      sample_weight: np.ndarray | None = None) -> None:
         self.classes_ = np.unique(y if classes is None else np.asarray(classes))
         self.n_classes_ = len(self.classes_)
         if self.n_classes_ < 2:
@@ -42,16 +43,32 @@ class ClassifierTask:
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_[0]!r}"
             )
-        self.class_weights_ = self._class_weight_vector(y)
+        self.class_weights_ = self._class_weight_vector(y, sample_weight)
         self.head_ = "sigmoid" if self.n_classes_ == 2 else "softmax"
 
-    def _class_weight_vector(self, y: np.ndarray) -> np.ndarray | None:
+    def _class_weight_vector(self, y: np.ndarray,
+                             sample_weight: np.ndarray | None = None) -> np.ndarray | None:
+        """Weights per class in ``classes_`` order. "balanced": scikit-learn's
+        ``compute_class_weight``, total weight / (n_classes * weight of the class), the
+        weights being ``sample_weight`` (ones when None); a class with no weight in ``y``
+        (absent, e.g. known from ``partial_fit``'s ``classes``) counts as holding one unit.
+
+        Examples
+        --------
+        >>> from estimators.neural import DNNClassifier
+        >>> clf = DNNClassifier(class_weight="balanced")
+        >>> clf.classes_, clf.n_classes_ = np.array([0, 1]), 2
+        >>> clf._class_weight_vector(np.array([0, 0, 1]), np.array([1.0, 1.0, 4.0])).tolist()
+        [1.5, 0.75]
+        """
         cw = self.class_weight
         if cw is None:
             return None
         if cw == "balanced":
-            counts = np.array([(y == c).sum() for c in self.classes_], dtype=float)
-            return len(y) / (self.n_classes_ * np.maximum(counts, 1.0))
+            weights = np.ones(len(y)) if sample_weight is None else \
+                np.asarray(sample_weight, dtype=np.float64).reshape(len(y))
+            totals = np.array([weights[y == c].sum() for c in self.classes_])
+            return weights.sum() / (self.n_classes_ * np.where(totals > 0, totals, 1.0))
         return np.array([float(cw.get(c, 1.0)) for c in self.classes_])
 
     def _class_weight_rows(self, targets: np.ndarray) -> np.ndarray | None:
@@ -165,7 +182,8 @@ class RegressorTask:
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
         return y
 
-    def _init_targets(self, y: np.ndarray, classes: Any = None) -> None:
+    def _init_targets(self, y: np.ndarray, classes: Any = None,
+                      sample_weight: np.ndarray | None = None) -> None:
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         y2 = y.reshape(len(y), self.n_outputs_).astype(np.float64)
         self.target_1d_ = y.ndim == 1

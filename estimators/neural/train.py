@@ -164,14 +164,17 @@ def epoch_dataset(train: tuple, rows: int, seed: int | None) -> tuple[Any, int]:
     return fixed_pipeline(index.map(plain(gather))), steps
 
 
-def dataset_sample(ds: Any, n: int) -> tuple[Any, Any]:
-    """Concatenate the first batches of a ``(features, label, ...)`` dataset up to ``n`` rows.
+def dataset_sample(ds: Any, n: int) -> tuple[Any, Any, Any]:
+    """Concatenate the first batches of a ``(features, label[, sample_weight])`` dataset up
+    to ``n`` rows.
 
-    Returns numpy features (a dict of arrays, bytes decoded to str, or an array) and labels
-    (bytes decoded to str).
+    Returns numpy features (a dict of arrays, bytes decoded to str, or an array), labels
+    (bytes decoded to str) and the sample weights as float64 (None when the dataset
+    yields none).
     """
     feats: list[Any] = []
     labels: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     total = 0
     for element in ds:
         if not isinstance(element, tuple) or len(element) < 2:
@@ -187,15 +190,18 @@ def dataset_sample(ds: Any, n: int) -> tuple[Any, Any]:
             x = np.asarray(x)
         feats.append(x)
         labels.append(y)
+        if len(element) > 2 and element[2] is not None:
+            weights.append(np.asarray(element[2], dtype=np.float64).reshape(len(y)))
         total += len(y)
         if total >= n:
             break
     if not feats:
         raise ValueError("the tf.data.Dataset is empty")
     y = np.concatenate(labels)
+    w = np.concatenate(weights) if len(weights) == len(labels) else None
     if isinstance(feats[0], dict):
-        return {k: np.concatenate([f[k] for f in feats]) for k in feats[0]}, y
-    return np.concatenate(feats), y
+        return {k: np.concatenate([f[k] for f in feats]) for k in feats[0]}, y, w
+    return np.concatenate(feats), y, w
 
 
 def _decode(v: np.ndarray) -> np.ndarray:

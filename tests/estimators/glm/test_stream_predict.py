@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimators import LinearClassifier, LinearRegressor
+from estimators import LinearClassifier, LinearRegressor, PoissonRegressor
 from estimators.io.inputs import csv_input
 
 
@@ -45,3 +45,23 @@ def test_stream_predictions_name_what_is_wrong(frame_and_path, tmp_path):
     dataset = tf.data.Dataset.from_tensor_slices({"age": frame["age"].to_numpy()})
     with pytest.raises(TypeError, match="not a tf.data.Dataset"):
         reg.predict(dataset)
+
+
+@pytest.mark.filterwarnings("ignore:MCMC diagnostics")  # a short chain: enough here
+@pytest.mark.parametrize("family", ["normal", "poisson"])
+def test_simulated_intervals_on_a_stream_equal_in_memory_ones(family, tmp_path):
+    # the same 12 rows twice, read in two chunks: one random generator runs on across
+    # the chunks, so the second chunk's intervals are new simulations, not the first's
+    rng = np.random.default_rng(3)
+    half = pd.DataFrame({"x": rng.normal(size=12)})
+    frame = pd.concat([half, half], ignore_index=True)
+    target = (rng.poisson(np.exp(0.5 + 0.3 * frame["x"])) if family == "poisson"
+              else 1.0 + frame["x"] + rng.normal(size=24))
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    model = PoissonRegressor if family == "poisson" else LinearRegressor
+    reg = model(inference="nuts", n_samples=50, warmup=50, chains=1,
+                random_state=2).fit(frame, target)
+    streamed = reg.predict_interval(csv_input(str(path), chunk_size=12), level=0.5)
+    np.testing.assert_array_equal(streamed, reg.predict_interval(frame, level=0.5))
+    assert not np.array_equal(streamed[:12], streamed[12:])
