@@ -101,7 +101,7 @@ class GLMEstimator(BaseEstimator):
         if self.inference == "map":
             if not fit.converged:
                 warnings.warn(f"{type(self).__name__}: L-BFGS did not converge in "
-                              f"{fit.iterations} iterations", ConvergenceWarning, stacklevel=3)
+                              f"{fit.iterations} iterations", ConvergenceWarning, stacklevel=4)
             self.n_iter_ = max(int(fit.iterations), 1)
             self.posterior_ = None
         else:

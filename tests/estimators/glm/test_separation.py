@@ -142,3 +142,20 @@ def test_row_subsets_give_the_answer_of_the_whole_lp(case, monkeypatch):
     A, E = separation._margins(family, separation._design(X, True), y, k)
     assert (solve(A, E) is not None) == separated  # the LP on every row agrees
     assert max(calls) < A.shape[0]  # ... which the subsets never needed
+
+
+def test_fit_warnings_point_at_the_callers_line(monkeypatch):
+    """The separation warning and L-BFGS's (its iterations capped at 2) name the line that
+    called fit, not the package's internals."""
+    from estimators.glm import models
+
+    rng, X = _rows()
+    y = np.where(X[:, 0] > 0, 1, 0)
+    monkeypatch.setattr(models, "MAX_ITERATIONS", 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LinearClassifier(prior_scale=None).fit(X, y)
+    messages = {str(w.message).split(":")[1].strip()[:11]: w.filename for w in caught
+                if issubclass(w.category, ConvergenceWarning)}
+    assert set(messages) == {"the classes", "L-BFGS did "}, messages
+    assert set(messages.values()) == {__file__}
