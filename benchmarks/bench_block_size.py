@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,11 +29,11 @@ from typing import Any
 
 import numpy as np
 from bench_roofline import integer_list
+from bench_row_split import run_worker
 
 __all__ = ["main", "parse_sizes"]
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 PRECISIONS = {"float32": "single", "float64": "double", "mixed": "mixed"}
 FAMILIES = ("bernoulli", "poisson")
 
@@ -149,20 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                                               args.rounds)))
         return 0
     before = os.getloadavg()
-    out = args.output.with_suffix(".part.json")
-    env = {**os.environ, "TFSTATS_BACKEND": args.backend,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--out", str(out),
-               "--backend", args.backend, "--family", args.family, "--sizes", args.sizes,
-               "--dtype", args.dtype, "--mib", args.mib, "--rounds", str(args.rounds)]
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if run.returncode or not out.exists():
-        print(f"the {args.backend} worker failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}",
-              file=sys.stderr)
+    results = run_worker(Path(__file__), args.backend,
+                         ["--backend", args.backend, "--family", args.family, "--sizes",
+                          args.sizes, "--dtype", args.dtype, "--mib", args.mib, "--rounds",
+                          str(args.rounds)], args.output)
+    if results is None:
         return 1
-    results = json.loads(out.read_text())
-    out.unlink()
     args.output.write_text(json.dumps({"backend": args.backend, "family": args.family,
                                        "dtype": args.dtype, "load_before": before,
                                        "load_after": os.getloadavg(), "results": results},

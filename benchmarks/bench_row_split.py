@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from bench_roofline import integer_list
 
-__all__ = ["main"]
+__all__ = ["main", "run_worker"]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -115,6 +115,25 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def run_worker(script: Path, backend: str, arguments: list[str],
+               output: Path) -> list[dict] | None:
+    """Run ``script --worker`` with ``arguments`` in a new process on ``backend`` (the
+    project first on its path); its results, or None after printing why it failed."""
+    out = output.with_suffix(".part.json")
+    env = {**os.environ, "TFSTATS_BACKEND": backend,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run([sys.executable, str(script.resolve()), "--worker", "--out", str(out),
+                          *arguments], env=env, capture_output=True, text=True, check=False)
+    if run.returncode or not out.exists():
+        print(f"the {backend} worker failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}",
+              file=sys.stderr)
+        return None
+    results = json.loads(out.read_text())
+    out.unlink()
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000000")
@@ -124,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--no-nuts", action="store_true", help="the lone gradient only")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "row_split.json")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = integer_list(args.sizes, "--sizes", parser)
@@ -140,21 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(rows))
         return 0
     before = os.getloadavg()
-    out = args.output.with_suffix(".part.json")
-    env = {**os.environ, "TFSTATS_BACKEND": "jax",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "jax",
-               "--out", str(out), "--sizes", args.sizes, "--dtype", args.dtype,
-               "--rounds", str(args.rounds), "--warmup", str(args.warmup),
-               "--draws", str(args.draws)] + (["--no-nuts"] if args.no_nuts else [])
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if run.returncode or not out.exists():
-        print(f"the JAX worker failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}",
-              file=sys.stderr)
+    arguments = ["--sizes", args.sizes, "--dtype", args.dtype, "--rounds", str(args.rounds),
+                 "--warmup", str(args.warmup), "--draws", str(args.draws)]
+    results = run_worker(Path(__file__), "jax", arguments + (["--no-nuts"] if args.no_nuts
+                                                             else []), args.output)
+    if results is None:
         return 1
-    results = json.loads(out.read_text())
-    out.unlink()
     args.output.write_text(json.dumps({"load_before": before, "load_after": os.getloadavg(),
                                        "results": results}, indent=1))
     print(table(results))
