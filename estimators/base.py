@@ -45,7 +45,7 @@ __all__ = [
     "InvalidParameterError", "Interval", "Options", "ListOf", "satisfies", "validate_params",
     "check_regression_target", "check_classification_target", "reject_missing_labels",
     "check_sample_weight",
-    "class_sample_weight", "require_y", "seed_from", "set_input_tags",
+    "balanced_class_weights", "class_sample_weight", "require_y", "seed_from", "set_input_tags",
 ]
 
 
@@ -229,13 +229,33 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     return weights
 
 
+def balanced_class_weights(y: np.ndarray, classes: np.ndarray,
+                           weights: np.ndarray | None = None,
+                           empty_total: float = np.inf) -> np.ndarray:
+    """scikit-learn's "balanced" class weights (``compute_class_weight``) with the counts
+    weighted by ``weights`` (ones when None): the total weight over (the number of
+    ``classes`` times each class's weight in ``y``). A class holding no weight counts as
+    holding ``empty_total``: by default its weight is 0 (scikit-learn's would be inf).
+
+    Examples
+    --------
+    >>> balanced_class_weights(np.array([0, 0, 1]), np.array([0, 1, 2]),
+    ...                        np.array([1.0, 1.0, 4.0])).tolist()
+    [1.0, 0.5, 0.0]
+    """
+    weights = (np.ones(len(y)) if weights is None
+               else np.asarray(weights, dtype=np.float64).reshape(len(y)))
+    totals = np.array([weights[y == c].sum() for c in classes])
+    return weights.sum() / (len(classes) * np.where(totals > 0, totals, empty_total))
+
+
 def class_sample_weight(class_weight: Any, classes: np.ndarray, y: np.ndarray,
                         codes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``weights`` times the weight of each sample's class, as scikit-learn's
-    ``class_weight`` (None, "balanced" or a dict {label: weight}); computed by
-    scikit-learn's ``compute_class_weight``, with "balanced" counts weighted by
-    ``weights`` as ``LogisticRegression`` does. Under "balanced", a class whose samples
-    all have zero weight gets weight 0 (scikit-learn's would be inf, and its samples NaN).
+    ``class_weight`` (None, "balanced" or a dict {label: weight}): "balanced" by
+    :func:`balanced_class_weights` (counts weighted by ``weights``, as
+    ``LogisticRegression`` does; a class whose samples all have zero weight gets 0, not
+    inf), a dict by scikit-learn's ``compute_class_weight``.
 
     Examples
     --------
@@ -247,12 +267,11 @@ def class_sample_weight(class_weight: Any, classes: np.ndarray, y: np.ndarray,
     """
     if class_weight is None:
         return weights
-    with np.errstate(divide="ignore"):
-        per_class = np.asarray(compute_class_weight(class_weight, classes=classes, y=y,
-                                                    sample_weight=weights), dtype=np.float64)
-    if isinstance(class_weight, str):  # "balanced": zero total weight -> zero, not inf
-        totals = np.bincount(codes, weights=weights, minlength=len(classes))
-        per_class = np.where(totals > 0, per_class, 0.0)
+    if isinstance(class_weight, str):  # "balanced"
+        per_class = balanced_class_weights(y, classes, weights)
+    else:
+        per_class = np.asarray(compute_class_weight(class_weight, classes=classes, y=y),
+                               dtype=np.float64)
     return weights * per_class[codes]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
-from estimators.base import reject_missing_labels
+from estimators.base import balanced_class_weights, reject_missing_labels
 
 __all__ = ["ClassifierTask", "RegressorTask"]
 
@@ -48,9 +48,9 @@ class ClassifierTask:
 
     def _class_weight_vector(self, y: np.ndarray,
                              sample_weight: np.ndarray | None = None) -> np.ndarray | None:
-        """Weights per class in ``classes_`` order. "balanced": scikit-learn's
-        ``compute_class_weight``, total weight / (n_classes * weight of the class), the
-        weights being ``sample_weight`` (ones when None); a class with no weight in ``y``
+        """Weights per class in ``classes_`` order. "balanced": total weight /
+        (n_classes * weight of the class), the weights being ``sample_weight`` (ones when
+        None; ``estimators.base.balanced_class_weights``); a class with no weight in ``y``
         (absent, e.g. known from ``partial_fit``'s ``classes``) counts as holding one unit.
 
         Examples
@@ -65,10 +65,7 @@ class ClassifierTask:
         if cw is None:
             return None
         if cw == "balanced":
-            weights = np.ones(len(y)) if sample_weight is None else \
-                np.asarray(sample_weight, dtype=np.float64).reshape(len(y))
-            totals = np.array([weights[y == c].sum() for c in self.classes_])
-            return weights.sum() / (self.n_classes_ * np.where(totals > 0, totals, 1.0))
+            return balanced_class_weights(y, self.classes_, sample_weight, empty_total=1.0)
         return np.array([float(cw.get(c, 1.0)) for c in self.classes_])
 
     def _class_weight_rows(self, targets: np.ndarray) -> np.ndarray | None:
