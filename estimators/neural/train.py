@@ -191,7 +191,11 @@ def dataset_sample(ds: Any, n: int) -> tuple[Any, Any, Any]:
         feats.append(x)
         labels.append(y)
         if len(element) > 2 and element[2] is not None:
-            weights.append(np.asarray(element[2], dtype=np.float64).reshape(len(y)))
+            w = np.asarray(element[2], dtype=np.float64)
+            if w.size != len(y):
+                raise ValueError(f"the tf.data.Dataset's sample weights have shape {w.shape} "
+                                 f"for a batch of {len(y)} labels: give one weight a row")
+            weights.append(w.reshape(len(y)))
         total += len(y)
         if total >= n:
             break

@@ -159,3 +159,18 @@ def test_fit_warnings_point_at_the_callers_line(monkeypatch):
                 if issubclass(w.category, ConvergenceWarning)}
     assert set(messages) == {"the classes", "L-BFGS did "}, messages
     assert set(messages.values()) == {__file__}
+
+
+def test_the_docs_example_warns(capsys):
+    """docs/estimators.md's separation example runs as written and prints the warning."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "estimators.md").read_text()
+    section = page.split("### Maximum likelihood without a finite estimate")[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the prior's fit: no warning
+        exec(compile(code, "docs/estimators.md", "exec"), {})  # noqa: S102
+    assert "LinearClassifier: the classes are (quasi-)completely separated" in (
+        capsys.readouterr().out)

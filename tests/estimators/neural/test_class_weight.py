@@ -51,3 +51,12 @@ def test_fit_and_a_weighted_dataset_pass_their_weights():
     np.testing.assert_array_equal(labels, y)
     np.testing.assert_allclose(w, weights)
     assert dataset_sample(tf.data.Dataset.from_tensor_slices((X, y)).batch(8), 100)[2] is None
+
+
+def test_a_dataset_with_the_wrong_number_of_weights_is_named():
+    tf = pytest.importorskip("tensorflow")
+    X, y = np.zeros((8, 2), np.float32), np.arange(8) % 2
+    ds = tf.data.Dataset.from_tensors((X, y, np.ones(5)))  # 5 weights for 8 labels
+    with pytest.raises(ValueError, match=r"sample weights have shape \(5,\) for a batch "
+                                         r"of 8 labels"):
+        dataset_sample(ds, 100)
