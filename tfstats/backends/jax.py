@@ -284,12 +284,17 @@ def make_seed(seed: int | None) -> Any:
     """A PRNG key from a Python int or None."""
     if seed is None:
         seed = int(numpy.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
-    return jax.random.PRNGKey(int(seed) % (2**31 - 1))
+    # jax.random.PRNGKey's key, made in numpy: an eager PRNGKey compiles a program
+    return np.asarray(jax_random.seed_key(int(seed) % (2**31 - 1)))
 
 
 def split_seed(seed: Any, n: int = 2) -> Any:
-    """``n`` new keys, stacked: shape (n, 2)."""
-    return jax.random.split(seed, n)
+    """``n`` new keys, stacked: shape (n, 2). A concrete raw key is split in numpy (the
+    same keys as ``jax.random.split``, without compiling a program for it)."""
+    if isinstance(seed, jax.core.Tracer) or jax.dtypes.issubdtype(seed.dtype,
+                                                                  jax.dtypes.prng_key):
+        return jax.random.split(seed, n)
+    return np.asarray(jax_random.split_key(numpy.asarray(seed), n))
 
 
 def uniform(like: Any, seed: Any, stream: Any = 0) -> Any:

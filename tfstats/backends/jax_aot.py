@@ -7,6 +7,10 @@ called directly. ``start(*args)`` compiles for the signature of ``args`` in a th
 so that a caller can do other work (MCMC's starting points) meanwhile; the first call
 with that signature waits for it, and an error raised while compiling is raised there,
 in the caller. Concurrent callers of one signature share one compilation.
+
+With a ``store`` (``trace_store``), the traced program is exported once
+(``jax.export``) and kept on disk, and what is compiled is that exported program, read
+back by later processes instead of tracing again.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 import jax
 from jax.extend import core as jax_core
 
+from tfstats import trace_store
 from tfstats.backends.compilations import Compilations
 from tfstats.backends.xla_cpu import (
     FUSION_EMITTERS,
@@ -120,6 +125,26 @@ def _signature(args: tuple) -> tuple:
                         bool(getattr(x, "weak_type", False))) for x in leaves)
 
 
+def _export(jitted: Callable, traced: Any, args: tuple) -> Any:
+    """``jax.export.export(jitted)(*args)`` from ``traced`` (``jitted.trace(*args)``),
+    without tracing again: the steps of jax 0.10's ``export``, through its private module
+    (the public call, which traces again, where that module differs)."""
+    try:
+        from jax._src import config as jax_config
+        from jax._src.export import _export as internal
+        from jax._src.interpreters import mlir
+
+        parameters = mlir.LoweringParameters(
+            for_export=True, hoist_constants_as_args=False,
+            export_ignore_forward_compatibility=(
+                jax_config.export_ignore_forward_compatibility.value))
+        lowered = traced.lower(lowering_platforms=(internal.default_export_platform(),),
+                               _private_parameters=parameters)
+        return internal._export_lowered(lowered, traced.jaxpr, traced.fun_name)
+    except (ImportError, AttributeError, TypeError):
+        return jax.export.export(jitted)(*args)
+
+
 class AheadOfTime:
     """A jitted function compiled once per signature (see the module's docstring).
 
@@ -139,8 +164,9 @@ class AheadOfTime:
     1
     """
 
-    def __init__(self, jitted: Callable) -> None:
+    def __init__(self, jitted: Callable, store: str | None = None) -> None:
         self.jitted = jitted
+        self.store = store  # trace_store.digest of the function, without its arguments
         self._compilations = Compilations()
 
     @property
@@ -148,7 +174,43 @@ class AheadOfTime:
         """How many compilations were started (one per signature, unless one failed)."""
         return self._compilations.count
 
+    @property
+    def compiling(self) -> bool:
+        """Whether a compilation started by :meth:`start` is still running."""
+        return self._compilations.running
+
+    def _exported(self, args: tuple) -> tuple[Any, dict[str, Any]] | None:
+        """The exported program for ``args`` and its XLA options: read from the store, or
+        traced, exported and stored now; None when it cannot be (no store, or a program
+        that ``jax.export`` does not take)."""
+        if self.store is None:
+            return None
+        name = trace_store.name(self.store, repr(_signature(args)))
+        found = trace_store.read("jax", name)
+        if found is not None:
+            header, body = found
+            try:
+                return jax.export.deserialize(bytearray(body)), header["options"]
+            except Exception:  # noqa: BLE001 - another jax's file: traced and written again
+                pass
+        try:
+            traced = self.jitted.trace(*args)
+            options = compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
+            exported = _export(self.jitted, traced, args)
+            program = exported.serialize()
+        except Exception:  # noqa: BLE001 - not exportable: compiled as traced
+            return None
+        trace_store.write("jax", name, {"options": options}, bytes(program))
+        return exported, options
+
     def _compile(self, args: tuple, lowered: Callable[[], Any] | None = None) -> Any:
+        stored = self._exported(args)
+        if stored is not None:
+            exported, options = stored
+            lowering = jax.jit(exported.call).trace(*args).lower()
+            if lowered is not None:
+                lowered()
+            return lowering.compile(compiler_options=options or None)
         traced = self.jitted.trace(*args)
         options = compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
         lowering = traced.lower()

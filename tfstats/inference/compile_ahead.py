@@ -42,14 +42,16 @@ __all__ = ["ahead_of_time", "start_chunk", "start_constrain", "while_compiling"]
 CONSTRAIN_BATCH = 2000  # rows per call of the draws' constraining (Model.constrain_draws)
 
 
-def ahead_of_time(model: Model, jitted: Callable) -> Callable:
+def ahead_of_time(model: Model, jitted: Callable, key: Any = None) -> Callable:
     """``jitted`` (a compiled chunk for one device) made to compile ahead of time:
     ``AheadOfTime`` on JAX, ``CompiledAhead`` on TensorFlow; as it is on other
-    backends."""
+    backends. On JAX, with ``key`` (the chunk's key in ``Model.compiled``), its traced
+    program is kept in the ``trace_store`` for later processes."""
     if model.backend.name == "jax":
+        from tfstats import trace_store
         from tfstats.backends.jax_aot import AheadOfTime
 
-        return AheadOfTime(jitted)
+        return AheadOfTime(jitted, None if key is None else trace_store.digest(model, key))
     if model.backend.name == "tensorflow":
         from tfstats.backends.tf_ahead import CompiledAhead
 

@@ -96,6 +96,7 @@ def _build_chunk(model: Model, spec: Sampler, chains: int, active: int = 0) -> C
             return spec.bootstrap(kernel, z_, step)
 
         results = bootstrap(x, adapt, start)  # the body sets the step size it uses
+        start_finite = _finite_at(B, spec, results)
         if spec.restarts_step_size:
             adapt = B.cond(restart, lambda: find_step_size(x, adapt, seed, results, data),
                            lambda: adapt)
@@ -141,9 +142,48 @@ def _build_chunk(model: Model, spec: Sampler, chains: int, active: int = 0) -> C
         n = model.n_free
         buffers = {"x": buffer[..., :n]}
         buffers.update({k: buffer[..., n + j] for j, k in enumerate(_STATS)})
+        # laid out as the statistics (rows, chains) for every placement of the chunk
+        buffers["start_finite"] = B.np.broadcast_to(start_finite[None], (CHUNK, chains))
         return x, adapt, seed, buffers
 
     return B.compile_function(chunk)
+
+
+def _finite_at(B: Any, spec: Sampler, results: Any) -> Any:
+    """Per chain: whether the log density in ``results`` is finite, and its gradient too
+    for samplers that keep one."""
+    ok = B.np.isfinite(spec.log_density(results))
+    try:
+        grad = spec.gradient(results)
+    except NotImplementedError:
+        return ok
+    return ok & B.np.all(B.np.isfinite(grad), axis=-1)
+
+
+def _chunk_finite(model: Model, runner: tuple[Callable, bool], adaptation0: dict,
+                  schedule: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """``flats -> finite`` per row for ``initial_state``, from zero-iteration calls of the
+    sampling chunk ``runner`` (the chunk and whether it runs one chain): the chunk's start
+    evaluates the density and gradient anyway, so the check traces and compiles nothing
+    of its own (about 0.3-0.4 s of a process's first call)."""
+    B = model.backend
+    dtype = model.float_dtype
+    chunk, one_chain = runner
+    data = model.data_tensors()
+    windows = {k: B.convert(v) for k, v in schedule.items()}
+
+    def run(rows: np.ndarray) -> np.ndarray:
+        adapt = {k: B.convert(np.asarray(v)[:len(rows)], dtype) for k, v in adaptation0.items()}
+        out = chunk(B.convert(rows, dtype), adapt, B.make_seed(0), B.convert(0), B.convert(0),
+                    B.convert(False), windows, *data)
+        return np.asarray(B.to_numpy(out[3]["start_finite"]))[0]
+
+    def finite(flats: np.ndarray) -> np.ndarray:
+        if one_chain:
+            return np.concatenate([run(flats[c:c + 1]) for c in range(len(flats))])
+        return run(flats)
+
+    return finite
 
 
 def _restarts(spec: Sampler, schedule: dict[str, np.ndarray]) -> set[int]:
@@ -163,12 +203,14 @@ def _runner(model: Model, spec: Sampler, chains: int, place: Any, chain_method: 
     on_gpu = device == "gpu" or (device is None and model.backend.has_gpu())
     if chain_method_for(chain_method, chains, place.size == 1, on_gpu, spec,
                         model) == "parallel":
-        return model.compiled(("mcmc", spec, 1, CHUNK), lambda: ahead_of_time(
-            model, _build_chunk(model, spec, 1))), True
+        key = ("mcmc", spec, 1, CHUNK)
+        return model.compiled(key, lambda: ahead_of_time(
+            model, _build_chunk(model, spec, 1), key)), True
     if place.size == 1:
         active = active_batch(model, chains, on_gpu)
-        return model.compiled(("mcmc", spec, chains, CHUNK, active), lambda: ahead_of_time(
-            model, _build_chunk(model, spec, chains, active))), False
+        key = ("mcmc", spec, chains, CHUNK, active)
+        return model.compiled(key, lambda: ahead_of_time(
+            model, _build_chunk(model, spec, chains, active), key)), False
     return model.compiled(("mcmc", spec, chains, CHUNK, *place.key), lambda: place.chunk(
         lambda n: _build_chunk(model, spec, n), chains)), False
 
@@ -324,9 +366,12 @@ def mcmc(model: Model, n_samples: int = 1000, warmup: int = 1000, chains: int = 
         chosen = _runner(model, spec, chains, place, chain_method, device)
         start_chunk(model, chosen[0], 1 if chosen[1] else chains, adapt0, schedule,
                     chains * len(range(0, n_samples, thin)), device)
-        x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
-              else initial_state(model, chains, initial_values, seed))
         while_compiling(chosen[0])
+        # on one device the chunk's start checks the starting points (it waits for the
+        # compilation); on several, a program of their own does
+        finite = _chunk_finite(model, chosen, adapt0, schedule) if place.size == 1 else None
+        x0 = (pathfinder_starts(model, chains, seed) if init == "pathfinder"
+              else initial_state(model, chains, initial_values, seed, finite=finite))
         state = ChainState(x0, adapt0, B.make_seed(rng_seed), 0, schedule)
         state, draws, interrupted = _run(model, spec, state, warmup + n_samples, thin,
                                          progress, "warmup + sampling", place, chain_method,

@@ -116,7 +116,8 @@ def _per_chain_seeds(B: Any, seed: Any, chains: int) -> list[Any]:
     or ``chains`` seeds split from one."""
     seed = B.convert(seed) if isinstance(seed, np.ndarray) else seed
     seeds = seed if len(B.shape_of(seed)) == 2 else B.split_seed(seed, chains)
-    return [seeds[c] for c in range(chains)]
+    rows = np.asarray(B.to_numpy(seeds))  # rows taken in numpy: JAX compiles eager slices
+    return [B.convert(rows[c]) for c in range(chains)]
 
 
 def run_parallel(model: Model, runner: Callable, state: ChainState, n_iterations: int,

@@ -120,7 +120,7 @@ class Sampler(ABC):
 
     def gradient(self, results: Any) -> Any:
         """The gradient in ``z`` (chains, n) at the current state (for
-        ``restarts_step_size``)."""
+        ``restarts_step_size``, and checked finite at the starting points)."""
         raise NotImplementedError(f"the {self.method} sampler keeps no gradient")
 
 

@@ -42,6 +42,10 @@ class HMC(Sampler):
     def log_density(self, results: Any) -> Any:
         return results.accepted_results.target_log_prob
 
+    def gradient(self, results: Any) -> Any:
+        grads = results.accepted_results.grads_target_log_prob
+        return grads[0] if isinstance(grads, list | tuple) else grads
+
     def rescale(self, B: Any, results: Any, old: Any, new: Any) -> Any:
         inner = results.accepted_results
         grads = inner.grads_target_log_prob  # a list of one part: TFP lists the state
