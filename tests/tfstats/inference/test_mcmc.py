@@ -243,6 +243,42 @@ def test_initial_value_with_an_infinite_log_density(flat_bounded: ts.Model) -> N
         ts.mcmc(flat_bounded, initial_values={"mu": 1e200, "sigma": 1e-200}, progress=False)
 
 
+@pytest.mark.parametrize("chain_method", ["parallel", "vectorized"])
+def test_random_starts_are_drawn_again_where_the_density_is_not_finite(
+        chain_method: str) -> None:
+    """About half of the random starts of ``x`` have a likelihood of zero (y = 0.2 lies
+    below a uniform's lower bound x): the sampling chunk's zero-iteration calls check them
+    and the bad ones are drawn again, so every chain starts, and stays, where x < 0.2."""
+    x = ts.normal(0, 1)
+    ts.uniform(x, 10.0, observed=np.array([0.2]))
+    model = ts.model(x)
+    original = model.compiled
+    checks: list[np.ndarray] = []
+    starts: list[np.ndarray] = []
+
+    def compiled(key: Any, build: Callable) -> Callable:
+        runner = original(key, build)
+        if not (isinstance(key, tuple) and key and key[0] == "mcmc"):
+            return runner
+
+        def recording(*args: Any) -> Any:
+            rows = np.array(model.backend.to_numpy(args[0]))
+            (checks if int(args[4]) == 0 else starts).append(rows)
+            return runner(*args)
+
+        return recording
+
+    model.compiled = compiled  # type: ignore[method-assign]
+    draws = _fit(model, n_samples=50, warmup=50, seed=4, chain_method=chain_method)
+    checked = np.concatenate(checks)[:, 0]
+    assert (checked >= 0.2).any() and (checked < 0.2).any()  # some starts were redrawn
+    first = np.concatenate(starts[:4] if chain_method == "parallel" else starts[:1])[:, 0]
+    assert len(first) == 4 and (first < 0.2).all()
+    assert np.all(draws["x"] < 0.2)
+    # the check is the chunk's: no program of its own was traced for it
+    assert not any("log_density_and_gradient" in str(k) for k in model._cache)
+
+
 # --- arguments, interruption ---------------------------------------------------------------------
 
 
