@@ -43,7 +43,7 @@ def test_the_loop_compiles_in_the_background_once_with_the_same_draws(
     assert runner.compilations == 1 and futures[0].done() and futures[0].exception() is None
     assert np.array_equal(draws["mu"], again["mu"])  # one seed, one result
     # the loop compiled at its first call, as before: the same draws
-    monkeypatch.setattr(mcmc_module, "ahead_of_time", lambda model, jitted: jitted)
+    monkeypatch.setattr(mcmc_module, "ahead_of_time", lambda model, jitted, key=None: jitted)
     compile_cache.clear()
     plain = _fit(tiny_model())
     assert np.array_equal(draws["mu"], plain["mu"])
