@@ -96,6 +96,8 @@ def stable(value: Any) -> str:
     if isinstance(value, np.generic):
         return f"{value.dtype.str}:{stable(value.item())}"
     if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:  # its bytes are pointers
+            raise Unstable(f"an array of dtype {value.dtype}")
         data = np.ascontiguousarray(value)
         return (f"array:{data.shape}:{data.dtype.str}:"
                 f"{hashlib.blake2b(data.tobytes(), digest_size=16).hexdigest()}")
