@@ -142,6 +142,29 @@ def test_tfstats_functions_and_their_closures() -> None:
     assert stable(reshape) == stable(OPS["reshape"].shape)                # lambdas
 
 
+def _as_tfstats(source: str) -> dict:
+    """The functions ``source`` defines, as if in a module of tfstats."""
+    namespace = {"__name__": "tfstats.test_only"}
+    exec(source, namespace)  # noqa: S102 - the test's own code
+    return namespace
+
+
+def test_keyword_defaults_and_recursive_closures() -> None:
+    made = _as_tfstats(
+        "def keyword(n):\n"
+        "    def f(*, k=n):\n"
+        "        return k\n"
+        "    return f\n"
+        "def recursive(n):\n"
+        "    def walk(i):\n"
+        "        return walk(i - 1) if i else n\n"
+        "    return walk\n")
+    assert stable(made["keyword"](1)) == stable(made["keyword"](1))
+    assert stable(made["keyword"](1)) != stable(made["keyword"](2))
+    assert stable(made["recursive"](1)) == stable(made["recursive"](1))
+    assert stable(made["recursive"](1)) != stable(made["recursive"](2))
+
+
 def test_unstable_parts() -> None:
     from tfstats.compile_cache import _Same
 
