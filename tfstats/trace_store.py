@@ -62,9 +62,10 @@ def _function(fn: types.FunctionType) -> str:
     code = fn.__code__
     body = hashlib.blake2b(code.co_code + repr(code.co_consts).encode(),
                            digest_size=8).hexdigest()
-    cells = tuple(cell.cell_contents for cell in fn.__closure__ or ())
+    cells = ",".join("fn:self" if cell.cell_contents is fn else stable(cell.cell_contents)
+                     for cell in fn.__closure__ or ())  # a recursive closure names itself
     return (f"fn:{fn.__module__}.{fn.__qualname__}:{code.co_firstlineno}:{body}:"
-            f"{stable(cells)}:{stable(fn.__defaults__)}")
+            f"({cells}):{stable(fn.__defaults__)}:{stable(fn.__kwdefaults__)}")
 
 
 def stable(value: Any) -> str:
@@ -96,6 +97,8 @@ def stable(value: Any) -> str:
     if isinstance(value, np.generic):
         return f"{value.dtype.str}:{stable(value.item())}"
     if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:  # its bytes are pointers
+            raise Unstable(f"an array of dtype {value.dtype}")
         data = np.ascontiguousarray(value)
         return (f"array:{data.shape}:{data.dtype.str}:"
                 f"{hashlib.blake2b(data.tobytes(), digest_size=16).hexdigest()}")

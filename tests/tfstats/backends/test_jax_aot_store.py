@@ -1,0 +1,155 @@
+"""MCMC's sampling chunk kept on disk on JAX (``AheadOfTime`` with a ``trace_store``
+digest): a first fit writes it, a fit after every in-memory cache is forgotten reads it
+(no trace, the same draws), a bad file or a failed export fall back to tracing, and the
+store's switch keeps the disk untouched."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tfstats as ts
+from tfstats import compile_cache
+
+jax = pytest.importorskip("jax")
+
+Y = np.array([1.2, 0.4, 2.2, 1.9, 0.7, 1.4])
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, jax_backend: str,
+          fresh_compile_cache: None) -> Path:
+    """The store on in ``tmp_path`` (JAX's own persistent cache stays as it was: off in
+    the tests); the folder of the JAX programs."""
+    monkeypatch.setenv("TFSTATS_COMPILATION_CACHE", str(tmp_path))
+    monkeypatch.delenv("TFSTATS_TRACE_STORE", raising=False)
+    return tmp_path / "traces-jax"
+
+
+@pytest.fixture
+def chunk_traces() -> Iterator[list[str]]:
+    """The threads in which MCMC's chunk is traced, while the test runs."""
+    from jax import monitoring
+    from jax._src import monitoring as jax_monitoring
+
+    traced: list[str] = []
+
+    def listener(event: str, duration: float, **kwargs: Any) -> None:
+        if event.endswith("jaxpr_trace_duration") and kwargs.get("fun_name") == "chunk":
+            traced.append(threading.current_thread().name)
+
+    monitoring.register_event_duration_secs_listener(listener)
+    yield traced
+    jax_monitoring.unregister_event_duration_listener(listener)
+
+
+def _model() -> ts.Model:
+    """Two unknowns, six observations; new arrays at each call."""
+    mu = ts.normal(0.0, 2.0)
+    sigma = ts.exponential(1.0)
+    ts.normal(mu, sigma, observed=np.array(Y))
+    return ts.model(mu=mu, sigma=sigma)
+
+
+def _fit(model: ts.Model | None = None) -> dict[str, np.ndarray]:
+    """2 chains x (30 + 30), seed 4, on a model rebuilt by the same code unless given."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short runs may be called unhealthy
+        draws = ts.mcmc(model or _model(), warmup=30, n_samples=30, chains=2, seed=4,
+                        progress=False)
+    return {name: np.asarray(draws[name]) for name in ("mu", "sigma")}
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def _forget() -> None:
+    """No compiled function kept in this process (a new model is built for the next fit)."""
+    compile_cache.clear()
+
+
+def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_a_second_fit_reads_the_stored_chunk(store: Path, chunk_traces: list[str]) -> None:
+    first = _fit()
+    assert len(chunk_traces) == 1
+    [stored] = _files(store)
+    written = stored.read_bytes()
+    assert not any(p.name.endswith(".partial") for p in store.parent.rglob("*"))
+    _forget()
+    second = _fit()
+    assert len(chunk_traces) == 1  # read from the file, not traced again
+    _same(first, second)
+    assert _files(store) == [stored] and stored.read_bytes() == written
+    assert first["mu"].shape == (2, 30) and np.all(np.isfinite(first["mu"]))
+
+
+@pytest.mark.parametrize("garbage", [b"\x00\xffnot a program",
+                                     b'{"options": {}}\nnot a program'],
+                         ids=["garbage", "bad-program"])
+def test_a_bad_file_is_traced_and_written_again(garbage: bytes, store: Path,
+                                                chunk_traces: list[str]) -> None:
+    first = _fit()
+    [stored] = _files(store)
+    written = stored.read_bytes()
+    stored.write_bytes(garbage)
+    _forget()
+    second = _fit()
+    assert len(chunk_traces) == 2  # traced again
+    _same(first, second)
+    assert _files(store) == [stored] and stored.read_bytes() == written  # rewritten
+    _forget()
+    _same(first, _fit())
+    assert len(chunk_traces) == 2  # and read the next time
+
+
+def test_a_failed_export_compiles_the_traced_chunk(store: Path, chunk_traces: list[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfstats.backends import jax_aot
+
+    def failing(*args: Any) -> Any:
+        raise RuntimeError("cannot export this program")
+
+    monkeypatch.setattr(jax_aot, "_export", failing)
+    draws = _fit()
+    assert chunk_traces and draws["mu"].shape == (2, 30) and np.all(np.isfinite(draws["mu"]))
+    assert _files(store) == []
+
+
+def test_nothing_is_written_with_the_store_off(store: Path, chunk_traces: list[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TFSTATS_TRACE_STORE", "0")
+    model = _model()
+    draws = _fit(model)
+    assert draws["mu"].shape == (2, 30) and _files(store) == []
+    [runner] = [r for k, r in model._cache.items() if k[-1][0] == "mcmc"]
+    assert runner.store is None
+    _forget()
+    _fit()
+    assert len(chunk_traces) == 2  # traced in each fit
+
+
+def test_the_chunk_is_stored_under_its_digest(store: Path) -> None:
+    """``ahead_of_time`` gives the chunk its ``trace_store.digest``; the file is named by
+    it and the arguments' signature."""
+    from tfstats import trace_store
+    from tfstats.backends.jax_aot import AheadOfTime
+
+    model = _model()
+    _fit(model)
+    [(key, runner)] = [(k[-1], r) for k, r in model._cache.items() if k[-1][0] == "mcmc"]
+    assert isinstance(runner, AheadOfTime)
+    assert runner.store == trace_store.digest(_model(), key) is not None
+    [stored] = _files(store)
+    [signature] = runner._compilations._futures  # one signature compiled
+    assert stored.name == trace_store.name(runner.store, repr(signature))
