@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import sys
+import threading
 import types
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,12 @@ def _function(fn: types.FunctionType) -> str:
     code = fn.__code__
     body = hashlib.blake2b(code.co_code + repr(code.co_consts).encode(),
                            digest_size=8).hexdigest()
-    cells = ",".join("fn:self" if cell.cell_contents is fn else stable(cell.cell_contents)
-                     for cell in fn.__closure__ or ())  # a recursive closure names itself
+    try:
+        contents = [cell.cell_contents for cell in fn.__closure__ or ()]
+    except ValueError as error:  # a cell not filled yet
+        raise Unstable(f"function {fn.__qualname__}: {error}") from None
+    cells = ",".join("fn:self" if value is fn else stable(value)
+                     for value in contents)  # a recursive closure names itself
     return (f"fn:{fn.__module__}.{fn.__qualname__}:{code.co_firstlineno}:{body}:"
             f"({cells}):{stable(fn.__defaults__)}:{stable(fn.__kwdefaults__)}")
 
@@ -113,6 +118,9 @@ def stable(value: Any) -> str:
             return f"type:{value.__module__}.{value.__qualname__}"
         raise Unstable(f"class {value.__qualname__} of {value.__module__}")
     kind = type(value)
+    module = getattr(value, "__module__", None) or ""
+    if callable(value) and module.split(".")[0] == "numpy" and hasattr(value, "__qualname__"):
+        return f"numpy:{module}.{value.__qualname__}"  # np.sum and the like
     if dataclasses.is_dataclass(value) and _ours(kind.__module__):
         fields = tuple((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
         return f"{kind.__module__}.{kind.__qualname__}{stable(fields)}"
@@ -156,7 +164,7 @@ def _environment(backend: str) -> tuple:
 
         extra = (bool(jax.config.jax_enable_x64), jax.default_backend(),
                  tuple(sorted({d.device_kind for d in jax.devices()})))
-    libraries = ("jax", "jaxlib", "tensorflow", "tf-nightly", "tfp-nightly",
+    libraries = ("numpy", "jax", "jaxlib", "tensorflow", "tf-nightly", "tfp-nightly",
                  "tensorflow-probability")
     return (FORMAT, backend, source_digest(), _versions(libraries), sys.version,
             platform.machine(), _cpu(), settings, extra)
@@ -175,7 +183,7 @@ def digest(model: Any, key: Any) -> str | None:
         return None
     try:
         text = stable((_environment(backend), structure_key(model), model.precision, key))
-    except Unstable:
+    except (Unstable, RecursionError):  # RecursionError: functions calling each other
         return None
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
@@ -217,7 +225,7 @@ def write(backend: str, name: str, header: dict, program: bytes) -> Path | None:
     if folder is None:
         return None
     path = folder / name
-    partial = folder / f".{name}.{os.getpid()}.partial"
+    partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.partial"
     try:
         partial.write_bytes(json.dumps(header).encode() + b"\n" + program)
         os.replace(partial, path)

@@ -165,6 +165,29 @@ def test_keyword_defaults_and_recursive_closures() -> None:
     assert stable(made["recursive"](1)) != stable(made["recursive"](2))
 
 
+def test_numpy_functions_empty_cells_and_mutual_recursion() -> None:
+    assert stable(np.sum) == stable(np.sum) != stable(np.mean)
+    assert stable(_numpy_shape(np.sum)) != stable(_numpy_shape(np.mean))
+    made = _as_tfstats(
+        "def empty():\n"
+        "    def f():\n"
+        "        return later\n"
+        "    cell = f\n"
+        "    later = 1\n"
+        "    del later\n"
+        "    return cell\n"
+        "def pair(n):\n"
+        "    def a(i):\n"
+        "        return b(i - 1) if i else n\n"
+        "    def b(i):\n"
+        "        return a(i - 1) if i else n\n"
+        "    return a\n")
+    with pytest.raises(Unstable, match="empty"):
+        stable(made["empty"]())
+    with pytest.raises(RecursionError):  # digest() takes this as no stable form
+        stable(made["pair"](1))
+
+
 def test_unstable_parts() -> None:
     from tfstats.compile_cache import _Same
 
