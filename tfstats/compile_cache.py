@@ -33,7 +33,8 @@ from tfstats.backends import get_backend
 from tfstats.graph import topological
 
 __all__ = ["SHARED_KINDS", "MAX_ENTRIES", "structure_key", "shared_compiled", "clear",
-           "statistics", "cache_directory", "configure_tensorflow", "configure_jax"]
+           "statistics", "switched_off", "cache_directory", "cpu_digest",
+           "configure_tensorflow", "configure_jax"]
 
 # compiled functions whose builders read the model only through its structure (layout,
 # terms, targets' names, data as arguments): safe to share between models of one structure
@@ -208,12 +209,28 @@ def statistics() -> dict[str, int]:
         return dict(_counts, entries=len(_entries))
 
 
+def switched_off(variable: str) -> bool:
+    """Whether the environment variable ``variable`` is set to a value that means off
+    ("0", "off", "false", "no", "none" or empty).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["TFSTATS_EXAMPLE_SWITCH"] = "Off"
+    >>> switched_off("TFSTATS_EXAMPLE_SWITCH"), switched_off("TFSTATS_NOT_SET")
+    (True, False)
+    >>> del os.environ["TFSTATS_EXAMPLE_SWITCH"]
+    """
+    setting = os.environ.get(variable)
+    return setting is not None and setting.strip().lower() in _OFF
+
+
 def cache_directory(backend: str) -> Path | None:
     """The directory of ``backend``'s persistent compilation cache, created if needed, or
     None when switched off (``TFSTATS_COMPILATION_CACHE=0``) or not writable."""
-    setting = os.environ.get("TFSTATS_COMPILATION_CACHE")
-    if setting is not None and setting.strip().lower() in _OFF:
+    if switched_off("TFSTATS_COMPILATION_CACHE"):
         return None
+    setting = os.environ.get("TFSTATS_COMPILATION_CACHE")
     if setting:
         root = Path(setting).expanduser()
     else:
@@ -242,15 +259,15 @@ def configure_tensorflow() -> Path | None:
     flags = os.environ.get("TF_XLA_FLAGS", "")
     setting = os.environ.get("TFSTATS_COMPILATION_CACHE")
     if "tf_xla_persistent_cache_directory" in flags or not setting or (
-            setting.strip().lower() in _OFF):
+            switched_off("TFSTATS_COMPILATION_CACHE")):
         return None
-    path = cache_directory(f"tensorflow-{_version('tensorflow', 'tf-nightly')}-{_cpu()}")
+    path = cache_directory(f"tensorflow-{_version('tensorflow', 'tf-nightly')}-{cpu_digest()}")
     if path is not None:
         os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={path}".strip()
     return path
 
 
-def _cpu() -> str:
+def cpu_digest() -> str:
     """A short digest of the machine type and CPU flags (Linux), for cache directories."""
     import platform
 

@@ -41,7 +41,6 @@ __all__ = ["Unstable", "stable", "digest", "name", "directory", "read", "write",
            "source_digest"]
 
 FORMAT = 1  # the layout of a stored file and of the digest's text
-_OFF = ("0", "off", "false", "no", "none", "")
 _SETTINGS_READ_ELSEWHERE = ("TFSTATS_COMPILATION_CACHE", "TFSTATS_TRACE_STORE",
                             "TFSTATS_BACKEND")
 _source: str | None = None
@@ -153,7 +152,7 @@ def _versions(names: tuple[str, ...]) -> tuple:
 
 
 def _environment(backend: str) -> tuple:
-    from tfstats.compile_cache import _cpu
+    from tfstats.compile_cache import cpu_digest
 
     settings = tuple(sorted((k, v) for k, v in os.environ.items()
                             if (k.startswith("TFSTATS_") and k not in _SETTINGS_READ_ELSEWHERE)
@@ -167,7 +166,7 @@ def _environment(backend: str) -> tuple:
     libraries = ("numpy", "jax", "jaxlib", "tensorflow", "tf-nightly", "tfp-nightly",
                  "tensorflow-probability")
     return (FORMAT, backend, source_digest(), _versions(libraries), sys.version,
-            platform.machine(), _cpu(), settings, extra)
+            platform.machine(), cpu_digest(), settings, extra)
 
 
 def digest(model: Any, key: Any) -> str | None:
@@ -197,10 +196,9 @@ def name(function: str, signature: str) -> str:
 def directory(backend: str) -> Path | None:
     """Where ``backend``'s programs are kept: ``traces-<backend>`` in the cache directory
     (``compile_cache.cache_directory``), or None when the store is off."""
-    from tfstats.compile_cache import cache_directory
+    from tfstats.compile_cache import cache_directory, switched_off
 
-    setting = os.environ.get("TFSTATS_TRACE_STORE")
-    if setting is not None and setting.strip().lower() in _OFF:
+    if switched_off("TFSTATS_TRACE_STORE"):
         return None
     return cache_directory(f"traces-{backend}")
 
