@@ -6,21 +6,27 @@ intercept (``bench_gradient.py``'s Bernoulli-logit and Poisson-log, float32 data
 values) is the larger of two floors, per thread count:
 
 - **bandwidth floor**: the data's bytes over the read bandwidth, measured here by a C loop
-  (``gcc -O3 -march=native -fopenmp``, AVX-512, four vector sums per thread so that the
-  additions do not limit it) that sums a 512 MB float32 array with T threads
+  (``gcc -O3 -march=native -fopenmp``, AVX-512 or AVX2, four vector sums per thread so
+  that the additions do not limit it) that sums a 512 MB float32 array with T threads
   (numpy's ``a.sum()``, the earlier reference, is reported beside it: its pairwise sum is
   not bound by memory on this CPU, so it understates the bandwidth);
 - **arithmetic floor**: the same value and gradient on data that sit in the cache (16,384
-  rows, in the 2 MiB L2) by a tight fused C kernel (AVX-512, glibc's vector ``expf`` and
-  ``log1pf``), scaled to N rows: per 16 rows, ``eta`` for the 4 chains (80 multiply-adds
-  a row), the link, the residual, then its products with the block's columns (80 more).
+  rows, 1.4 MB: in a 2 MiB L2, else in the L3) by a tight fused C kernel (glibc's vector
+  ``expf`` and ``log1pf``), scaled to N rows: per vector of rows, ``eta`` for the 4 chains
+  (80 multiply-adds a row), the link, the residual, then its products with the block's
+  columns (80 more).
+
+The C is written once over a few vector macros, compiled for AVX-512 (16 floats a vector,
+masked loads for the tail) where ``-march=native`` has it, else for AVX2 with FMA (8 floats,
+``_mm256_maskload_ps`` for the tail, libmvec's ``_ZGVdN8v`` variants); the report's
+``"isa"`` (``"avx512"`` or ``"avx2"``) and ``"vector_floats"`` say which ran.
 
 The same kernel on N rows out of the cache shows how close a real one-pass loop gets to
 ``max(bandwidth floor, arithmetic floor)`` (it prefetches the next tile while it sums the
 gradient of the current one). The kernel reads ``X`` column by column (a column-major
 copy); ``family`` "products" is the kernel with the identity link: the two products
 alone. Before timing, the kernel's value and gradient are checked against numpy's (float64)
-on 4,099 rows, a size that leaves a masked tail.
+on 4,099 rows, a size that leaves a masked tail with either width.
 
 Usage::
 
@@ -28,8 +34,8 @@ Usage::
     python benchmarks/bench_roofline.py --rows 100000,1000000 --threads 1,2
     python benchmarks/bench_roofline.py --rows 20000 --read-mb 16 --repeats 2  # smoke test
 
-Needs gcc with OpenMP and an AVX-512 CPU (x86-64); without them it says so and exits 0
-with ``"skipped"`` in its JSON. Nothing of tfstats is imported.
+Needs gcc with OpenMP and an x86-64 CPU with AVX-512 or AVX2 with FMA; without them it
+says so and exits 0 with ``"skipped"`` in its JSON. Nothing of tfstats is imported.
 """
 
 from __future__ import annotations
@@ -61,81 +67,144 @@ KERNEL = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef __AVX512F__
-#error "needs AVX-512"
-#endif
 #define D 20
 #define C 4
 #define T 512
+/* one vector of W floats: AVX-512 (16) or AVX2 with FMA (8), the same intrinsics by name.
+   TAIL(left) masks the first min(left, W) lanes; LOADZ loads them (zeros elsewhere), KEEP
+   zeroes the other lanes; GE0_BLEND(e, a, b) is b where e >= 0, a elsewhere;
+   LINE_START(i) says whether float i (a multiple of W) starts a 64-byte line. */
+#if defined(__AVX512F__)
+#define ISA "avx512"
+#define W 16
+typedef __m512 vec;
+typedef __mmask16 lanes;
 __m512 _ZGVeN16v_expf(__m512);
 __m512 _ZGVeN16v_log1pf(__m512);
+#define EXP _ZGVeN16v_expf
+#define LOG1P _ZGVeN16v_log1pf
+#define TAIL(left) ((left) >= 16 ? 0xFFFF : (__mmask16)((1u << (left)) - 1))
+#define LOADZ(k, p) _mm512_maskz_loadu_ps(k, p)
+#define KEEP(k, v) _mm512_maskz_mov_ps(k, v)
+#define LOAD _mm512_load_ps
+#define STORE _mm512_store_ps
+#define SET1 _mm512_set1_ps
+#define ZERO _mm512_setzero_ps
+#define ADD _mm512_add_ps
+#define SUB _mm512_sub_ps
+#define MUL _mm512_mul_ps
+#define DIV _mm512_div_ps
+#define MAX _mm512_max_ps
+#define FMADD _mm512_fmadd_ps
+#define FMSUB _mm512_fmsub_ps
+#define ABS _mm512_abs_ps
+#define SUM _mm512_reduce_add_ps
+#define LINE_START(i) 1
+#define GE0_BLEND(e, a, b) \
+  _mm512_mask_blend_ps(_mm512_cmp_ps_mask(e, _mm512_setzero_ps(), _CMP_GE_OQ), a, b)
+#elif defined(__AVX2__) && defined(__FMA__)
+#define ISA "avx2"
+#define W 8
+typedef __m256 vec;
+typedef __m256i lanes;
+__m256 _ZGVdN8v_expf(__m256);
+__m256 _ZGVdN8v_log1pf(__m256);
+#define EXP _ZGVdN8v_expf
+#define LOG1P _ZGVdN8v_log1pf
+#define TAIL(left) \
+  _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define LOADZ(k, p) _mm256_maskload_ps(p, k)
+#define KEEP(k, v) _mm256_and_ps(_mm256_castsi256_ps(k), v)
+#define LOAD _mm256_load_ps
+#define STORE _mm256_store_ps
+#define SET1 _mm256_set1_ps
+#define ZERO _mm256_setzero_ps
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
+#define MUL _mm256_mul_ps
+#define DIV _mm256_div_ps
+#define MAX _mm256_max_ps
+#define FMADD _mm256_fmadd_ps
+#define FMSUB _mm256_fmsub_ps
+#define ABS(v) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v)
+#define SUM sum8
+#define LINE_START(i) ((i) % 16 == 0)
+#define GE0_BLEND(e, a, b) \
+  _mm256_blendv_ps(a, b, _mm256_cmp_ps(e, _mm256_setzero_ps(), _CMP_GE_OQ))
+static inline float sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+#else
+#error "needs AVX-512 or AVX2 with FMA"
+#endif
 
 /* rows [n0, n1) of X (column-major, X[j * n + i]) and y: each chain's summed log density
    (val[c]) and its gradient in (b[c], a[c]) (grad[c * (D + 1) + j], intercept last), per
-   tile of T rows: eta (16 rows a vector), the link, the residual r, then r's products with
+   tile of T rows: eta (W rows a vector), the link, the residual r, then r's products with
    the tile's columns while the next tile is prefetched. family 0 Bernoulli-logit,
    1 Poisson-log (without the data-only lgamma), 2 identity (the products alone). */
 static void sweep(const float *restrict X, const float *restrict y, long n, long n0, long n1,
                   const float *restrict b, const float *restrict a, int family,
                   double *restrict val, double *restrict grad) {
   float r[C][T] __attribute__((aligned(64)));
-  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+  const vec zero = ZERO(), one = SET1(1.0f);
   for (long s = n0; s < n1; s += T) {
     int m = (n1 - s < T) ? (int)(n1 - s) : T;
-    __m512 v[C], g0[C];
+    vec v[C], g0[C];
     for (int c = 0; c < C; c++) { v[c] = zero; g0[c] = zero; }
-    for (int i0 = 0; i0 < m; i0 += 16) {
-      __mmask16 k = m - i0 >= 16 ? 0xFFFF : (__mmask16)((1u << (m - i0)) - 1);
-      __m512 acc[C];
-      for (int c = 0; c < C; c++) acc[c] = _mm512_set1_ps(a[c]);
+    for (int i0 = 0; i0 < m; i0 += W) {
+      lanes k = TAIL(m - i0);
+      vec acc[C];
+      for (int c = 0; c < C; c++) acc[c] = SET1(a[c]);
       for (int j = 0; j < D; j++) {
-        __m512 x = _mm512_maskz_loadu_ps(k, X + j * n + s + i0);
-        for (int c = 0; c < C; c++)
-          acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(b[c * D + j]), x, acc[c]);
+        vec x = LOADZ(k, X + j * n + s + i0);
+        for (int c = 0; c < C; c++) acc[c] = FMADD(SET1(b[c * D + j]), x, acc[c]);
       }
-      __m512 yv = _mm512_maskz_loadu_ps(k, y + s + i0);
+      vec yv = LOADZ(k, y + s + i0);
       for (int c = 0; c < C; c++) {
-        __m512 e = acc[c], lp, res;
+        vec e = acc[c], lp, res;
         if (family == 0) {
-          __m512 ex = _ZGVeN16v_expf(_mm512_sub_ps(zero, _mm512_abs_ps(e)));
-          __m512 sp = _mm512_add_ps(_mm512_max_ps(e, zero), _ZGVeN16v_log1pf(ex));
-          __mmask16 pos = _mm512_cmp_ps_mask(e, zero, _CMP_GE_OQ);
-          __m512 sg = _mm512_div_ps(_mm512_mask_blend_ps(pos, ex, one), _mm512_add_ps(one, ex));
-          lp = _mm512_fmsub_ps(yv, e, sp); res = _mm512_sub_ps(yv, sg);
+          vec ex = EXP(SUB(zero, ABS(e)));
+          vec sp = ADD(MAX(e, zero), LOG1P(ex));
+          vec sg = DIV(GE0_BLEND(e, ex, one), ADD(one, ex));
+          lp = FMSUB(yv, e, sp); res = SUB(yv, sg);
         } else if (family == 1) {
-          __m512 rate = _ZGVeN16v_expf(e);
-          lp = _mm512_fmsub_ps(yv, e, rate); res = _mm512_sub_ps(yv, rate);
+          vec rate = EXP(e);
+          lp = FMSUB(yv, e, rate); res = SUB(yv, rate);
         } else {
-          lp = _mm512_mul_ps(yv, e); res = _mm512_sub_ps(yv, e);
+          lp = MUL(yv, e); res = SUB(yv, e);
         }
-        lp = _mm512_maskz_mov_ps(k, lp); res = _mm512_maskz_mov_ps(k, res);
-        v[c] = _mm512_add_ps(v[c], lp); g0[c] = _mm512_add_ps(g0[c], res);
-        _mm512_store_ps(r[c] + i0, res);
+        lp = KEEP(k, lp); res = KEEP(k, res);
+        v[c] = ADD(v[c], lp); g0[c] = ADD(g0[c], res);
+        STORE(r[c] + i0, res);
       }
     }
-    for (int i0 = 0; i0 < m; i0 += 16)
+    for (int i0 = 0; i0 < m; i0 += 16)  /* one prefetch a 64-byte line */
       if (s + T + i0 < n1) _mm_prefetch((const char *)(y + s + T + i0), _MM_HINT_T0);
     for (int c = 0; c < C; c++) {
-      val[c] += _mm512_reduce_add_ps(v[c]);
-      grad[c * (D + 1) + D] += _mm512_reduce_add_ps(g0[c]);
+      val[c] += SUM(v[c]);
+      grad[c * (D + 1) + D] += SUM(g0[c]);
     }
     for (int j = 0; j < D; j++) {
       const float *xj = X + j * n + s;
-      __m512 g[C];
+      vec g[C];
       for (int c = 0; c < C; c++) g[c] = zero;
-      for (int i0 = 0; i0 < m; i0 += 16) {
-        __mmask16 k = m - i0 >= 16 ? 0xFFFF : (__mmask16)((1u << (m - i0)) - 1);
-        __m512 x = _mm512_maskz_loadu_ps(k, xj + i0);
-        if (s + T + i0 < n1) _mm_prefetch((const char *)(xj + T + i0), _MM_HINT_T0);
-        for (int c = 0; c < C; c++) g[c] = _mm512_fmadd_ps(_mm512_load_ps(r[c] + i0), x, g[c]);
+      for (int i0 = 0; i0 < m; i0 += W) {
+        vec x = LOADZ(TAIL(m - i0), xj + i0);
+        if (LINE_START(i0) && s + T + i0 < n1)
+          _mm_prefetch((const char *)(xj + T + i0), _MM_HINT_T0);
+        for (int c = 0; c < C; c++) g[c] = FMADD(LOAD(r[c] + i0), x, g[c]);
       }
-      for (int c = 0; c < C; c++) grad[c * (D + 1) + j] += _mm512_reduce_add_ps(g[c]);
+      for (int c = 0; c < C; c++) grad[c * (D + 1) + j] += SUM(g[c]);
     }
   }
 }
 
 /* roofline read <megabytes> <threads> <repeats>
-   roofline glm <rows> <threads> <repeats> <family>: best seconds, then the values */
+   roofline glm <rows> <threads> <repeats> <family>: the vector ISA and width, the best
+   seconds, then the values */
 int main(int argc, char **argv) {
   if (argc < 5) { fprintf(stderr, "usage: roofline read|glm SIZE THREADS REPEATS [FAMILY]\n");
                   return 2; }
@@ -152,25 +221,27 @@ int main(int argc, char **argv) {
     for (int k = 0; k < reps + 1; k++) {
       double t = omp_get_wtime(), s = 0.0;
       #pragma omp parallel reduction(+:s)
-      { /* each thread sums its contiguous share, 4 vectors (64 floats) a step */
+      { /* each thread sums its contiguous share, 4 vectors (4 W floats) a step */
         int id = omp_get_thread_num(), nt = omp_get_num_threads();
-        long chunk = len / nt / 64 * 64, i0 = id * chunk, i1 = id == nt - 1 ? len : i0 + chunk;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        long chunk = len / nt / (4 * W) * (4 * W), i0 = id * chunk;
+        long i1 = id == nt - 1 ? len : i0 + chunk;
+        vec a0 = ZERO(), a1 = a0, a2 = a0, a3 = a0;
         long i = i0;
-        for (; i + 64 <= i1; i += 64) {
-          a0 = _mm512_add_ps(a0, _mm512_load_ps(x + i));
-          a1 = _mm512_add_ps(a1, _mm512_load_ps(x + i + 16));
-          a2 = _mm512_add_ps(a2, _mm512_load_ps(x + i + 32));
-          a3 = _mm512_add_ps(a3, _mm512_load_ps(x + i + 48));
+        for (; i + 4 * W <= i1; i += 4 * W) {
+          a0 = ADD(a0, LOAD(x + i));
+          a1 = ADD(a1, LOAD(x + i + W));
+          a2 = ADD(a2, LOAD(x + i + 2 * W));
+          a3 = ADD(a3, LOAD(x + i + 3 * W));
         }
-        s += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+        s += SUM(ADD(ADD(a0, a1), ADD(a2, a3)));
         for (; i < i1; i++) s += x[i];
       }
       t = omp_get_wtime() - t;
       if (k > 0 && t < best) best = t;
       check += s;
     }
-    printf("{\"bytes\": %ld, \"seconds\": %.9f, \"check\": %.1f}\n", len * 4, best, check);
+    printf("{\"isa\": \"%s\", \"lanes\": %d, \"bytes\": %ld, \"seconds\": %.9f, "
+           "\"check\": %.1f}\n", ISA, W, len * 4, best, check);
     return 0;
   }
   float *X = aligned_alloc(64, ((n * D * 4 + 63) / 64) * 64), *y = malloc(n * 4);
@@ -197,7 +268,7 @@ int main(int argc, char **argv) {
     t = omp_get_wtime() - t;
     if (k > 0 && t < best) best = t;
   }
-  printf("{\"seconds\": %.9f, \"value\": [", best);
+  printf("{\"isa\": \"%s\", \"lanes\": %d, \"seconds\": %.9f, \"value\": [", ISA, W, best);
   for (int c = 0; c < C; c++) printf("%s%.9g", c ? ", " : "", val[c]);
   printf("], \"gradient\": [");
   for (int i = 0; i < C * (D + 1); i++) printf("%s%.9g", i ? ", " : "", grad[i]);
@@ -218,8 +289,8 @@ def build(directory: Path) -> tuple[Path | None, str]:
                           str(binary), "-lmvec", "-lm"], capture_output=True, text=True,
                          check=False)
     if run.returncode:
-        return None, "gcc could not build the kernel (needs OpenMP, AVX-512, glibc's " \
-                     f"libmvec): {run.stderr.strip()[-300:]}"
+        return None, "gcc could not build the kernel (needs OpenMP, AVX-512 or AVX2 with " \
+                     f"FMA, glibc's libmvec): {run.stderr.strip()[-300:]}"
     return binary, ""
 
 
@@ -317,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
                 return 1
         report["check_relative_error"] = checks
+        report["isa"], report["vector_floats"] = got["isa"], got["lanes"]
         report["numpy_read_gb_s"] = _numpy_read(args.read_mb)
         read = {t: run_kernel(binary, "read", args.read_mb, t, args.repeats) for t in threads}
         report["read_gb_s"] = {t: r["bytes"] / r["seconds"] / 1e9 for t, r in read.items()}
@@ -339,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         report["results"] = results
     report["uptime_after"] = _uptime()
     _save(args.output, report)
+    print(f"kernel: {report['isa']}, {report['vector_floats']} floats a vector")
     print(f"read bandwidth (C, float32 sum of {args.read_mb} MB): "
           + ", ".join(f"{t} thread{'s' * (t > 1)} {g:.1f} GB/s"
                       for t, g in report["read_gb_s"].items())

@@ -1,5 +1,6 @@
-"""benchmarks/bench_roofline.py: its argument checks, and a tiny run whose fused C kernel
-agrees with numpy (skipped where gcc cannot build it)."""
+"""benchmarks/bench_roofline.py: its argument checks, a tiny run whose fused C kernel
+agrees with numpy, and the kernel with two threads and a tail shorter than a vector
+(skipped where gcc cannot build it)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,23 @@ def test_tiny_run_writes_floors_and_kernel_times(tmp_path: Path) -> None:
         assert r["limit_s"] == max(r["bandwidth_floor_s"], r["arithmetic_floor_s"]) > 0
         assert r["fused_kernel_s"] > 0 and r["data_bytes"] == 5000 * 21 * 4
     assert "| bernoulli | 5,000 | 1 |" in run.stdout
+    assert (report["isa"], report["vector_floats"]) in {("avx512", 16), ("avx2", 8)}
+    assert f"kernel: {report['isa']}, {report['vector_floats']} floats a vector" in run.stdout
+
+
+def test_kernel_with_two_threads_and_a_short_tail_agrees_with_numpy(tmp_path: Path) -> None:
+    # 2,053 rows on 2 threads: 512 and 1,541 = 3 tiles of 512 and 5 rows, fewer than a
+    # vector of either width; the script's own check runs 1 thread only
+    binary, why = bench_roofline.build(tmp_path)
+    if binary is None:
+        pytest.skip(why)
+    for code, family in enumerate(bench_roofline.FAMILIES):
+        got = bench_roofline.run_kernel(binary, "glm", 2053, 2, 1, code)
+        value, gradient = bench_roofline.reference(family, 2053)
+        np.testing.assert_allclose(got["value"], value, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(got["gradient"], gradient, rtol=1e-4, atol=1e-3)
+    # -march=native picked the widest vectors this CPU has
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        flags = set(cpuinfo.read_text().split())
+        assert got["isa"] == ("avx512" if "avx512f" in flags else "avx2")
