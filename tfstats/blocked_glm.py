@@ -27,12 +27,17 @@ the coefficients' transforms). A single log density there (the optimisers', ``lo
 evaluates the term as written.
 
 The rewrite is used where it was measured to pay: on a CPU (a GPU keeps the plain form;
-it was not measured there), for designs of at least ``MIN_BYTES`` at the width they are
-read in (float32 data under the default mixed precision: N x 20 columns from about
-N = 210,000). Smaller data stay in the cache between the two passes, and there the plain
-form cost less CPU than the blocks (measured on JAX). As with the sufficient statistics,
-it serves the joint log density only (pointwise log-likelihoods, predictions and
-simulation evaluate each row as written), and not minibatched data.
+it was not measured there), for designs of at least ``MIN_BYTES[backend]`` at the width
+they are read in (the backend the model is built on). On JAX that is 16 MiB (float32 data
+under the default mixed precision: N x 20 columns from about N = 210,000): smaller data
+stay in the cache between the two passes, and there the plain form cost less CPU than the
+blocks. On TensorFlow it is 4 MiB (N x 20 from about N = 52,000), where vectorised chains
+become the default (``inference/chain_choice.py``): there the sweep's Bernoulli gradient
+took 0.65-0.85x the plain form's time at N = 50,000-200,000 and the Poisson's about the
+same (``docs/performance_mcmc.md``, "The row-block threshold on TensorFlow"). As with
+the sufficient statistics, it serves the joint log density only (pointwise
+log-likelihoods, predictions and simulation evaluate each row as written), and not
+minibatched data.
 ``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built).
 
 On JAX each iteration of the loop sums one block from each of :func:`split_parts` shares
@@ -65,6 +70,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tfstats.arrays import Data
+from tfstats.backends import backend_name
 from tfstats.families import Density
 
 # the decomposition of a linear predictor is the Gaussian rewrite's
@@ -76,7 +82,8 @@ __all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "MAX_
 
 ENVIRONMENT = "TFSTATS_ROW_BLOCKS"
 SPLIT_ENVIRONMENT = "TFSTATS_ROW_BLOCKS_SPLIT"
-MIN_BYTES = 16 * 2**20  # designs this big (as read) are summed in blocks: half the L3
+# designs this big (as read) are summed in blocks, per backend the model is built on
+MIN_BYTES = {"jax": 16 * 2**20, "tensorflow": 4 * 2**20}
 # bytes of the design per block, read when a model is built (the best size depends on the
 # CPU's caches: docs/performance_mcmc.md, "Row blocks: the size")
 BLOCK_BYTES = 4 * 2**20
@@ -289,13 +296,14 @@ def _data_terms(B: Any, family: str, y: Any, size: Any) -> Any:
 def find_blocked_glm(terms: list[Density], scales: list[float],
                      width: int) -> list[BlockedGLM]:
     """The terms that the rewrite applies to: of the forms above, with designs of at least
-    ``MIN_BYTES`` when read ``width`` bytes a value (none when switched off)."""
+    ``MIN_BYTES`` (for the backend now) when read ``width`` bytes a value (none when
+    switched off)."""
     if not enabled():
         return []
-    found = []
+    least, found = MIN_BYTES[backend_name()], []
     for term, scale in zip(terms, scales, strict=True):
         rewrite = _match(term) if scale == 1.0 else None
-        if rewrite is not None and rewrite.design_size * width >= MIN_BYTES:
+        if rewrite is not None and rewrite.design_size * width >= least:
             rewrite.row_parts = split_parts()
             rewrite.block_bytes = BLOCK_BYTES
             found.append(rewrite)

@@ -16,6 +16,7 @@ from tfstats import blocked_glm
 from tfstats.blocked_glm import ENVIRONMENT
 from tfstats.inference.batched_density import batched_value_and_gradient
 
+DEFAULT_MIN_BYTES = dict(blocked_glm.MIN_BYTES)
 N_ROWS, N_COLS = 4099, 4  # 16 blocks of 256 rows and 3 rows left; X large enough for float32
 # relative: float64 sums in another order; float32 products summed over other blocks
 TOLERANCE = {"double": (1e-12, 1e-10), "mixed": (1e-7, 1e-5), "single": (2e-6, 3e-5)}
@@ -23,7 +24,7 @@ TOLERANCE = {"double": (1e-12, 1e-10), "mixed": (1e-7, 1e-5), "single": (2e-6, 3
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(blocked_glm, "MIN_BYTES", 0)
+    monkeypatch.setattr(blocked_glm, "MIN_BYTES", {"tensorflow": 0, "jax": 0})
     monkeypatch.setattr(blocked_glm, "BLOCK_BYTES", 4096)  # 256 rows of 4 float32 columns
 
 
@@ -251,6 +252,19 @@ def test_tensorflow_fits_agree_with_the_plain_form(tensorflow_backend: str,
     np.testing.assert_allclose(fits[1].loc, fits[0].loc, atol=0.02)
 
 
+def test_threshold_is_the_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 60,000 x 20 read in float32 (the default mixed precision): 4.8 MB, past TensorFlow's
+    # 4 MiB and short of JAX's 16 MiB
+    monkeypatch.setattr(blocked_glm, "MIN_BYTES", DEFAULT_MIN_BYTES)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60_000, 20))
+    beta = ts.normal(0, 1, dim=20)
+    ts.bernoulli(ts.ilogit(X @ beta), observed=(X[:, 0] > 0).astype(float))
+    model = ts.model(beta)
+    assert model.single_data
+    assert bool(model.blocked_glm) == (ts.backend_name() == "tensorflow")
+
+
 def test_terms_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(300, 3)), rng.integers(0, 2, size=300).astype(float)
@@ -264,8 +278,8 @@ def test_terms_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     beta2 = ts.normal(0, 1, dim=3)
     ts.poisson(np.exp(X @ beta2), observed=y)
     assert len(ts.model(beta2).blocked_glm) == 1
-    monkeypatch.setattr(blocked_glm, "MIN_BYTES", 16 * 2**20)  # the default: data too small
+    monkeypatch.setattr(blocked_glm, "MIN_BYTES", DEFAULT_MIN_BYTES)  # data too small
     assert ts.model(beta2).blocked_glm == []
-    monkeypatch.setattr(blocked_glm, "MIN_BYTES", 0)
+    monkeypatch.setattr(blocked_glm, "MIN_BYTES", {"tensorflow": 0, "jax": 0})
     monkeypatch.setenv(ENVIRONMENT, "0")
     assert ts.model(beta2).blocked_glm == []

@@ -16,7 +16,7 @@ N_ROWS = 4099
 
 def _glm(family: str, block_bytes: int, monkeypatch: pytest.MonkeyPatch) -> ts.Model:
     """A GLM (intercept, X @ beta) read in float64: 4 columns are 32 bytes a row."""
-    monkeypatch.setattr(blocked_glm, "MIN_BYTES", 0)
+    monkeypatch.setattr(blocked_glm, "MIN_BYTES", {"tensorflow": 0, "jax": 0})
     monkeypatch.setattr(blocked_glm, "BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(3)
     X = rng.normal(size=(N_ROWS, 4))

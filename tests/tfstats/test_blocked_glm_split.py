@@ -19,7 +19,7 @@ N_ROWS = 4099  # 16 blocks of 256 rows and 3 rows left
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(blocked_glm, "MIN_BYTES", 0)
+    monkeypatch.setattr(blocked_glm, "MIN_BYTES", {"tensorflow": 0, "jax": 0})
     monkeypatch.setattr(blocked_glm, "BLOCK_BYTES", 4096)  # 256 rows of 4 float32 columns
 
 
