@@ -32,9 +32,9 @@ they are read in (the backend the model is built on). On JAX that is 16 MiB (flo
 under the default mixed precision: N x 20 columns from about N = 210,000): smaller data
 stay in the cache between the two passes, and there the plain form cost less CPU than the
 blocks. On TensorFlow it is 4 MiB (N x 20 from about N = 52,000), where vectorised chains
-become the default (``inference/chain_choice.py``): there the sweep's Bernoulli gradient
-took 0.65-0.85x the plain form's time at N = 50,000-200,000 and the Poisson's about the
-same (``docs/performance_mcmc.md``, "A third host: AMD EPYC with AVX2"). As with
+become the default (``inference/chain_choice.py``): there, on an AVX2 host, the sweep's
+Bernoulli gradient took 0.65-0.85x the plain form's time at N = 50,000-200,000 and the
+Poisson's about the same (``docs/performance_mcmc.md``, "A third host"). As with
 the sufficient statistics, it serves the joint log density only (pointwise
 log-likelihoods, predictions and simulation evaluate each row as written), and not
 minibatched data.
