@@ -73,7 +73,7 @@ __all__ = [
 _PREDICT_ROWS = 65_536
 _AUTO_ROWS = 8_192  # rows per call when each call's rows are copied (streams)
 _AUTO_ROWS_MEMORY = 131_072  # in-memory data: a call gathers its rows, nothing is copied
-_MIN_PREDICT_ROWS = 16
+_PREDICT_TILE = 64  # rows: predictions are made on whole tiles of this many rows
 
 
 class NeuralEstimator(BaseEstimator):
@@ -464,16 +464,19 @@ class NeuralEstimator(BaseEstimator):
         return self._call_model(feats)
 
     def _call_model(self, feats: Any) -> np.ndarray:
-        n = n_rows(feats)
-        if 0 < n < _MIN_PREDICT_ROWS:
-            # A lone row goes through a different matmul kernel (gemv) than a batch and may
-            # differ in the last bit; padding makes predictions independent of the batch.
-            pad = np.concatenate([np.arange(n), np.full(_MIN_PREDICT_ROWS - n, n - 1)])
-            return self._call_model(take_rows(feats, pad))[:n]
-        outs = []
+        n, outs = n_rows(feats), []
         for start in range(0, max(n, 1), _PREDICT_ROWS):
-            part = to_tensors(take_rows(feats, slice(start, start + _PREDICT_ROWS)))
-            outs.append(keras.ops.convert_to_numpy(self.model_(part, training=False)))
+            stop = min(start + _PREDICT_ROWS, n)
+            rows: Any = slice(start, stop)
+            if (stop - start) % _PREDICT_TILE:
+                # A lone row goes through another matmul kernel (gemv) than a batch, and the
+                # rows of a last partial tile through another microkernel (seen on AVX2):
+                # each may differ in the last bit. Whole tiles (the last row repeated) make
+                # a row's prediction independent of its batch and its place in it.
+                rows = np.concatenate([np.arange(start, stop),
+                                       np.full(-(stop - start) % _PREDICT_TILE, stop - 1)])
+            out = self.model_(to_tensors(take_rows(feats, rows)), training=False)
+            outs.append(keras.ops.convert_to_numpy(out)[:stop - start])
         return np.concatenate(outs) if len(outs) > 1 else outs[0]
 
     def _predict_stream(self, X: Any) -> np.ndarray:
