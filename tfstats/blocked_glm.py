@@ -31,8 +31,9 @@ it was not measured there), for designs of at least ``MIN_BYTES[backend]`` at th
 they are read in (the backend the model is built on). On JAX that is 16 MiB (float32 data
 under the default mixed precision: N x 20 columns from about N = 210,000): smaller data
 stay in the cache between the two passes, and there the plain form cost less CPU than the
-blocks. On TensorFlow it is 4 MiB (N x 20 from about N = 52,000), where vectorised chains
-become the default (``inference/chain_choice.py``): there, on an AVX2 host, the sweep's
+blocks. On TensorFlow it is 4 MiB (N x 20 from about N = 52,000), about where vectorised
+chains become the default (4 MB, ``inference/chain_choice.py``; the two are measured and
+set apart): there, on an AVX2 host, the sweep's
 Bernoulli gradient took 0.65-0.85x the plain form's time at N = 50,000-200,000 and the
 Poisson's about the same (``docs/performance_mcmc.md``, "A third host"). As with
 the sufficient statistics, it serves the joint log density only (pointwise
