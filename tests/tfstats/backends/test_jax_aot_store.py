@@ -1,10 +1,12 @@
 """MCMC's sampling chunk kept on disk on JAX (``AheadOfTime`` with a ``trace_store``
 digest): a first fit writes it, a fit after every in-memory cache is forgotten reads it
 (no trace, the same draws), a bad file or a failed export fall back to tracing, and the
-store's switch keeps the disk untouched."""
+store's switch keeps the disk untouched. The first fit in an empty store is made once for
+the module (``first``); each test starts from its own store holding its file, or not."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 from collections.abc import Iterator
@@ -32,9 +34,9 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, jax_backend: str,
     return tmp_path / "traces-jax"
 
 
-@pytest.fixture
-def chunk_traces() -> Iterator[list[str]]:
-    """The threads in which MCMC's chunk is traced, while the test runs."""
+@contextlib.contextmanager
+def _listening() -> Iterator[list[str]]:
+    """The threads in which MCMC's chunk is traced, while the block runs."""
     from jax import monitoring
     from jax._src import monitoring as jax_monitoring
 
@@ -45,8 +47,17 @@ def chunk_traces() -> Iterator[list[str]]:
             traced.append(threading.current_thread().name)
 
     monitoring.register_event_duration_secs_listener(listener)
-    yield traced
-    jax_monitoring.unregister_event_duration_listener(listener)
+    try:
+        yield traced
+    finally:
+        jax_monitoring.unregister_event_duration_listener(listener)
+
+
+@pytest.fixture
+def chunk_traces() -> Iterator[list[str]]:
+    """The threads in which MCMC's chunk is traced, while the test runs."""
+    with _listening() as traced:
+        yield traced
 
 
 def _model() -> ts.Model:
@@ -80,37 +91,72 @@ def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
         np.testing.assert_array_equal(a[name], b[name])
 
 
-def test_a_second_fit_reads_the_stored_chunk(store: Path, chunk_traces: list[str]) -> None:
-    first = _fit()
-    assert len(chunk_traces) == 1
-    [stored] = _files(store)
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A first fit in an empty store (the fixture ``store``'s settings): its draws, its
+    model, the chunk's traces, the files written (name and bytes) and any left partial."""
+    from tfstats.backends import backend_name, get_backend
+
+    # loading TensorFlow's backend adds to XLA_FLAGS, a part of the digest: loaded first,
+    # as for the tests' fits, and with the store off (its cache directory is not this one)
+    get_backend("tensorflow")
+    folder = tmp_path_factory.mktemp("first")
+    before = backend_name()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TFSTATS_COMPILATION_CACHE", str(folder))
+            patch.delenv("TFSTATS_TRACE_STORE", raising=False)
+            ts.set_backend("jax")
+            _forget()
+            with _listening() as traced:
+                model = _model()
+                draws = _fit(model)
+    finally:
+        _forget()
+        ts.set_backend(before)
+    files = _files(folder / "traces-jax")
+    partial = [p.name for p in folder.rglob("*") if p.name.endswith(".partial")]
+    yield {"draws": draws, "model": model, "traces": len(traced), "partial": partial,
+           "files": {p.name: p.read_bytes() for p in files}}
+
+
+def _stored(first: dict[str, Any], store: Path, content: bytes | None = None) -> Path:
+    """The first fit's file in the test's ``store`` (``content`` in it instead if given)."""
+    [(name, written)] = first["files"].items()
+    store.mkdir(parents=True, exist_ok=True)
+    path = store / name
+    path.write_bytes(written if content is None else content)
+    return path
+
+
+def test_a_second_fit_reads_the_stored_chunk(first: dict[str, Any], store: Path,
+                                             chunk_traces: list[str]) -> None:
+    assert first["traces"] == 1 and len(first["files"]) == 1 and not first["partial"]
+    stored = _stored(first, store)
     written = stored.read_bytes()
-    assert not any(p.name.endswith(".partial") for p in store.parent.rglob("*"))
-    _forget()
     second = _fit()
-    assert len(chunk_traces) == 1  # read from the file, not traced again
-    _same(first, second)
+    assert chunk_traces == []  # read from the file, not traced again
+    _same(first["draws"], second)
     assert _files(store) == [stored] and stored.read_bytes() == written
-    assert first["mu"].shape == (2, 30) and np.all(np.isfinite(first["mu"]))
+    mu = first["draws"]["mu"]
+    assert mu.shape == (2, 30) and np.all(np.isfinite(mu))
 
 
 @pytest.mark.parametrize("garbage", [b"\x00\xffnot a program",
                                      b'{"options": {}}\nnot a program'],
                          ids=["garbage", "bad-program"])
-def test_a_bad_file_is_traced_and_written_again(garbage: bytes, store: Path,
+def test_a_bad_file_is_traced_and_written_again(garbage: bytes, first: dict[str, Any],
+                                                store: Path,
                                                 chunk_traces: list[str]) -> None:
-    first = _fit()
-    [stored] = _files(store)
-    written = stored.read_bytes()
-    stored.write_bytes(garbage)
-    _forget()
+    stored = _stored(first, store, garbage)
     second = _fit()
-    assert len(chunk_traces) == 2  # traced again
-    _same(first, second)
+    assert len(chunk_traces) == 1  # traced again
+    _same(first["draws"], second)
+    [written] = first["files"].values()
     assert _files(store) == [stored] and stored.read_bytes() == written  # rewritten
     _forget()
-    _same(first, _fit())
-    assert len(chunk_traces) == 2  # and read the next time
+    _same(first["draws"], _fit())
+    assert len(chunk_traces) == 1  # and read the next time
 
 
 def test_a_failed_export_compiles_the_traced_chunk(store: Path, chunk_traces: list[str],
@@ -139,17 +185,15 @@ def test_nothing_is_written_with_the_store_off(store: Path, chunk_traces: list[s
     assert len(chunk_traces) == 2  # traced in each fit
 
 
-def test_the_chunk_is_stored_under_its_digest(store: Path) -> None:
+def test_the_chunk_is_stored_under_its_digest(first: dict[str, Any], store: Path) -> None:
     """``ahead_of_time`` gives the chunk its ``trace_store.digest``; the file is named by
     it and the arguments' signature."""
     from tfstats import trace_store
     from tfstats.backends.jax_aot import AheadOfTime
 
-    model = _model()
-    _fit(model)
-    [(key, runner)] = [(k[-1], r) for k, r in model._cache.items() if k[-1][0] == "mcmc"]
+    [(key, runner)] = [(k[-1], r) for k, r in first["model"]._cache.items()
+                       if k[-1][0] == "mcmc"]
     assert isinstance(runner, AheadOfTime)
     assert runner.store == trace_store.digest(_model(), key) is not None
-    [stored] = _files(store)
     [signature] = runner._compilations._futures  # one signature compiled
-    assert stored.name == trace_store.name(runner.store, repr(signature))
+    assert list(first["files"]) == [trace_store.name(runner.store, repr(signature))]
