@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -27,10 +28,24 @@ def _run(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Compl
     (["tfstats", "--n", "0"], "--n and --chains must be >= 1"),
     ([], "give a system or --summary"),
 ])
-def test_bad_arguments_are_named_before_anything_runs(arguments: list[str],
-                                                     message: str) -> None:
-    run = _run(*arguments)
-    assert run.returncode == 2 and message in run.stderr, run.stderr[-2000:]
+def test_bad_arguments_are_named_before_anything_runs(
+        arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The script's ``main`` in this process (``parser.error`` exits before any system
+    is imported): no interpreter started for each case."""
+    main = _script().main
+    with pytest.raises(SystemExit) as exit_:
+        main(arguments)
+    stderr = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in stderr, stderr[-2000:]
+
+
+def _script() -> ModuleType:
+    """The script as a module (its folder put on the path once)."""
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(SCRIPT.parent))
+    import bench_ess_seeds
+
+    return bench_ess_seeds
 
 
 def _rows(min_ess: list[float]) -> dict:
@@ -41,9 +56,7 @@ def _rows(min_ess: list[float]) -> dict:
 
 
 def test_summary_gives_means_and_the_difference_in_standard_errors(tmp_path: Path) -> None:
-    sys.path.insert(0, str(SCRIPT.parent))
-    from bench_ess_seeds import summarise
-
+    summarise = _script().summarise
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps(_rows([100.0, 110.0, 120.0])))
     second.write_text(json.dumps(_rows([90.0, 100.0, 110.0])))
