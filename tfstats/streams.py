@@ -148,11 +148,10 @@ def _reader(source: Any) -> tuple[Chunks, str, int | None]:
     if type(source).__name__ == "StreamInput":
         return (lambda wanted=None: source.chunks()), repr(list(source.paths)), None
     if type(source).__module__.startswith("tensorflow"):
-        from tfstats.dataset_frames import check_dataset, dataset_frames
+        from tfstats.dataset_frames import dataset_frames
 
-        check_dataset(source)  # its structure: a clear error now
-        return ((lambda wanted=None: dataset_frames(source, _CHUNK_ROWS)), "tf.data.Dataset",
-                None)
+        frames = dataset_frames(source, _CHUNK_ROWS)  # its structure: a clear error now
+        return (lambda wanted=None: frames()), "tf.data.Dataset", None
     paths = [str(p) for p in ([source] if isinstance(source, str | os.PathLike) else source)]
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:

@@ -41,10 +41,14 @@ class DatasetStream:
                              f"dict, label) pairs, the label one value per row; it yields "
                              f"dicts of columns only")
         self.dataset, self.where = dataset, where
+        self._frames: tuple[int, Any] | None = None  # (chunk_size, its pass function)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """The rows as DataFrames of ``chunk_size`` rows, the label as column "label"."""
-        return dataset_frames(self.dataset, self.chunk_size, self.where)
+        if self._frames is None or self._frames[0] != self.chunk_size:
+            self._frames = (self.chunk_size,
+                            dataset_frames(self.dataset, self.chunk_size, self.where))
+        return self._frames[1]()
 
     def feature_columns(self, frame: pd.DataFrame) -> list[str]:
         return [c for c in frame.columns if c != LABEL]
