@@ -15,7 +15,7 @@ import pandas as pd
 
 from estimators.io.inputs import StreamInput, is_tf_dataset
 from tfstats.arrays import ModelError
-from tfstats.dataset_frames import LABEL, check_dataset, dataset_frames
+from tfstats.dataset_frames import LABEL, dataset_frames
 
 __all__ = ["DatasetStream", "as_glm_stream"]
 
@@ -32,23 +32,19 @@ class DatasetStream:
     paths = ("tf.data.Dataset",)  # what the stream errors name
 
     def __init__(self, dataset: Any, where: str) -> None:
-        try:
-            pairs, _ = check_dataset(dataset, where)
+        try:  # checks the dataset's structure and builds its pipeline, once
+            self._frames = dataset_frames(dataset, self.chunk_size, where)
         except ModelError as error:
             raise ValueError(str(error)) from None
-        if not pairs:
+        if not isinstance(dataset.element_spec, tuple):
             raise ValueError(f"{where}: a tf.data.Dataset given to fit must yield (features "
                              f"dict, label) pairs, the label one value per row; it yields "
                              f"dicts of columns only")
         self.dataset, self.where = dataset, where
-        self._frames: tuple[int, Any] | None = None  # (chunk_size, its pass function)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """The rows as DataFrames of ``chunk_size`` rows, the label as column "label"."""
-        if self._frames is None or self._frames[0] != self.chunk_size:
-            self._frames = (self.chunk_size,
-                            dataset_frames(self.dataset, self.chunk_size, self.where))
-        return self._frames[1]()
+        return self._frames()
 
     def feature_columns(self, frame: pd.DataFrame) -> list[str]:
         return [c for c in frame.columns if c != LABEL]
