@@ -2,11 +2,13 @@
 
 Tracing MCMC's sampling loop (Python building the sampler's program) is about half of
 what a new process waits for before sampling once XLA's programs come from the
-persistent compilation cache (``compile_cache``). On JAX the loop is therefore exported
-(``jax.export``: its StableHLO, serialised) under ``<cache>/traces-jax`` the first time a
-model of its structure is fitted, and every later process, the first one included,
-compiles that exported program: one program per structure, the same draws for a seed in
-every process, and a hit in the persistent compilation cache from the second process on.
+persistent compilation cache (``compile_cache``). The loop is therefore kept on disk the
+first time a model of its structure is fitted: on JAX exported (``jax.export``: its
+StableHLO, serialised) under ``<cache>/traces-jax``, on TensorFlow as its graph
+(``backends.tf_graphs``: a ``GraphDef`` and its functions) under
+``<cache>/traces-tensorflow``. Every later process, the first one included, compiles the
+stored program: one program per structure, the same draws for a seed in every process,
+and a hit in the persistent compilation cache from the second process on.
 
 The file is named by a digest of everything the traced program depends on:
 ``compile_cache.structure_key`` (the model's graph, small data by value, argument data by
@@ -17,8 +19,9 @@ Python version, the platform and CPU, and the settings read while tracing (every
 stable written form (a family, sampler or function defined outside tfstats) is never
 stored, only traced.
 
-The store is on wherever the backend's persistent compilation cache is (JAX's by
-default, in ``~/.cache/tfstats``; ``TFSTATS_COMPILATION_CACHE`` moves or switches both);
+The store is on by default on both backends, in ``~/.cache/tfstats`` beside JAX's
+persistent compilation cache (``TFSTATS_COMPILATION_CACHE`` moves or switches both off;
+TensorFlow's own persistent cache is on only where that variable names a directory);
 ``TFSTATS_TRACE_STORE=0`` switches the store off alone.
 """
 

@@ -11,6 +11,12 @@ for the compilation and raises its error, if any; later calls are hits in Tensor
 cache. The trace is done before the thread starts because it is Python work holding
 the GIL: run beside the starting points' own tracing, it would only share one core
 with it and delay the compilation that follows it.
+
+With a ``store`` (a ``trace_store`` digest of the function), the traced graph is kept on
+disk per signature (``tf_graphs``): the first process traces the function and writes its
+graph, and every process, that one included, compiles the imported graph, so a later
+process does not trace the function again (and finds its XLA program in TensorFlow's
+persistent cache when that is on).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from tfstats import trace_store
 from tfstats.backends.compilations import Compilations
+from tfstats.backends.tf_graphs import export_graph, import_graph
 
 __all__ = ["CompiledAhead", "signature"]
 
@@ -48,6 +56,9 @@ class CompiledAhead:
     function : tf.function
         The function (``jit_compile=True`` for XLA; without, only the tracing is done
         ahead).
+    store : str, optional
+        The ``trace_store.digest`` of the function (without its arguments): its graph is
+        kept in the store. The function must be XLA-compiled.
 
     Examples
     --------
@@ -59,9 +70,12 @@ class CompiledAhead:
     1
     """
 
-    def __init__(self, function: Callable) -> None:
+    def __init__(self, function: Callable, store: str | None = None) -> None:
         self.function = function
+        self.store = store
         self._compilations = Compilations()
+        self._lock = threading.Lock()
+        self._traced: dict[str, Callable] = {}
 
     @property
     def compilations(self) -> int:
@@ -73,10 +87,46 @@ class CompiledAhead:
         """Whether a compilation started by :meth:`start` is still running."""
         return self._compilations.running
 
+    def traced(self, args: tuple) -> Callable:
+        """The function to call with arguments of the signature of ``args``, traced for it
+        (here, on the first request): the stored graph's (:meth:`_stored`) or, without
+        one, ``function`` itself."""
+        key = signature(args)
+        with self._lock:
+            found = self._traced.get(key)
+            if found is None:
+                found = self._stored(key, args) if self.store is not None else None
+                if found is None:
+                    self.function.get_concrete_function(*args)
+                    found = self.function
+                self._traced[key] = found
+        return found
+
+    def _stored(self, key: str, args: tuple) -> Callable | None:
+        """The imported graph of the function for ``args``: read from the store, or
+        traced, written there and imported now; None when it cannot be stored (no store,
+        a graph that does not export)."""
+        name = trace_store.name(self.store, key)
+        found = trace_store.read("tensorflow", name)
+        if found is not None:
+            try:
+                return import_graph(*found, args)
+            except Exception:  # noqa: BLE001 - a bad file: traced and written again
+                pass
+        concrete = self.function.get_concrete_function(*args)  # a tracing error is raised
+        try:
+            exported = export_graph(concrete, args)
+            if exported is None:
+                return None
+            trace_store.write("tensorflow", name, *exported)
+            return import_graph(*exported, args)
+        except Exception:  # noqa: BLE001 - not importable: compiled as traced
+            return None
+
     def _compile(self, future: Future, args: tuple, scope: Callable[[], Any]) -> None:
         try:
             with scope():
-                self.function(*args)  # XLA compiles (or loads) the cluster here
+                self.traced(args)(*args)  # XLA compiles (or loads) the cluster here
             future.set_result(None)
         except BaseException as error:  # noqa: BLE001 - raised by the first call
             future.set_exception(error)
@@ -98,7 +148,7 @@ class CompiledAhead:
             return future
         try:
             with scope():
-                self.function.get_concrete_function(*args)
+                self.traced(args)
         except BaseException as error:  # noqa: BLE001 - raised by the first call
             future.set_exception(error)
             return future
@@ -114,4 +164,4 @@ class CompiledAhead:
         if future is not None and future.exception() is not None:  # waits for it
             self._compilations.forget(key, future)  # raised once; a later call compiles again
             raise future.exception()
-        return self.function(*args)
+        return self.traced(args)(*args)

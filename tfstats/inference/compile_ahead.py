@@ -45,17 +45,20 @@ CONSTRAIN_BATCH = 2000  # rows per call of the draws' constraining (Model.constr
 def ahead_of_time(model: Model, jitted: Callable, key: Any = None) -> Callable:
     """``jitted`` (a compiled chunk for one device) made to compile ahead of time:
     ``AheadOfTime`` on JAX, ``CompiledAhead`` on TensorFlow; as it is on other
-    backends. On JAX, with ``key`` (the chunk's key in ``Model.compiled``), its traced
-    program is kept in the ``trace_store`` for later processes."""
+    backends. With ``key`` (the chunk's key in ``Model.compiled``), its traced program
+    (JAX) or graph (TensorFlow, with XLA) is kept in the ``trace_store`` for later
+    processes."""
+    from tfstats import trace_store
+
+    store = None if key is None else trace_store.digest(model, key)
     if model.backend.name == "jax":
-        from tfstats import trace_store
         from tfstats.backends.jax_aot import AheadOfTime
 
-        return AheadOfTime(jitted, None if key is None else trace_store.digest(model, key))
+        return AheadOfTime(jitted, store)
     if model.backend.name == "tensorflow":
         from tfstats.backends.tf_ahead import CompiledAhead
 
-        return CompiledAhead(jitted)
+        return CompiledAhead(jitted, store if model.backend.xla_enabled() else None)
     return jitted
 
 
