@@ -159,7 +159,7 @@ def _environment(backend: str) -> tuple:
 
     settings = tuple(sorted((k, v) for k, v in os.environ.items()
                             if (k.startswith("TFSTATS_") and k not in _SETTINGS_READ_ELSEWHERE)
-                            or k in ("XLA_FLAGS", "TF_XLA_FLAGS")))
+                            or k == "XLA_FLAGS"))  # not TF_XLA_FLAGS: its cache directory
     extra: tuple = ()
     if backend == "jax":
         import jax

@@ -31,7 +31,7 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["NAME_STEP", "export_graph", "import_graph", "advance_names"]
+__all__ = ["NAME_STEP", "ImportedGraph", "export_graph", "import_graph", "advance_names"]
 
 NAME_STEP = 100_000  # the counter of TensorFlow's function names is advanced to a multiple
 
@@ -126,7 +126,7 @@ def advance_names() -> None:
         pass
 
 
-def import_graph(header: dict, body: bytes, args: tuple) -> Callable:
+def import_graph(header: dict, body: bytes, args: tuple) -> ImportedGraph:
     """A jit-compiled function of the graph :func:`export_graph` wrote, for arguments of
     the signature of ``args`` (nested as they are), returning outputs nested as the
     traced function's; traced here (about 0.1 s for a sampling loop)."""
@@ -139,8 +139,8 @@ def import_graph(header: dict, body: bytes, args: tuple) -> Callable:
             graph, input_map=dict(zip(header["inputs"], inputs, strict=True)),
             return_elements=header["outputs"], name="")
 
-    wrapped = tf.compat.v1.wrap_function(
-        imported, [tf.TensorSpec(a.shape, a.dtype) for a in flat])
+    specs = [tf.TensorSpec(a.shape, a.dtype) for a in flat]
+    wrapped = tf.compat.v1.wrap_function(imported, specs)
 
     def call(*inputs: tf.Tensor) -> list[tf.Tensor]:
         return wrapped(*inputs)
@@ -148,10 +148,23 @@ def import_graph(header: dict, body: bytes, args: tuple) -> Callable:
     call.__name__ = call.__qualname__ = str(header.get("name") or "imported")
     advance_names()
     compiled = tf.function(call, jit_compile=True, autograph=False)
-    compiled.get_concrete_function(*flat)
+    compiled.get_concrete_function(*specs)
+    return ImportedGraph(compiled, skeleton, specs)
 
-    def function(*arguments: Any) -> Any:
-        outputs = compiled(*tf.nest.flatten(arguments))
-        return tf.nest.pack_sequence_as(skeleton, outputs)
 
-    return function
+class ImportedGraph:
+    """A function made by :func:`import_graph`: called with the traced function's
+    arguments (nested), it returns its outputs (nested alike)."""
+
+    def __init__(self, compiled: Callable, skeleton: Any, specs: list) -> None:
+        self.compiled = compiled  # the tf.function of the flat inputs and outputs
+        self.skeleton = skeleton
+        self.specs = specs
+
+    def __call__(self, *arguments: Any) -> Any:
+        outputs = self.compiled(*tf.nest.flatten(arguments))
+        return tf.nest.pack_sequence_as(self.skeleton, outputs)
+
+    def hlo(self) -> str:
+        """The program XLA compiles for it, as text (HLO)."""
+        return self.compiled.experimental_get_compiler_ir(*self.specs)(stage="hlo")

@@ -1,12 +1,14 @@
 """MCMC's sampling chunk kept on disk as its graph on TensorFlow (``CompiledAhead`` with a
 ``trace_store`` digest): a first fit writes it, a fit after every in-memory cache is
-forgotten imports it (no trace, the same draws as without the store), a bad file is traced
-and written again, the store's switch keeps the disk untouched, and a second process
-loads the first one's XLA program from TensorFlow's persistent cache."""
+forgotten imports it (no trace, the same draws as without the store, the same XLA program
+as the writer's under a name that differs by a multiple of ``NAME_STEP``: what makes a
+second process find the writer's program in TensorFlow's persistent cache), a bad file is
+traced and written again, and the store's switch keeps the disk untouched."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -34,12 +36,16 @@ def _model() -> ts.Model:
     return ts.model(mu=mu, sigma=sigma)
 
 
-def _fit() -> dict[str, np.ndarray]:
-    """2 chains x (30 + 30), seed 4, on a newly built model, nothing compiled kept."""
+def _fit(keep: str | None = None) -> dict[str, np.ndarray]:
+    """2 chains x (30 + 30), seed 4, on a newly built model, nothing compiled kept; the
+    model kept in ``_FITTED[keep]`` if given."""
     compile_cache.clear()
+    model = _model()
+    if keep is not None:
+        _FITTED[keep] = model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short runs may be called unhealthy
-        draws = ts.mcmc(_model(), warmup=30, n_samples=30, chains=2, seed=4, progress=False)
+        draws = ts.mcmc(model, warmup=30, n_samples=30, chains=2, seed=4, progress=False)
     return {name: np.asarray(draws[name]) for name in ("mu", "sigma")}
 
 
@@ -90,6 +96,19 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chunk_traces: list[st
     return tmp_path / "traces-tensorflow"
 
 
+def _program(name: str) -> tuple[str, int]:
+    """The HLO the fit's chunk compiles with the chunk's name taken out, and the number
+    that ends that name."""
+    [(key, runner)] = [(k, r) for k, r in _FITTED[name]._cache.items() if k[-1][0] == "mcmc"]
+    [imported] = runner._traced.values()
+    text = imported.hlo()
+    [number] = {int(n) for n in re.findall(r"inference_chunk_(\d+)", text)}
+    return re.sub(r"inference_chunk_\d+", "inference_chunk", text), number
+
+
+_FITTED: dict[str, ts.Model] = {}
+
+
 def test_a_second_fit_imports_the_stored_graph(plain: dict, store: Path,
                                                chunk_traces: list[str]) -> None:
     first = _fit()
@@ -104,26 +123,59 @@ def test_a_second_fit_imports_the_stored_graph(plain: dict, store: Path,
     assert np.all(np.isfinite(first["mu"])) and first["mu"].shape == (2, 30)
 
 
-@pytest.mark.parametrize("garbage", [b"\x00\xffnot a graph", b'{"inputs": []}\nnot a graph'],
-                         ids=["garbage", "bad-graph"])
-def test_a_bad_file_is_traced_and_written_again(garbage: bytes, plain: dict, store: Path,
+READER = """
+import sys
+sys.path.insert(0, {folder!r})
+import test_tf_ahead_store as t
+t._fit(keep="reader")
+text, number = t._program("reader")
+open({out!r}, "w").write(f"{{number}}\\n{{text}}")
+"""
+
+
+@pytest.mark.slow
+def test_a_new_process_compiles_the_writers_program(store: Path, tmp_path: Path) -> None:
+    """The XLA program a new process compiles from the stored graph is the writer's, source
+    locations and all, under a name that differs by a multiple of ``NAME_STEP``: what
+    TensorFlow's persistent cache is keyed by (without the renamed functions, the writer's
+    program held its trace's source locations; without the names advanced, the writer's
+    name was larger by the functions its trace made)."""
+    from tfstats.backends.tf_graphs import NAME_STEP
+
+    _fit(keep="writer")
+    writer, number = _program("writer")
+    out = tmp_path / "reader.txt"
+    env = {**os.environ, "TFSTATS_BACKEND": "tensorflow",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    script = READER.format(folder=str(Path(__file__).parent), out=str(out))
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    first_line, reader = out.read_text().split("\n", 1)
+    assert int(first_line) % NAME_STEP == number % NAME_STEP
+    assert reader == writer
+
+
+def test_a_bad_file_is_traced_and_written_again(plain: dict, store: Path,
                                                 chunk_traces: list[str]) -> None:
     _fit()
     [stored] = _files(store)
-    stored.write_bytes(garbage)
+    for garbage in (b"\x00\xffnot a graph", b'{"inputs": []}\nnot a graph'):
+        stored.write_bytes(garbage)
+        _same(plain, _fit())
+        assert _files(store) == [stored] and stored.read_bytes() != garbage  # written again
+    assert len(chunk_traces) == 3  # traced again each time
     _same(plain, _fit())
-    assert len(chunk_traces) == 2  # traced again
-    assert _files(store) == [stored] and stored.read_bytes() != garbage  # written again
-    _same(plain, _fit())
-    assert len(chunk_traces) == 2  # and imported the next time
+    assert len(chunk_traces) == 3  # and imported the next time
 
 
 def test_nothing_is_written_with_the_store_off(store: Path, chunk_traces: list[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TFSTATS_TRACE_STORE", "0")
-    _fit()
-    _fit()
-    assert _files(store) == [] and chunk_traces == ["chunk", "chunk"]
+    _fit(keep="off")
+    assert _files(store) == [] and chunk_traces == ["chunk"]
+    [runner] = [r for k, r in _FITTED["off"]._cache.items() if k[-1][0] == "mcmc"]
+    assert runner.store is None
 
 
 def test_a_graph_that_does_not_export_is_compiled_as_traced(
@@ -134,37 +186,3 @@ def test_a_graph_that_does_not_export_is_compiled_as_traced(
     draws = _fit()
     assert chunk_traces == ["chunk"] and _files(store) == []
     assert np.all(np.isfinite(draws["mu"]))
-
-
-SCRIPT = """
-import numpy as np, tfstats as ts
-mu = ts.normal(0.0, 2.0)
-ts.normal(mu, 1.5, observed=np.array([1.2, 0.4, 2.2, 1.9, 0.7]))
-draws = ts.mcmc(ts.model(mu=mu), n_samples=40, warmup=40, chains=2, seed=3, progress=False)
-print("draws", repr(np.asarray(draws["mu"]).tolist()), flush=True)
-"""
-
-
-@pytest.mark.slow
-def test_a_second_process_loads_the_first_ones_program(tmp_path: Path) -> None:
-    """The writer traces and compiles; a second process, which made fewer TensorFlow
-    functions before its fit (a warm-up function in the first), imports the graph and
-    loads the XLA program from TensorFlow's persistent cache: no compilation."""
-    env = {**os.environ, "TFSTATS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "0",
-           "TF_CPP_VMODULE": "device_executable_persistor=3",
-           "TFSTATS_COMPILATION_CACHE": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("TFSTATS_TRACE_STORE", None)
-    warm_up = ("from tfstats.backends import get_backend; get_backend()\n"  # before TF
-               "import tensorflow as tf; [tf.function(lambda: tf.ones(2))() for _ in range(3)]\n")
-    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                           text=True, timeout=600, check=False)
-            for script in (warm_up + SCRIPT, SCRIPT)]
-    for run in runs:
-        assert run.returncode == 0, run.stderr[-3000:]
-    writer, reader = runs
-    assert "Loading cached entry for: __inference_chunk" not in writer.stderr
-    assert "Loading cached entry for: __inference_chunk" in reader.stderr, reader.stderr[-3000:]
-    draws = [line for run in runs for line in run.stdout.splitlines() if line.startswith("draws")]
-    assert len(draws) == 2 and draws[0] == draws[1]
-    assert len(_files(tmp_path / "traces-tensorflow")) == 1
