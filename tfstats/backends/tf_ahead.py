@@ -104,8 +104,8 @@ class CompiledAhead:
 
     def _stored(self, key: str, args: tuple) -> Callable | None:
         """The imported graph of the function for ``args``: read from the store, or
-        traced, written there and imported now; None when it cannot be stored (no store,
-        a graph that does not export)."""
+        traced, written there and imported now (a bad file is written again); None when
+        the graph does not export (the function is then traced and compiled as it is)."""
         name = trace_store.name(self.store, key)
         found = trace_store.read("tensorflow", name)
         if found is not None:
