@@ -111,7 +111,10 @@ class Model:
         self.blocked_glm = [] if any(isinstance(n, MinibatchData) for n in nodes) else (
             find_blocked_glm(self.terms, self.term_scales,
                              4 if precision == "single" or self.single_data else 8))
-        self.has_loops = any(n.op in ("scan", "ode") for n in nodes)
+        # loops in the density: scans, ODEs, summed-out unknowns mapped in a loop
+        self.has_loops = any(n.op in ("scan", "ode") for n in nodes) or (
+            self.discrete is not None and any(self.backend.maps_in_a_loop(g.configurations())
+                                              for g in self.discrete.groups))
         self._cache: dict[Any, Any] = {}
         self._data_tensors: dict[Any, tuple] = {}
 

@@ -85,7 +85,7 @@ __all__ = [
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "linalg", "make_seed", "split_seed", "uniform", "normal", "stop_gradient", "device_scope",
     "eager_scope",
-    "set_xla", "xla_enabled", "map_values", "solve_ode",
+    "set_xla", "xla_enabled", "map_values", "maps_in_a_loop", "solve_ode",
 ]
 
 name = "jax"
@@ -179,6 +179,11 @@ vectorize_random = vectorize
 def map_values(fn: Callable, values: numpy.ndarray) -> Any:
     """``fn`` at each of ``values`` (a numpy array), stacked (``vmap``)."""
     return vectorize(fn)(convert(values))
+
+
+def maps_in_a_loop(n_values: int) -> bool:
+    """Whether :func:`map_values` over ``n_values`` values is a loop: never (``vmap``)."""
+    return False
 
 
 def vectorize_density(fn: Callable, loops: bool = False) -> Callable:

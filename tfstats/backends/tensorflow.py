@@ -30,7 +30,7 @@ __all__ = [
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
     "make_seed", "split_seed", "uniform", "normal", "linalg", "stop_gradient", "device_scope",
     "eager_scope",
-    "set_xla", "xla_enabled", "map_values", "solve_ode",
+    "set_xla", "xla_enabled", "map_values", "maps_in_a_loop", "solve_ode",
 ]
 
 name = "tensorflow"
@@ -131,16 +131,28 @@ def vectorize_random(fn: Callable) -> Callable:
     return mapped
 
 
-_UNROLL = 64  # at most this many values are a loop unrolled into the graph (map_values)
+UNROLLED_VALUES = 8  # map_values over at most this many values is unrolled, else a loop
 
 
 def map_values(fn: Callable, values: numpy.ndarray) -> tf.Tensor:
-    """``fn`` at each of ``values`` (a numpy array), stacked. A few values are a loop
-    unrolled into the graph: a vectorised map nested in the samplers' map over chains made
-    a change-point model's first ``mcmc`` (39 values) take 110 s of CPU, unrolled 29 s."""
-    if len(values) <= _UNROLL:
+    """``fn`` at each of ``values`` (a numpy array), stacked. A few values
+    (``UNROLLED_VALUES``) are unrolled into the graph, more are a loop (``tf.map_fn``).
+    A vectorised map nested in the samplers' map over chains made a change-point model's
+    first ``mcmc`` (39 values) take 110 s of CPU and recompile at every call; unrolled, its
+    29 values took 21 s to compile on the AVX2 host; as a loop 7 s, sampling as fast
+    (``docs/performance_mcmc.md``, "Summed-out unknowns on TensorFlow"). A model with such
+    a loop has its gradients taken per item (``maps_in_a_loop``): XLA cannot compile the
+    gradient of a loop inside a vectorised map."""
+    if not maps_in_a_loop(len(values)):
         return tf.stack([fn(convert(v)) for v in values])
-    return vectorize(fn)(convert(values))
+    first = fn(convert(values[0]))  # the output's signature (the trace is not used)
+    return tf.map_fn(fn, convert(values),
+                     fn_output_signature=tf.TensorSpec(first.shape, first.dtype))
+
+
+def maps_in_a_loop(n_values: int) -> bool:
+    """Whether :func:`map_values` over ``n_values`` values is a loop."""
+    return n_values > UNROLLED_VALUES
 
 
 def vectorize_value_and_gradient(fn: Callable, loops: bool = False) -> Callable:

@@ -1,6 +1,8 @@
 """The TensorFlow backend's own kernels: ``linalg.matvec``'s gradient (written as a row
 vector times the matrix, so that vectorised over chains it is one product XLA runs fast)
-equals TensorFlow's, in each argument, alone and under ``tf.vectorized_map``."""
+equals TensorFlow's, in each argument, alone and under ``tf.vectorized_map``;
+``map_values`` unrolls a few values and loops over more, with the same values and
+gradients under XLA."""
 
 from __future__ import annotations
 
@@ -85,3 +87,28 @@ def test_one_chain_gradient_equals_the_vectorised_one() -> None:
     value, grad = fn(flats[:1], data)
     np.testing.assert_allclose(value, values[:1], rtol=1e-12)
     np.testing.assert_allclose(grad, grads[:1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 20])
+def test_map_values_unrolls_a_few_values_and_loops_over_more(n: int) -> None:
+    values = np.arange(n, dtype=np.int32)
+    x = tf.constant([0.5, -1.0])
+
+    def total(x: tf.Tensor) -> tf.Tensor:
+        mapped = tfb.map_values(lambda k: tf.sin(tf.cast(k, x.dtype) * x), values)
+        return tf.reduce_sum(mapped)
+
+    def value_and_gradient(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = total(x)
+        return value, tape.gradient(value, x)
+
+    compiled = tf.function(value_and_gradient, jit_compile=True, autograph=False)
+    value, gradient = compiled(x)
+    k = values[:, None].astype(float)
+    np.testing.assert_allclose(value, np.sin(k * x.numpy()).sum(), rtol=1e-6)
+    np.testing.assert_allclose(gradient, (k * np.cos(k * x.numpy())).sum(0), rtol=1e-6)
+    ops = {op.type for op in tf.function(total).get_concrete_function(x).graph.get_operations()}
+    assert ("While" in ops or "StatelessWhile" in ops) == (n > tfb.UNROLLED_VALUES)
+    assert tfb.maps_in_a_loop(n) == (n > tfb.UNROLLED_VALUES)

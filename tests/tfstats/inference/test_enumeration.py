@@ -82,6 +82,29 @@ def test_change_point_posterior_matches_the_exact_one() -> None:
                                _exact_mode(), rtol=1e-3)
 
 
+def test_change_point_with_vectorised_chains_on_tensorflow(tensorflow_backend: str) -> None:
+    """Its 29 values are a loop on TensorFlow (``map_values``), so the model's gradients
+    are taken chain by chain: XLA cannot compile the gradient of a loop inside a
+    vectorised map."""
+    m, s = _change_point()
+    assert m.has_loops
+    draws = ts.mcmc(m, n_samples=500, warmup=400, chains=2, seed=3, progress=False,
+                    chain_method="vectorized")
+    drawn = ts.calculate(s, values=draws, seed=4)
+    freq = np.bincount(drawn.ravel() - 1, minlength=T - 1) / drawn.size
+    assert 0.5 * np.abs(freq - _exact_change_point_posterior(_counts())).sum() < 0.05
+
+
+def test_only_long_enumerations_are_loops(backend: str) -> None:
+    m, _ = _change_point()
+    assert m.has_loops == (backend == "tensorflow")
+    mu = ts.normal(0.0, 1.0)
+    z = ts.bernoulli(0.3, dim=4)  # a plate of 2 values: unrolled
+    ts.normal(mu + z * 2.0, 1.0, observed=np.zeros(4))
+    plate = ts.model(mu)
+    assert plate.discrete is not None and not plate.has_loops
+
+
 def _log_joint(rates: np.ndarray) -> float:
     """log p(early, late, y) with s summed out, by hand."""
     y, t = _counts(), np.arange(T)
