@@ -131,18 +131,20 @@ def vectorize_random(fn: Callable) -> Callable:
     return mapped
 
 
-UNROLLED_VALUES = 8  # map_values over at most this many values is unrolled, else a loop
+UNROLLED_VALUES = 16  # map_values over at most this many values is unrolled, else a loop
 
 
 def map_values(fn: Callable, values: numpy.ndarray) -> tf.Tensor:
     """``fn`` at each of ``values`` (a numpy array), stacked. A few values
     (``UNROLLED_VALUES``) are unrolled into the graph, more are a loop (``tf.map_fn``).
     A vectorised map nested in the samplers' map over chains made a change-point model's
-    first ``mcmc`` (39 values) take 110 s of CPU and recompile at every call; unrolled, its
-    29 values took 21 s to compile on the AVX2 host; as a loop 7 s, sampling as fast
-    (``docs/performance_mcmc.md``, "Summed-out unknowns on TensorFlow"). A model with such
-    a loop has its gradients taken per item (``maps_in_a_loop``): XLA cannot compile the
-    gradient of a loop inside a vectorised map."""
+    first ``mcmc`` (39 values) take 110 s of CPU, and XLA compiled it again at every chunk;
+    unrolled, a change point over 29 values made the first ``mcmc`` take 24 s on the AVX2
+    host, as a loop 8.8 s, for sampling up to 1.3x slower (``docs/performance_mcmc.md``,
+    "Summed-out unknowns on TensorFlow"). A model with such a loop has its gradients taken
+    per item (``maps_in_a_loop``): XLA cannot compile the gradient of a loop inside a
+    vectorised map. Up to 16 values (mixtures, small supports) stay unrolled, so that
+    vectorised chains on large data keep one vectorised gradient."""
     if not maps_in_a_loop(len(values)):
         return tf.stack([fn(convert(v)) for v in values])
     first = fn(convert(values[0]))  # the output's signature (the trace is not used)
