@@ -122,13 +122,15 @@ def vectorize_random(fn: Callable) -> Callable:
     """Map ``fn`` over the leading axis where it draws random numbers from per-item
     seeds (TF's vectorised map cannot batch stateless seeds, so this loops)."""
 
-    def mapped(batch: Any) -> Any:
-        first = tf.nest.map_structure(lambda t: t[0], batch)
-        signature = tf.nest.map_structure(
-            lambda t: tf.TensorSpec(t.shape, t.dtype), fn(first))
-        return tf.map_fn(fn, batch, fn_output_signature=signature)
+    return lambda batch: _map_in_a_loop(fn, batch)
 
-    return mapped
+
+def _map_in_a_loop(fn: Callable, batch: Any) -> Any:
+    """``fn`` over the leading axis of ``batch`` (a tensor or a structure), one item at a
+    time (``tf.map_fn``; ``fn`` is traced once more for its output's signature)."""
+    first = tf.nest.map_structure(lambda t: t[0], batch)
+    signature = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype), fn(first))
+    return tf.map_fn(fn, batch, fn_output_signature=signature)
 
 
 UNROLLED_VALUES = 16  # map_values over at most this many values is unrolled, else a loop
@@ -147,9 +149,7 @@ def map_values(fn: Callable, values: numpy.ndarray) -> tf.Tensor:
     vectorised chains on large data keep one vectorised gradient."""
     if not maps_in_a_loop(len(values)):
         return tf.stack([fn(convert(v)) for v in values])
-    first = fn(convert(values[0]))  # the output's signature (the trace is not used)
-    return tf.map_fn(fn, convert(values),
-                     fn_output_signature=tf.TensorSpec(first.shape, first.dtype))
+    return _map_in_a_loop(fn, convert(values))
 
 
 def maps_in_a_loop(n_values: int) -> bool:

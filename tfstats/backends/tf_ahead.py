@@ -87,11 +87,14 @@ class CompiledAhead:
         """Whether a compilation started by :meth:`start` is still running."""
         return self._compilations.running
 
-    def traced(self, args: tuple) -> Callable:
-        """The function to call with arguments of the signature of ``args``, traced for it
-        (here, on the first request): the stored graph's (:meth:`_stored`) or, without
-        one, ``function`` itself."""
-        key = signature(args)
+    def traced(self, args: tuple, key: str | None = None) -> Callable:
+        """The function to call with arguments of the signature of ``args`` (``key``, if
+        known), traced for it (here, on the first request): the stored graph's
+        (:meth:`_stored`) or, without one, ``function`` itself."""
+        key = key or signature(args)
+        found = self._traced.get(key)
+        if found is not None:  # every chunk call after the first
+            return found
         with self._lock:
             found = self._traced.get(key)
             if found is None:
@@ -148,7 +151,7 @@ class CompiledAhead:
             return future
         try:
             with scope():
-                self.traced(args)
+                self.traced(args, key)
         except BaseException as error:  # noqa: BLE001 - raised by the first call
             future.set_exception(error)
             return future
@@ -164,4 +167,4 @@ class CompiledAhead:
         if future is not None and future.exception() is not None:  # waits for it
             self._compilations.forget(key, future)  # raised once; a later call compiles again
             raise future.exception()
-        return self.traced(args)(*args)
+        return self.traced(args, key)(*args)
