@@ -15,9 +15,12 @@ The file is named by a digest of everything the traced program depends on:
 shape), the function's key (the sampler's settings, the chain count), the arguments'
 shapes and dtypes, the source of tfstats itself, the versions of the libraries, the
 Python version, the platform and CPU, and the settings read while tracing (every
-``TFSTATS_*`` variable, ``XLA_FLAGS``, JAX's precision). A model whose structure has no
-stable written form (a family, sampler or function defined outside tfstats) is never
-stored, only traced.
+``TFSTATS_*`` variable, the user's ``XLA_FLAGS``, JAX's precision). A model whose structure
+has no stable written form (a family, sampler or function defined outside tfstats) is
+never stored, only traced. The flags that tfstats' TensorFlow backend adds to
+``XLA_FLAGS`` are not in the digest: a JAX program keeps its own choice of compiler
+options (``backends.jax_aot.options_for``), and the process that reads it asks for them
+as its own flags require.
 
 The store is on by default on both backends, in ``~/.cache/tfstats`` beside JAX's
 persistent compilation cache (``TFSTATS_COMPILATION_CACHE`` moves or switches both off;
@@ -43,9 +46,9 @@ import numpy as np
 __all__ = ["Unstable", "stable", "digest", "name", "directory", "read", "write",
            "source_digest"]
 
-FORMAT = 1  # the layout of a stored file and of the digest's text
+FORMAT = 2  # the layout of a stored file and of the digest's text
 _SETTINGS_READ_ELSEWHERE = ("TFSTATS_COMPILATION_CACHE", "TFSTATS_TRACE_STORE",
-                            "TFSTATS_BACKEND")
+                            "TFSTATS_BACKEND", "TFSTATS_XLA_FLAGS_ADDED")
 _source: str | None = None
 
 
@@ -155,11 +158,14 @@ def _versions(names: tuple[str, ...]) -> tuple:
 
 
 def _environment(backend: str) -> tuple:
+    from tfstats.backends.xla_cpu import user_flags
     from tfstats.compile_cache import cpu_digest
 
+    # XLA_FLAGS without tfstats' own (which programs ask for back, backends.jax_aot);
+    # not TF_XLA_FLAGS: its cache directory
     settings = tuple(sorted((k, v) for k, v in os.environ.items()
-                            if (k.startswith("TFSTATS_") and k not in _SETTINGS_READ_ELSEWHERE)
-                            or k == "XLA_FLAGS"))  # not TF_XLA_FLAGS: its cache directory
+                            if k.startswith("TFSTATS_") and k not in _SETTINGS_READ_ELSEWHERE))
+    settings += (("XLA_FLAGS", user_flags()),)
     extra: tuple = ()
     if backend == "jax":
         import jax

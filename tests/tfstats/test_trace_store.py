@@ -238,6 +238,29 @@ def test_differs_with_a_tfstats_setting(jax_backend: str, store: Path,
     assert trace_store.digest(model, _key()) == base
 
 
+def test_the_users_xla_flags_count_and_tfstats_own_do_not(
+        jax_backend: str, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flags tfstats' TensorFlow backend adds to ``XLA_FLAGS`` are not in the digest
+    (a stored JAX program asks for its options again where it is read); the user's are."""
+    from tfstats.backends import xla_cpu
+
+    model = _schools()
+    user = "--xla_cpu_enable_fast_math=false"
+    ours = (f"--{xla_cpu.OPTIMIZATION}=2 "
+            f"--{xla_cpu.YNN_FUSION}={xla_cpu.YNN_NO_REDUCE}")
+    monkeypatch.setattr(xla_cpu, "_ADDED", set())
+    monkeypatch.setenv("XLA_FLAGS", user)
+    base = trace_store.digest(model, _key())
+    monkeypatch.setattr(xla_cpu, "_ADDED", {xla_cpu.OPTIMIZATION, xla_cpu.YNN_FUSION})
+    monkeypatch.setenv("XLA_FLAGS", f"{user} {ours}")
+    assert trace_store.digest(model, _key()) == base
+    monkeypatch.setenv("XLA_FLAGS", f"--xla_cpu_enable_fast_math=true {ours}")
+    assert trace_store.digest(model, _key()) != base
+    monkeypatch.setattr(xla_cpu, "_ADDED", set())  # the same flags, named by the user
+    monkeypatch.setenv("XLA_FLAGS", f"{user} {ours}")
+    assert trace_store.digest(model, _key()) != base
+
+
 @pytest.mark.parametrize(("name", "value"), [("TFSTATS_TRACE_STORE", "0"),
                                              ("TFSTATS_TRACE_STORE", "off"),
                                              ("TFSTATS_COMPILATION_CACHE", "0")])

@@ -38,7 +38,7 @@ from tfstats.backends.xla_cpu import (
     ynn_reductions_taken_out,
 )
 
-__all__ = ["AheadOfTime", "compiler_options", "GATHERS", "DATA_SIZED", "ELEMENTWISE"]
+__all__ = ["AheadOfTime", "compiler_options", "options_for", "GATHERS", "DATA_SIZED", "ELEMENTWISE"]
 
 # a program with these (a model's indexing: ``x[idx]`` and its gradient) keeps XLA's
 # fusion emitters; measured: radon's sampling loop ran 30 % slower without them
@@ -106,11 +106,26 @@ def compiler_options(jaxpr: Any) -> dict[str, Any]:
     >>> compiler_options(rows).get("xla_cpu_use_fusion_emitters", True)
     True
     """
+    return options_for(_wants_emitters(jaxpr.jaxpr))
+
+
+def options_for(emitters: bool) -> dict[str, Any]:
+    """The XLA options of :func:`compiler_options` for a program that wants the fusion
+    emitters (``emitters``) or not, in this process: what tfstats' TensorFlow backend put in
+    ``XLA_FLAGS`` (if it was imported first) and what the user named there decide the
+    rest. The trace store keeps ``emitters``, the program's part, and asks this again when
+    a process reads the program back.
+
+    Examples
+    --------
+    >>> options_for(False)["xla_cpu_use_fusion_emitters"]
+    False
+    """
     options: dict[str, Any] = {}
     if not user_sets(OPTIMIZATION):
         options[OPTIMIZATION] = OPTIMIZATION_LEVEL
-    if _wants_emitters(jaxpr.jaxpr):  # XLA's default, unless tfstats' TF backend
-        if emitters_switched_off():   # switched it off
+    if emitters:  # XLA's default, unless tfstats' TF backend switched it off
+        if emitters_switched_off():
             options[FUSION_EMITTERS] = True
     elif not user_sets(FUSION_EMITTERS):
         options[FUSION_EMITTERS] = False
@@ -189,19 +204,24 @@ class AheadOfTime:
         found = trace_store.read("jax", name)
         if found is not None:
             header, body = found
-            try:
-                return jax.export.deserialize(bytearray(body)), header["options"]
+            try:  # the program's choice kept, the process's options asked again
+                exported = jax.export.deserialize(bytearray(body))
+                return exported, self._options(bool(header["emitters"]))
             except Exception:  # noqa: BLE001 - another jax's file: traced and written again
                 pass
         try:
             traced = self.jitted.trace(*args)
-            options = compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
+            emitters = _wants_emitters(traced.jaxpr.jaxpr)
             exported = _export(self.jitted, traced, args)
             program = exported.serialize()
         except Exception:  # noqa: BLE001 - not exportable: compiled as traced
             return None
-        trace_store.write("jax", name, {"options": options}, bytes(program))
-        return exported, options
+        trace_store.write("jax", name, {"emitters": emitters}, bytes(program))
+        return exported, self._options(emitters)
+
+    @staticmethod
+    def _options(emitters: bool) -> dict[str, Any]:
+        return options_for(emitters) if jax.default_backend() == "cpu" else {}
 
     def _compile(self, args: tuple, lowered: Callable[[], Any] | None = None) -> Any:
         stored = self._exported(args)

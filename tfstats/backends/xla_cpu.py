@@ -20,7 +20,9 @@ radon's first call did not change (``docs/performance_mcmc.md``, "TensorFlow wit
 YNNPACK's reductions").
 
 The TensorFlow backend asks for all three in ``XLA_FLAGS`` before TensorFlow starts, unless
-``XLA_FLAGS`` already names the setting (the user's choice is kept). ``XLA_FLAGS`` is read
+``XLA_FLAGS`` already names the setting (the user's choice is kept), and names what it
+added in ``TFSTATS_XLA_FLAGS_ADDED``: a process it starts inherits both, and there too
+those flags are tfstats', not the user's. ``XLA_FLAGS`` is read
 by every XLA in the process: JAX, when started after TensorFlow, compiles with it too (the
 JAX backend passes the first two per program instead, ``backends.jax_aot.compiler_options``;
 and JAX's programs ask for its default set of YNNPACK fusions back, ``YNN_DEFAULT``:
@@ -31,9 +33,10 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["FUSION_EMITTERS", "OPTIMIZATION", "OPTIMIZATION_LEVEL", "YNN_DEFAULT", "YNN_FUSION",
+__all__ = ["ADDED_VARIABLE", "FUSION_EMITTERS", "OPTIMIZATION", "OPTIMIZATION_LEVEL",
+           "YNN_DEFAULT", "YNN_FUSION",
            "YNN_NO_REDUCE", "configure_xla_cpu", "emitters_switched_off",
-           "ynn_reductions_taken_out", "user_sets"]
+           "ynn_reductions_taken_out", "user_flags", "user_sets"]
 
 FUSION_EMITTERS = "xla_cpu_use_fusion_emitters"
 OPTIMIZATION = "xla_backend_optimization_level"
@@ -43,13 +46,42 @@ YNN_NO_REDUCE = "-reduce"  # taken out of XLA's default set of YNNPACK fusions
 # jaxlib's default set, for a JAX compilation to ask back (one option value, comma-separated)
 YNN_DEFAULT = ("LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION,"
                "LIBRARY_FUSION_TYPE_REDUCE")
-_ADDED: set[str] = set()  # the flags configure_xla_cpu put in XLA_FLAGS
+# names the flags that tfstats put in XLA_FLAGS, for the processes it starts (which
+# inherit both variables): there they are tfstats' too, not the user's
+ADDED_VARIABLE = "TFSTATS_XLA_FLAGS_ADDED"
+
+
+def _inherited() -> set[str]:
+    """The flags a parent tfstats process added to ``XLA_FLAGS`` (``ADDED_VARIABLE``),
+    those still in ``XLA_FLAGS`` as it wrote them."""
+    present = set(os.environ.get("XLA_FLAGS", "").split())
+    return {token[2:].partition("=")[0]
+            for token in os.environ.get(ADDED_VARIABLE, "").split() if token in present}
+
+
+_ADDED: set[str] = _inherited()  # the flags configure_xla_cpu (here or in a parent) added
 
 
 def user_sets(flag: str) -> bool:
     """Whether the user's ``XLA_FLAGS`` names ``flag`` (then tfstats leaves that setting
     alone); flags that :func:`configure_xla_cpu` added do not count."""
     return flag not in _ADDED and flag in os.environ.get("XLA_FLAGS", "")
+
+
+def user_flags() -> str:
+    """``XLA_FLAGS`` without the flags :func:`configure_xla_cpu` added: the user's own.
+
+    Examples
+    --------
+    >>> import os
+    >>> saved = os.environ.get("XLA_FLAGS")
+    >>> os.environ["XLA_FLAGS"] = "--xla_cpu_enable_fast_math=false"
+    >>> user_flags() == os.environ["XLA_FLAGS"]
+    True
+    >>> _ = os.environ.pop("XLA_FLAGS") if saved is None else os.environ.update(XLA_FLAGS=saved)
+    """
+    return " ".join(token for token in os.environ.get("XLA_FLAGS", "").split()
+                    if not any(token.startswith(f"--{flag}=") for flag in _ADDED))
 
 
 def configure_xla_cpu() -> str:
@@ -69,12 +101,16 @@ def configure_xla_cpu() -> str:
     >>> _ = os.environ.pop("XLA_FLAGS") if saved is None else os.environ.update(XLA_FLAGS=saved)
     """
     flags = os.environ.get("XLA_FLAGS", "")
+    added = []
     for flag, value in ((FUSION_EMITTERS, "false"), (OPTIMIZATION, OPTIMIZATION_LEVEL),
                         (YNN_FUSION, YNN_NO_REDUCE)):
         if flag not in flags:
             flags = f"{flags} --{flag}={value}".strip()
             _ADDED.add(flag)
+        if flag in _ADDED:
+            added.append(f"--{flag}={value}")
     os.environ["XLA_FLAGS"] = flags
+    os.environ[ADDED_VARIABLE] = " ".join(added)
     return flags
 
 

@@ -7,6 +7,7 @@ the module (``first``); each test starts from its own store holding its file, or
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import warnings
 from collections.abc import Iterator
@@ -97,8 +98,9 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     model, the chunk's traces, the files written (name and bytes) and any left partial."""
     from tfstats.backends import backend_name, get_backend
 
-    # loading TensorFlow's backend adds to XLA_FLAGS, a part of the digest: loaded first,
-    # as for the tests' fits, and with the store off (its cache directory is not this one)
+    # loading TensorFlow's backend adds to XLA_FLAGS, which the JAX programs' compiler
+    # options answer: loaded first, as for the tests' fits, and with the store off (its
+    # cache directory is not this one)
     get_backend("tensorflow")
     folder = tmp_path_factory.mktemp("first")
     before = backend_name()
@@ -197,3 +199,37 @@ def test_the_chunk_is_stored_under_its_digest(first: dict[str, Any], store: Path
     assert runner.store == trace_store.digest(_model(), key) is not None
     [signature] = runner._compilations._futures  # one signature compiled
     assert list(first["files"]) == [trace_store.name(runner.store, repr(signature))]
+
+
+def test_a_reader_sets_the_compiler_options_by_its_own_flags(
+        first: dict[str, Any], store: Path, chunk_traces: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file keeps the program's own choice (no fusion emitters for this small model);
+    a process with tfstats' TensorFlow flags in ``XLA_FLAGS`` and one without read the
+    same file (the flags tfstats added are not in the digest), each with the options its
+    flags need."""
+    from tfstats.backends import jax_aot, xla_cpu
+
+    [written] = first["files"].values()
+    assert json.loads(written.partition(b"\n")[0]) == {"emitters": False}
+    _stored(first, store)
+    asked: list[dict[str, Any]] = []
+    original = jax_aot.options_for
+
+    def recording(emitters: bool) -> dict[str, Any]:
+        asked.append(original(emitters))
+        return asked[-1]
+
+    monkeypatch.setattr(jax_aot.AheadOfTime, "_options", staticmethod(recording))
+    tensorflow_flags = {xla_cpu.FUSION_EMITTERS: "false", xla_cpu.OPTIMIZATION: "2",
+                        xla_cpu.YNN_FUSION: xla_cpu.YNN_NO_REDUCE}
+    for added in ({}, tensorflow_flags):
+        monkeypatch.setattr(xla_cpu, "_ADDED", set(added))
+        monkeypatch.setenv("XLA_FLAGS", " ".join(f"--{k}={v}" for k, v in added.items()))
+        _forget()
+        draws = _fit()
+        assert np.all(np.isfinite(draws["mu"]))
+    assert chunk_traces == []  # both read the first fit's file
+    level = {xla_cpu.OPTIMIZATION: xla_cpu.OPTIMIZATION_LEVEL, xla_cpu.FUSION_EMITTERS: False}
+    assert asked == [level, {**level, xla_cpu.YNN_FUSION: xla_cpu.YNN_DEFAULT}]
+    _same(first["draws"], draws)  # as the first fit, whose process had the same flags
