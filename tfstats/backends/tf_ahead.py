@@ -12,11 +12,13 @@ cache. The trace is done before the thread starts because it is Python work hold
 the GIL: run beside the starting points' own tracing, it would only share one core
 with it and delay the compilation that follows it.
 
-With a ``store`` (a ``trace_store`` digest of the function), the traced graph is kept on
-disk per signature (``tf_graphs``): the first process traces the function and writes its
-graph, and every process, that one included, compiles the imported graph, so a later
-process does not trace the function again (and finds its XLA program in TensorFlow's
-persistent cache when that is on).
+With a ``store`` (a ``trace_store`` digest of the function), the traced function is kept
+on disk per signature: its XLA program as a StableHLO module (``tf_modules``) where JAX's
+libraries are installed and TensorFlow reads the module back, else its graph
+(``tf_graphs``). The first process traces the function and writes the file, and every
+process, that one included, compiles what the file holds, so a later process does not
+trace the function again, nor (for a module) convert its graph to XLA, and finds its
+XLA program in TensorFlow's persistent cache when that is on.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import tensorflow as tf
 from tfstats import trace_store
 from tfstats.backends.compilations import Compilations
 from tfstats.backends.tf_graphs import export_graph, import_graph
+from tfstats.backends.tf_modules import KIND as MODULE
+from tfstats.backends.tf_modules import export_module, import_module
 
 __all__ = ["CompiledAhead", "signature"]
 
@@ -113,10 +117,21 @@ class CompiledAhead:
         found = trace_store.read("tensorflow", name)
         if found is not None:
             try:
+                if found[0].get("kind") == MODULE:
+                    return import_module(*found, args)
                 return import_graph(*found, args)
             except Exception:  # noqa: BLE001 - a bad file: traced and written again
                 pass
         concrete = self.function.get_concrete_function(*args)  # a tracing error is raised
+        try:  # the XLA program, where JAX's libraries convert it
+            exported = export_module(self.function, args)
+            if exported is not None:
+                imported = import_module(*exported, args)
+                imported.hlo()  # TensorFlow reads the module back: else the graph is kept
+                trace_store.write("tensorflow", name, *exported)
+                return imported
+        except Exception:  # noqa: BLE001 - not convertible: its graph is kept instead
+            pass
         try:
             exported = export_graph(concrete, args)
             if exported is None:

@@ -1,12 +1,14 @@
-"""MCMC's sampling chunk kept on disk as its graph on TensorFlow (``CompiledAhead`` with a
-``trace_store`` digest): a first fit writes it, a fit after every in-memory cache is
-forgotten imports it (no trace, the same draws as without the store, the same XLA program
-as the writer's under a name that differs by a multiple of ``NAME_STEP``: what makes a
-second process find the writer's program in TensorFlow's persistent cache), a bad file is
-traced and written again, and the store's switch keeps the disk untouched."""
+"""MCMC's sampling chunk kept on disk on TensorFlow (``CompiledAhead`` with a
+``trace_store`` digest), as its XLA module where JAX converts it, else as its graph: a
+first fit writes it, a fit after every in-memory cache is forgotten imports it (no trace,
+the same draws as without the store, the same XLA program as the writer's under a name
+that differs by a multiple of ``NAME_STEP``: what makes a second process find the
+writer's program in TensorFlow's persistent cache), a bad file is traced and written
+again, and the store's switch keeps the disk untouched."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -160,13 +162,14 @@ def test_a_bad_file_is_traced_and_written_again(plain: dict, store: Path,
                                                 chunk_traces: list[str]) -> None:
     _fit()
     [stored] = _files(store)
-    for garbage in (b"\x00\xffnot a graph", b'{"inputs": []}\nnot a graph'):
+    for garbage in (b"\x00\xffnot a graph", b'{"inputs": []}\nnot a graph',
+                    b'{"kind": "stablehlo", "outputs": []}\nnot a module'):
         stored.write_bytes(garbage)
         _same(plain, _fit())
         assert _files(store) == [stored] and stored.read_bytes() != garbage  # written again
-    assert len(chunk_traces) == 3  # traced again each time
+    assert len(chunk_traces) == 4  # traced again each time
     _same(plain, _fit())
-    assert len(chunk_traces) == 3  # and imported the next time
+    assert len(chunk_traces) == 4  # and imported the next time
 
 
 def test_nothing_is_written_with_the_store_off(store: Path, chunk_traces: list[str],
@@ -178,10 +181,44 @@ def test_nothing_is_written_with_the_store_off(store: Path, chunk_traces: list[s
     assert runner.store is None
 
 
+def test_the_xla_module_is_kept_where_jax_converts_it(plain: dict, store: Path) -> None:
+    pytest.importorskip("jax")
+    from tfstats.backends.tf_modules import KIND
+
+    _fit()
+    [stored] = _files(store)
+    header = json.loads(stored.read_bytes().partition(b"\n")[0])
+    assert header["kind"] == KIND
+
+
+@pytest.mark.parametrize("failure", ["no module", "not read back"])
+def test_the_graph_is_kept_where_the_module_is_not(
+        failure: str, plain: dict, store: Path, chunk_traces: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a module (no JAX, a program it does not convert) or with one TensorFlow does
+    not read back, the graph is kept: the same draws, imported by the next fit."""
+    from tfstats.backends import tf_ahead
+
+    class Unreadable:
+        def hlo(self) -> str:
+            raise RuntimeError("XlaCallModule: cannot deserialize the module")
+
+    if failure == "no module":
+        monkeypatch.setattr(tf_ahead, "export_module", lambda *args: None)
+    else:
+        monkeypatch.setattr(tf_ahead, "import_module", lambda *args: Unreadable())
+    _same(plain, _fit())
+    [stored] = _files(store)
+    assert "kind" not in json.loads(stored.read_bytes().partition(b"\n")[0])  # a graph
+    _same(plain, _fit())
+    assert chunk_traces == ["chunk"]  # imported, not traced again
+
+
 def test_a_graph_that_does_not_export_is_compiled_as_traced(
         store: Path, chunk_traces: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from tfstats.backends import tf_ahead
 
+    monkeypatch.setattr(tf_ahead, "export_module", lambda *args: None)
     monkeypatch.setattr(tf_ahead, "export_graph", lambda *args: None)
     draws = _fit()
     assert chunk_traces == ["chunk"] and _files(store) == []
