@@ -307,8 +307,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.worker:
-        return _worker(args.worker, args.workloads, args.quick, args.out, not args.no_warm,
+        code = _worker(args.worker, args.workloads, args.quick, args.out, not args.no_warm,
                        args.seed)
+        # the results are written: end without the interpreter's teardown (TensorFlow's
+        # and JAX's take seconds, which the driver would count in the worker's process_s)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if args.report:
         merged: dict[tuple, dict] = {}
         for path in args.report:  # later files replace the same run; a failure never does
