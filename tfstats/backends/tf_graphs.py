@@ -156,9 +156,10 @@ class ImportedGraph:
     arguments (nested), it returns its outputs (nested alike).
 
     Its one signature is known, so tensors of it go straight to the concrete function's
-    flat call: ``tf.function``'s dispatch (matching the arguments to a trace) and the
-    concrete function's binding of them cost 1-2 ms per call, 4-8 times the call itself
-    for a chunk of a sampling loop, which a long run calls thousands of times.
+    flat call: ``tf.function``'s dispatch (matching the arguments to a trace) cost about
+    1.9 ms per call of a function of 17 small tensors (2.1 ms against 0.24 ms, on the
+    loaded 2-core host), paid at every chunk of a sampling loop, which a long run calls
+    thousands of times (the slice sampler's 200,000 iterations: 4,000 chunks).
     """
 
     def __init__(self, compiled: Callable, skeleton: Any, specs: list) -> None:
@@ -170,7 +171,7 @@ class ImportedGraph:
     def __call__(self, *arguments: Any) -> Any:
         flat = tf.nest.flatten(arguments)
         call_flat = getattr(self.concrete, "_call_flat", None)
-        if call_flat is not None and all(
+        if call_flat is not None and len(flat) == len(self.specs) and all(
                 isinstance(a, tf.Tensor) and a.dtype == s.dtype and a.shape == s.shape
                 for a, s in zip(flat, self.specs, strict=True)):
             outputs = tf.nest.flatten(call_flat(flat, self.concrete.captured_inputs))
