@@ -148,21 +148,35 @@ def import_graph(header: dict, body: bytes, args: tuple) -> ImportedGraph:
     call.__name__ = call.__qualname__ = str(header.get("name") or "imported")
     advance_names()
     compiled = tf.function(call, jit_compile=True, autograph=False)
-    compiled.get_concrete_function(*specs)
     return ImportedGraph(compiled, skeleton, specs)
 
 
 class ImportedGraph:
     """A function made by :func:`import_graph`: called with the traced function's
-    arguments (nested), it returns its outputs (nested alike)."""
+    arguments (nested), it returns its outputs (nested alike).
+
+    Its one signature is known, so tensors of it go straight to the concrete function's
+    flat call: ``tf.function``'s dispatch (matching the arguments to a trace) cost about
+    1.9 ms per call of a function of 17 small tensors (2.1 ms against 0.24 ms, on the
+    loaded 2-core host), paid at every chunk of a sampling loop, which a long run calls
+    thousands of times (the slice sampler's 200,000 iterations: 4,000 chunks).
+    """
 
     def __init__(self, compiled: Callable, skeleton: Any, specs: list) -> None:
         self.compiled = compiled  # the tf.function of the flat inputs and outputs
         self.skeleton = skeleton
         self.specs = specs
+        self.concrete = compiled.get_concrete_function(*specs)
 
     def __call__(self, *arguments: Any) -> Any:
-        outputs = self.compiled(*tf.nest.flatten(arguments))
+        flat = tf.nest.flatten(arguments)
+        call_flat = getattr(self.concrete, "_call_flat", None)
+        if call_flat is not None and len(flat) == len(self.specs) and all(
+                isinstance(a, tf.Tensor) and a.dtype == s.dtype and a.shape == s.shape
+                for a, s in zip(flat, self.specs, strict=True)):
+            outputs = tf.nest.flatten(call_flat(flat, self.concrete.captured_inputs))
+        else:  # other values (numpy, Python numbers): converted by the tf.function
+            outputs = self.compiled(*flat)
         return tf.nest.pack_sequence_as(self.skeleton, outputs)
 
     def hlo(self) -> str:

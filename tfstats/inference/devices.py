@@ -54,7 +54,9 @@ class _OnMesh:
         """The MCMC chunk for ``chains`` chains: per device (chains), or whole (data)."""
         if self.axis == "chains":
             return self.mesh.chain_parallel(build(chains // self.size))
-        return self.mesh.placed(build(chains), 7)  # before the data: x, adapt, seed, ...
+        from tfstats.backends.jax_aot import AheadOfTime  # XLA:CPU options, as on one device
+
+        return self.mesh.placed(AheadOfTime(build(chains)), 7)  # x, adapt, seed, ..., data
 
     def put(self, data: tuple) -> tuple:
         return self.mesh.put(data, self.rows)
