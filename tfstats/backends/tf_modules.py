@@ -90,5 +90,4 @@ def import_module(header: dict, body: bytes, args: tuple) -> ImportedGraph:
     tf.function(call, jit_compile=True, autograph=False).get_concrete_function(*specs)
     advance_names()
     compiled = tf.function(call, jit_compile=True, autograph=False)
-    compiled.get_concrete_function(*specs)
     return ImportedGraph(compiled, _skeleton(header["structure"]), specs)
