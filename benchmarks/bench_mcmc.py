@@ -93,9 +93,12 @@ def _run_worker(system: str, workloads: list[str], quick: bool, timeout: float,
         env["TFSTATS_BACKEND"] = "jax"
     with tempfile.TemporaryDirectory() as tmp:
         if system.startswith("tfstats"):
-            # a new, empty persistent compilation cache: the first call compiles, as a
-            # user's first run of a model does (JAX's cache is on by default)
-            env["TFSTATS_COMPILATION_CACHE"] = str(Path(tmp) / "cache")
+            # a new, empty cache directory in the default place (XDG_CACHE_HOME): the first
+            # call compiles, as a user's first run of a model does, with the default
+            # settings (JAX's persistent cache and the trace store on, TensorFlow's
+            # persistent cache off)
+            env.pop("TFSTATS_COMPILATION_CACHE", None)
+            env["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
         out = Path(tmp) / "result.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", system,
                    "--workloads", ",".join(workloads), "--out", str(out),

@@ -13,17 +13,20 @@ the GIL: run beside the starting points' own tracing, it would only share one co
 with it and delay the compilation that follows it.
 
 With a ``store`` (a ``trace_store`` digest of the function), the traced function is kept
-on disk per signature: its XLA program as a StableHLO module (``tf_modules``) where JAX's
-libraries are installed and TensorFlow reads the module back, else its graph
-(``tf_graphs``). The first process traces the function and writes the file, and every
-process, that one included, compiles what the file holds, so a later process does not
-trace the function again, nor (for a module) convert its graph to XLA, and finds its
-XLA program in TensorFlow's persistent cache when that is on.
+on disk per signature, and every process, the writer included, compiles what the file
+holds, so a later process does not trace the function again. Where TensorFlow's
+persistent compilation cache is on (``compile_cache``), the file holds the function's
+XLA program as a StableHLO module (``tf_modules``; where JAX's libraries are installed
+and TensorFlow reads the module back), so that a later process does not convert the
+graph to XLA either before it finds the program in that cache. The conversion costs the
+first process 0.6-1 s (TensorFlow's graph-to-XLA step, done once more and holding the
+GIL), so without that cache (the default) the file holds the graph (``tf_graphs``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -38,6 +41,11 @@ from tfstats.backends.tf_modules import KIND as MODULE
 from tfstats.backends.tf_modules import export_module, import_module
 
 __all__ = ["CompiledAhead", "signature"]
+
+
+def _programs_persist() -> bool:
+    """Whether TensorFlow keeps its XLA programs on disk (``compile_cache``)."""
+    return "tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", "")
 
 
 def signature(args: tuple) -> str:
@@ -123,15 +131,10 @@ class CompiledAhead:
             except Exception:  # noqa: BLE001 - a bad file: traced and written again
                 pass
         concrete = self.function.get_concrete_function(*args)  # a tracing error is raised
-        try:  # the XLA program, where JAX's libraries convert it
-            exported = export_module(self.function, args)
-            if exported is not None:
-                imported = import_module(*exported, args)
-                imported.hlo()  # TensorFlow reads the module back: else the graph is kept
-                trace_store.write("tensorflow", name, *exported)
+        if _programs_persist():  # the module: later processes load its XLA program
+            imported = self._keep_module(name, args)
+            if imported is not None:
                 return imported
-        except Exception:  # noqa: BLE001 - not convertible: its graph is kept instead
-            pass
         try:
             exported = export_graph(concrete, args)
             if exported is None:
@@ -140,6 +143,21 @@ class CompiledAhead:
             return import_graph(*exported, args)
         except Exception:  # noqa: BLE001 - not importable: compiled as traced
             return None
+
+    def _keep_module(self, name: str, args: tuple) -> Callable | None:
+        """Write the function's XLA module for ``args`` to the store as ``name`` (replacing a
+        kept graph) and return it imported; None where there is none (no JAX, a program
+        it does not convert, a module TensorFlow does not read back)."""
+        try:
+            exported = export_module(self.function, args)
+            if exported is None:
+                return None
+            imported = import_module(*exported, args)
+            imported.hlo()  # TensorFlow reads the module back
+        except Exception:  # noqa: BLE001 - not convertible: the graph is kept instead
+            return None
+        trace_store.write("tensorflow", name, *exported)
+        return imported
 
     def _compile(self, future: Future, args: tuple, scope: Callable[[], Any]) -> None:
         try:

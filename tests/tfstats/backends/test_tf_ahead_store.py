@@ -136,14 +136,16 @@ open({out!r}, "w").write(f"{{number}}\\n{{text}}")
 
 
 @pytest.mark.slow
-def test_a_new_process_compiles_the_writers_program(store: Path, tmp_path: Path) -> None:
-    """The XLA program a new process compiles from the stored graph is the writer's, source
-    locations and all, under a name that differs by a multiple of ``NAME_STEP``: what
-    TensorFlow's persistent cache is keyed by (without the renamed functions, the writer's
-    program held its trace's source locations; without the names advanced, the writer's
-    name was larger by the functions its trace made)."""
+def test_a_new_process_compiles_the_writers_program(store: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With TensorFlow's persistent cache on, the XLA program a new process compiles from
+    the stored file is the writer's, under a name that differs by a multiple of
+    ``NAME_STEP``: what that cache is keyed by (without the names advanced, the
+    writer's name was larger by the functions its trace made)."""
     from tfstats.backends.tf_graphs import NAME_STEP
 
+    # read by tfstats here (TensorFlow read its flags at its start), by both in the reader
+    monkeypatch.setenv("TF_XLA_FLAGS", f"--tf_xla_persistent_cache_directory={tmp_path}")
     _fit(keep="writer")
     writer, number = _program("writer")
     out = tmp_path / "reader.txt"
@@ -181,14 +183,31 @@ def test_nothing_is_written_with_the_store_off(store: Path, chunk_traces: list[s
     assert runner.store is None
 
 
-def test_the_xla_module_is_kept_where_jax_converts_it(plain: dict, store: Path) -> None:
+def _compiles_the_module(name: str) -> bool:
+    """Whether the fit kept as ``name`` compiled a kept XLA module (else a graph)."""
+    [runner] = [r for k, r in _FITTED[name]._cache.items() if k[-1][0] == "mcmc"]
+    [imported] = runner._traced.values()
+    return "XlaCallModule" in {op.type for op in imported.concrete.graph.get_operations()}
+
+
+@pytest.mark.parametrize("persist", [False, True], ids=["cache off", "cache on"])
+def test_the_xla_module_is_kept_where_programs_persist(
+        persist: bool, plain: dict, store: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where TensorFlow keeps its programs on disk, the XLA module is kept and compiled by
+    every process, the writer included; else the graph."""
     pytest.importorskip("jax")
     from tfstats.backends.tf_modules import KIND
 
-    _fit()
+    if persist:  # read by tfstats (TensorFlow read its flags at its start)
+        monkeypatch.setenv("TF_XLA_FLAGS", f"--tf_xla_persistent_cache_directory={tmp_path}")
+    else:
+        monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    for fit in ("first", "second"):
+        _same(plain, _fit(keep=fit))
+        assert _compiles_the_module(fit) is persist
     [stored] = _files(store)
-    header = json.loads(stored.read_bytes().partition(b"\n")[0])
-    assert header["kind"] == KIND
+    assert (json.loads(stored.read_bytes().partition(b"\n")[0]).get("kind") == KIND) is persist
 
 
 @pytest.mark.parametrize("failure", ["no module", "not read back"])
@@ -203,6 +222,7 @@ def test_the_graph_is_kept_where_the_module_is_not(
         def hlo(self) -> str:
             raise RuntimeError("XlaCallModule: cannot deserialize the module")
 
+    monkeypatch.setattr(tf_ahead, "_programs_persist", lambda: True)
     if failure == "no module":
         monkeypatch.setattr(tf_ahead, "export_module", lambda *args: None)
     else:
