@@ -13,32 +13,18 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("jax")
 
+from tests.tfstats.backends.loops import loop, loop_args  # noqa: E402
 from tfstats.backends.tf_modules import KIND, export_module, import_module  # noqa: E402
 
 
-def _loop(x: tf.Tensor, settings: dict) -> tuple:
-    """A while loop with a branch in it, outputs nested in a tuple and a dict."""
-
-    def body(i: tf.Tensor, total: tf.Tensor) -> tuple:
-        step = tf.cond(total[0] > 10.0, lambda: total * 0.5, lambda: total + settings["add"])
-        return i + 1, step
-
-    _, total = tf.while_loop(lambda i, t: i < settings["n"], body, (tf.constant(0), x))
-    return total, {"sum": tf.reduce_sum(total), "pair": [x * 2.0, total - x]}
-
-
-def _args(n: int = 7) -> tuple:
-    return tf.constant([1.0, 2.0, 3.0]), {"add": tf.constant(1.5), "n": tf.constant(n)}
-
-
 def test_the_module_computes_what_the_traced_function_does() -> None:
-    traced = tf.function(_loop, jit_compile=True, autograph=False)
-    header, body = export_module(traced, _args())
+    traced = tf.function(loop, jit_compile=True, autograph=False)
+    header, body = export_module(traced, loop_args())
     assert header["kind"] == KIND and len(header["outputs"]) == 4
-    imported = import_module(header, body, _args())
+    imported = import_module(header, body, loop_args())
     for n in (7, 0, 30):  # the loop count is an argument, not a constant
-        got = imported(*_args(n))
-        want = _loop(*_args(n))  # eagerly
+        got = imported(*loop_args(n))
+        want = loop(*loop_args(n))  # eagerly
         assert isinstance(got, tuple) and set(got[1]) == {"sum", "pair"}
         assert isinstance(got[1]["pair"], list)
         for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(want), strict=True):
@@ -57,10 +43,10 @@ def test_functions_that_do_not_stand_alone_keep_no_module() -> None:
 
 def test_no_module_without_jax(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "jax._src.lib", None)  # its import fails
-    traced = tf.function(_loop, jit_compile=True, autograph=False)
-    assert export_module(traced, _args()) is None
+    traced = tf.function(loop, jit_compile=True, autograph=False)
+    assert export_module(traced, loop_args()) is None
 
 
 def test_a_graphs_file_is_not_read_as_a_module() -> None:
     with pytest.raises(ValueError, match="not a kept XLA module"):
-        import_module({"inputs": [], "outputs": []}, b"a graph", _args())
+        import_module({"inputs": [], "outputs": []}, b"a graph", loop_args())
