@@ -145,9 +145,9 @@ class CompiledAhead:
             return None
 
     def _keep_module(self, name: str, args: tuple) -> Callable | None:
-        """Write the function's XLA module for ``args`` to the store as ``name`` (replacing a
-        kept graph) and return it imported; None where there is none (no JAX, a program
-        it does not convert, a module TensorFlow does not read back)."""
+        """Write the function's XLA module for ``args`` to the store as ``name`` and return
+        it imported; None where there is none (no JAX, a program it does not convert, a
+        module TensorFlow does not read back)."""
         try:
             exported = export_module(self.function, args)
             if exported is None:

@@ -9,9 +9,10 @@ once the loop's graph is kept (``tf_graphs``). :func:`export_module` keeps that 
 instead: TensorFlow's HLO, converted to StableHLO and serialised as a portable artifact
 with jaxlib's MLIR bindings (the format ``jax.export`` writes). :func:`import_module`
 makes a jit-compiled function of one ``XlaCallModule`` operation, which TensorFlow turns
-into HLO in 0.13-0.14 s for the same loop. Every process, the writer included, compiles
-the module, so all of them give XLA the same program (under a function name advanced to
-a multiple of ``tf_graphs.NAME_STEP``, as for a kept graph).
+into HLO in 0.13-0.14 s for the same loop. Where a module is kept (``tf_ahead``: with
+TensorFlow's persistent cache on), every process, the writer included, compiles it, so
+all of them give XLA the same program (under a function name advanced to a multiple of
+``tf_graphs.NAME_STEP``, as for a kept graph).
 
 Only on a CPU: the module is TensorFlow's program for the device it was converted on.
 """
