@@ -19,6 +19,7 @@ Only on a CPU: the module is TensorFlow's program for the device it was converte
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import tensorflow as tf
@@ -30,6 +31,10 @@ __all__ = ["KIND", "export_module", "import_module"]
 
 KIND = "stablehlo"  # the header's "kind" of a kept module (a kept graph has none)
 _CALL_MODULE_VERSION = 9  # XlaCallModule's serialisation version (TensorFlow 2.21: up to 10)
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def _on_cpu() -> bool:
@@ -65,18 +70,22 @@ def export_module(function: Any, args: tuple) -> tuple[dict, bytes] | None:
         target = hlo.get_version_from_compatibility_requirement(
             hlo.StablehloCompatibilityRequirement.WEEK_4)
         artifact = _jax.mlir.serialize_portable_artifact(module, target, False)
+    body = bytes(artifact)
     header = {"kind": KIND, "structure": structure, "name": concrete.graph.name,
-              "outputs": [[list(t.shape), t.dtype.name] for t in outputs]}
-    return header, bytes(artifact)
+              "outputs": [[list(t.shape), t.dtype.name] for t in outputs],
+              "digest": _digest(body)}
+    return header, body
 
 
 def import_module(header: dict, body: bytes, args: tuple) -> ImportedGraph:
     """A jit-compiled function of the module :func:`export_module` wrote, for arguments
     of the signature of ``args`` (nested as they are), returning outputs nested as the
     traced function's; traced here (a few milliseconds). ValueError for another kind of
-    file or off a CPU."""
+    file, a module that does not match the digest written with it, or off a CPU."""
     if header.get("kind") != KIND or not _on_cpu():
         raise ValueError("not a kept XLA module for this device")
+    if header.get("digest") != _digest(body):  # else TensorFlow fails only when compiling
+        raise ValueError("the kept XLA module does not match its digest")
     specs = [tf.TensorSpec(a.shape, a.dtype) for a in tf.nest.flatten(args)]
     shapes = [tf.TensorShape(shape) for shape, _ in header["outputs"]]
     dtypes = [tf.dtypes.as_dtype(dtype) for _, dtype in header["outputs"]]

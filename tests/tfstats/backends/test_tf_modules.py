@@ -47,6 +47,12 @@ def test_no_module_without_jax(monkeypatch: pytest.MonkeyPatch) -> None:
     assert export_module(traced, loop_args()) is None
 
 
-def test_a_graphs_file_is_not_read_as_a_module() -> None:
+def test_a_graphs_file_or_a_damaged_module_is_not_read() -> None:
+    """Checked when read: TensorFlow itself would fail only when it compiles."""
     with pytest.raises(ValueError, match="not a kept XLA module"):
         import_module({"inputs": [], "outputs": []}, b"a graph", loop_args())
+    header, body = export_module(tf.function(loop, jit_compile=True), loop_args())
+    damaged = body[:100] + bytes([body[100] ^ 1]) + body[101:]
+    for wrong in (damaged, body[:-10], b"not a module"):
+        with pytest.raises(ValueError, match="does not match its digest"):
+            import_module(header, wrong, loop_args())
