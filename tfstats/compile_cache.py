@@ -209,6 +209,9 @@ def statistics() -> dict[str, int]:
         return dict(_counts, entries=len(_entries))
 
 
+_TF_CACHE_FLAG = "tf_xla_persistent_cache_directory"
+
+
 def switched_off(variable: str) -> bool:
     """Whether the environment variable ``variable`` is set to a value that means off
     ("0", "off", "false", "no", "none" or empty).
@@ -248,6 +251,12 @@ def cache_directory(backend: str) -> Path | None:
     return path
 
 
+def tensorflow_programs_persist() -> bool:
+    """Whether TensorFlow's XLA persistent cache is on in this process (named in
+    ``TF_XLA_FLAGS``, by :func:`configure_tensorflow` or by the user)."""
+    return _TF_CACHE_FLAG in os.environ.get("TF_XLA_FLAGS", "")
+
+
 def configure_tensorflow() -> Path | None:
     """Point TensorFlow's XLA persistent cache at a subdirectory of the directory named by
     ``TFSTATS_COMPILATION_CACHE``; run before TensorFlow is imported (it reads
@@ -258,12 +267,12 @@ def configure_tensorflow() -> Path | None:
     ``TF_XLA_FLAGS`` is kept."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
     setting = os.environ.get("TFSTATS_COMPILATION_CACHE")
-    if "tf_xla_persistent_cache_directory" in flags or not setting or (
+    if _TF_CACHE_FLAG in flags or not setting or (
             switched_off("TFSTATS_COMPILATION_CACHE")):
         return None
     path = cache_directory(f"tensorflow-{_version('tensorflow', 'tf-nightly')}-{cpu_digest()}")
     if path is not None:
-        os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={path}".strip()
+        os.environ["TF_XLA_FLAGS"] = f"{flags} --{_TF_CACHE_FLAG}={path}".strip()
     return path
 
 

@@ -232,7 +232,7 @@ class AheadOfTime:
                 lowered()
             return lowering.compile(compiler_options=options or None)
         traced = self.jitted.trace(*args)
-        options = compiler_options(traced.jaxpr) if jax.default_backend() == "cpu" else {}
+        options = self._options(_wants_emitters(traced.jaxpr.jaxpr))
         lowering = traced.lower()
         if lowered is not None:
             lowered()

@@ -26,7 +26,6 @@ GIL), so without that cache (the default) the file holds the graph (``tf_graphs`
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -39,13 +38,9 @@ from tfstats.backends.compilations import Compilations
 from tfstats.backends.tf_graphs import export_graph, import_graph
 from tfstats.backends.tf_modules import KIND as MODULE
 from tfstats.backends.tf_modules import export_module, import_module
+from tfstats.compile_cache import tensorflow_programs_persist
 
 __all__ = ["CompiledAhead", "signature"]
-
-
-def _programs_persist() -> bool:
-    """Whether TensorFlow keeps its XLA programs on disk (``compile_cache``)."""
-    return "tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", "")
 
 
 def signature(args: tuple) -> str:
@@ -131,7 +126,7 @@ class CompiledAhead:
             except Exception:  # noqa: BLE001 - a bad file: traced and written again
                 pass
         concrete = self.function.get_concrete_function(*args)  # a tracing error is raised
-        if _programs_persist():  # the module: later processes load its XLA program
+        if tensorflow_programs_persist():  # the module: later processes load its XLA program
             imported = self._keep_module(name, args)
             if imported is not None:
                 return imported

@@ -31,7 +31,8 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["NAME_STEP", "ImportedGraph", "export_graph", "import_graph", "advance_names"]
+__all__ = ["NAME_STEP", "ImportedGraph", "export_graph", "import_graph", "advance_names",
+           "standalone_structure", "output_skeleton"]
 
 NAME_STEP = 100_000  # the counter of TensorFlow's function names is advanced to a multiple
 
@@ -48,14 +49,14 @@ def _structure(value: Any) -> Any:
     raise ValueError(f"an output of type {type(value).__name__}")
 
 
-def _skeleton(structure: Any) -> Any:
+def output_skeleton(structure: Any) -> Any:
     """The nesting written by :func:`_structure`, with None for its tensors."""
     if structure is None:
         return None
     (kind, items), = structure.items()
     if kind == "dict":
-        return {k: _skeleton(v) for k, v in items}
-    made = [_skeleton(v) for v in items]
+        return {k: output_skeleton(v) for k, v in items}
+    made = [output_skeleton(v) for v in items]
     return tuple(made) if kind == "tuple" else made
 
 
@@ -89,11 +90,11 @@ def _rename_functions(graph: Any, prefix: str) -> None:
         gradient.gradient_func = names.get(gradient.gradient_func, gradient.gradient_func)
 
 
-def export_graph(concrete: Any, args: tuple) -> tuple[dict, bytes] | None:
-    """The header and bytes of ``concrete``'s graph (a concrete function traced for
-    ``args``), its functions renamed ``tfstats_<digest of the graph>_<i>``; None when it
-    cannot be imported as a whole (captured tensors or variables, outputs other than
-    nested tensors)."""
+def standalone_structure(concrete: Any, args: tuple) -> Any:
+    """The nesting of the outputs of ``concrete`` (a concrete function traced for
+    ``args``), as :func:`export_graph` and ``tf_modules.export_module`` write it, or None
+    when the function cannot be kept as a whole: captured tensors or variables,
+    arguments other than tensors, outputs other than nested tensors."""
     flat = tf.nest.flatten(args)
     if concrete.captured_inputs or len(concrete.inputs) != len(flat) or not all(
             isinstance(a, tf.Tensor) for a in flat):
@@ -103,6 +104,17 @@ def export_graph(concrete: Any, args: tuple) -> tuple[dict, bytes] | None:
     except ValueError:
         return None
     if len(tf.nest.flatten(concrete.structured_outputs)) != len(concrete.outputs):
+        return None
+    return structure
+
+
+def export_graph(concrete: Any, args: tuple) -> tuple[dict, bytes] | None:
+    """The header and bytes of ``concrete``'s graph (a concrete function traced for
+    ``args``), its functions renamed ``tfstats_<digest of the graph>_<i>``; None when it
+    cannot be imported as a whole (captured tensors or variables, outputs other than
+    nested tensors)."""
+    structure = standalone_structure(concrete, args)
+    if structure is None:
         return None
     graph = concrete.graph.as_graph_def()
     _rename_functions(graph, "tfstats")
@@ -132,7 +144,7 @@ def import_graph(header: dict, body: bytes, args: tuple) -> ImportedGraph:
     traced function's; traced here (about 0.1 s for a sampling loop)."""
     graph = tf.compat.v1.GraphDef.FromString(body)
     flat = tf.nest.flatten(args)
-    skeleton = _skeleton(header["structure"])
+    skeleton = output_skeleton(header["structure"])
 
     def imported(*inputs: tf.Tensor) -> list[tf.Tensor]:
         return tf.graph_util.import_graph_def(
@@ -167,14 +179,14 @@ class ImportedGraph:
         self.skeleton = skeleton
         self.specs = specs
         self.concrete = compiled.get_concrete_function(*specs)
+        self._call_flat = getattr(self.concrete, "_call_flat", None)  # private: may be gone
 
     def __call__(self, *arguments: Any) -> Any:
         flat = tf.nest.flatten(arguments)
-        call_flat = getattr(self.concrete, "_call_flat", None)
-        if call_flat is not None and len(flat) == len(self.specs) and all(
+        if self._call_flat is not None and len(flat) == len(self.specs) and all(
                 isinstance(a, tf.Tensor) and a.dtype == s.dtype and a.shape == s.shape
                 for a, s in zip(flat, self.specs, strict=True)):
-            outputs = tf.nest.flatten(call_flat(flat, self.concrete.captured_inputs))
+            outputs = tf.nest.flatten(self._call_flat(flat, self.concrete.captured_inputs))
         else:  # other values (numpy, Python numbers): converted by the tf.function
             outputs = self.compiled(*flat)
         return tf.nest.pack_sequence_as(self.skeleton, outputs)

@@ -25,7 +25,12 @@ from typing import Any
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python import xla
 
-from tfstats.backends.tf_graphs import ImportedGraph, _skeleton, _structure, advance_names
+from tfstats.backends.tf_graphs import (
+    ImportedGraph,
+    advance_names,
+    output_skeleton,
+    standalone_structure,
+)
 
 __all__ = ["KIND", "export_module", "import_module"]
 
@@ -46,8 +51,7 @@ def export_module(function: Any, args: tuple) -> tuple[dict, bytes] | None:
     ``jit_compile=True``, traced for ``args``) as a StableHLO portable artifact; None
     where it cannot be kept (not on a CPU, JAX not installed, outputs other than nested
     tensors, captured tensors)."""
-    flat = tf.nest.flatten(args)
-    if not _on_cpu() or not all(isinstance(a, tf.Tensor) for a in flat):
+    if not _on_cpu():
         return None
     try:
         from jax._src.interpreters import mlir
@@ -57,11 +61,8 @@ def export_module(function: Any, args: tuple) -> tuple[dict, bytes] | None:
     except ImportError:
         return None
     concrete = function.get_concrete_function(*args)
-    if concrete.captured_inputs or len(concrete.inputs) != len(flat):
-        return None
-    try:
-        structure = _structure(concrete.structured_outputs)
-    except ValueError:
+    structure = standalone_structure(concrete, args)
+    if structure is None:
         return None
     outputs = tf.nest.flatten(concrete.structured_outputs)
     program = function.experimental_get_compiler_ir(*args)(stage="hlo_serialized")
@@ -100,4 +101,4 @@ def import_module(header: dict, body: bytes, args: tuple) -> ImportedGraph:
     tf.function(call, jit_compile=True, autograph=False).get_concrete_function(*specs)
     advance_names()
     compiled = tf.function(call, jit_compile=True, autograph=False)
-    return ImportedGraph(compiled, _skeleton(header["structure"]), specs)
+    return ImportedGraph(compiled, output_skeleton(header["structure"]), specs)

@@ -221,7 +221,7 @@ def test_the_graph_is_kept_where_the_module_is_not(
         def hlo(self) -> str:
             raise RuntimeError("XlaCallModule: cannot deserialize the module")
 
-    monkeypatch.setattr(tf_ahead, "_programs_persist", lambda: True)
+    monkeypatch.setattr(tf_ahead, "tensorflow_programs_persist", lambda: True)
     if failure == "no module":
         monkeypatch.setattr(tf_ahead, "export_module", lambda *args: None)
     else:
