@@ -16,7 +16,7 @@ import scipy.stats as st
 
 import tfstats as ts
 
-__all__ = ["Case", "CASES", "case", "joint"]
+__all__ = ["Case", "CASES", "case"]
 
 
 @dataclass
@@ -89,10 +89,3 @@ def case(name: str) -> Case:
     """The case ``name``, built once per session."""
     return CASES[name]()
 
-
-@functools.cache
-def joint() -> tuple[ts.Model, dict[str, Case]]:
-    """All cases as one model of independent unknowns, named after the cases: each
-    unknown's posterior is its case's, and a sampler compiles one program for all four."""
-    cases = {name: build() for name, build in CASES.items()}
-    return ts.model(**{name: c.unknown for name, c in cases.items()}), cases

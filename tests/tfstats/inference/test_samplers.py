@@ -17,7 +17,7 @@ import pytest
 from arviz_stats.base import array_stats
 
 import tfstats as ts
-from tests.tfstats.inference.conjugate import CASES, case, joint
+from tests.tfstats.inference.conjugate import CASES, Case, case
 
 SEED = 1
 CHAINS = 4
@@ -27,6 +27,15 @@ SAMPLERS = {
     "rwmh": (ts.rwmh(), 4000),  # about 0.15 effective draws per iteration: draw more
     "slice": (ts.slice(), 1000),
 }
+
+
+@functools.cache
+def joint() -> tuple[ts.Model, dict[str, Case]]:
+    """The four cases as independent unknowns of one model, named after the cases: each
+    unknown's posterior is as in its own model, and a sampler compiles one program for
+    all four."""
+    cases = {name: build() for name, build in CASES.items()}
+    return ts.model(**{name: c.unknown for name, c in cases.items()}), cases
 
 
 @functools.cache
@@ -137,14 +146,15 @@ def test_step_jitter_must_be_a_fraction() -> None:
 
 
 def test_step_jitter_spreads_the_step_size_within_its_band() -> None:
+    """The default jitter (0.15) from the HMC fit above; no jitter in a short run."""
     exact = case("normal_normal")
-    steps = {}
-    for jitter in (0.0, 0.15):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            draws = ts.mcmc(exact.model, n_samples=200, warmup=200, chains=2,
-                            sampler=ts.hmc(step_jitter=jitter), seed=SEED, progress=False)
-        steps[jitter] = draws.stats["step_size"] / draws.step_size[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fixed = ts.mcmc(exact.model, n_samples=200, warmup=200, chains=2,
+                        sampler=ts.hmc(step_jitter=0.0), seed=SEED, progress=False)
+    assert ts.hmc().step_jitter == 0.15
+    steps = {jitter: draws.stats["step_size"] / draws.step_size[:, None]
+             for jitter, draws in ((0.0, fixed), (0.15, _joint_draws("hmc")))}
     np.testing.assert_allclose(steps[0.0], 1.0, rtol=1e-5)  # the adapted step, fixed
     ratio = steps[0.15]
     assert ratio.min() >= 0.85 - 1e-5 and ratio.max() <= 1.15 + 1e-5
