@@ -112,17 +112,30 @@ _FITTED: dict[str, ts.Model] = {}
 
 
 def test_a_second_fit_imports_the_stored_graph(plain: dict, store: Path,
-                                               chunk_traces: list[str]) -> None:
-    first = _fit()
+                                               chunk_traces: list[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without TensorFlow's persistent cache, the graph is kept (not the XLA module) and
+    the next fit imports it; a bad file in its place is traced and written again."""
+    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    first = _fit(keep="first")
     assert chunk_traces == ["chunk"]
     [stored] = _files(store)
     written = stored.read_bytes()
+    assert "kind" not in json.loads(written.partition(b"\n")[0])  # a graph
     _same(plain, first)  # the imported graph samples as the traced function does
-    second = _fit()
+    second = _fit(keep="second")
     assert chunk_traces == ["chunk"]  # imported, not traced again
+    assert not _compiles_the_module("first") and not _compiles_the_module("second")
     _same(plain, second)
     assert _files(store) == [stored] and stored.read_bytes() == written
     assert np.all(np.isfinite(first["mu"])) and first["mu"].shape == (2, 30)
+    for garbage in (b"\x00\xffnot a graph", b'{"inputs": []}\nnot a graph'):
+        stored.write_bytes(garbage)
+        _same(plain, _fit())
+        assert _files(store) == [stored] and stored.read_bytes() != garbage  # written again
+    assert len(chunk_traces) == 3  # traced again each time
+    _same(plain, _fit())
+    assert len(chunk_traces) == 3  # and imported the next time
 
 
 READER = """
@@ -160,19 +173,6 @@ def test_a_new_process_compiles_the_writers_program(store: Path, tmp_path: Path,
     assert reader == writer
 
 
-def test_a_bad_file_is_traced_and_written_again(plain: dict, store: Path,
-                                                chunk_traces: list[str]) -> None:
-    _fit()
-    [stored] = _files(store)
-    for garbage in (b"\x00\xffnot a graph", b'{"inputs": []}\nnot a graph'):
-        stored.write_bytes(garbage)
-        _same(plain, _fit())
-        assert _files(store) == [stored] and stored.read_bytes() != garbage  # written again
-    assert len(chunk_traces) == 3  # traced again each time
-    _same(plain, _fit())
-    assert len(chunk_traces) == 3  # and imported the next time
-
-
 def test_nothing_is_written_with_the_store_off(store: Path, chunk_traces: list[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TFSTATS_TRACE_STORE", "0")
@@ -189,24 +189,21 @@ def _compiles_the_module(name: str) -> bool:
     return "XlaCallModule" in {op.type for op in imported.concrete.graph.get_operations()}
 
 
-@pytest.mark.parametrize("persist", [False, True], ids=["cache off", "cache on"])
 def test_the_xla_module_is_kept_where_programs_persist(
-        persist: bool, plain: dict, store: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        plain: dict, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where TensorFlow keeps its programs on disk, the XLA module is kept and compiled by
-    every process, the writer included; else the graph."""
+    every process, the writer included (without that cache, the graph is:
+    test_a_second_fit_imports_the_stored_graph)."""
     pytest.importorskip("jax")
     from tfstats.backends.tf_modules import KIND
 
-    if persist:  # read by tfstats (TensorFlow read its flags at its start)
-        monkeypatch.setenv("TF_XLA_FLAGS", f"--tf_xla_persistent_cache_directory={tmp_path}")
-    else:
-        monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    # read by tfstats (TensorFlow read its flags at its start)
+    monkeypatch.setenv("TF_XLA_FLAGS", f"--tf_xla_persistent_cache_directory={tmp_path}")
     for fit in ("first", "second"):
         _same(plain, _fit(keep=fit))
-        assert _compiles_the_module(fit) is persist
+        assert _compiles_the_module(fit)
     [stored] = _files(store)
-    assert (json.loads(stored.read_bytes().partition(b"\n")[0]).get("kind") == KIND) is persist
+    assert json.loads(stored.read_bytes().partition(b"\n")[0]).get("kind") == KIND
 
 
 @pytest.mark.parametrize("failure", ["no module", "not read back"])

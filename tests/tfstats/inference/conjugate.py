@@ -28,6 +28,7 @@ class Case:
     mean: float
     sd: float
     arrays: dict[str, Any] = field(default_factory=dict)
+    unknown: ts.Array | None = None
 
 
 def normal_normal() -> Case:
@@ -40,7 +41,7 @@ def normal_normal() -> Case:
     precision = 1 / prior_sd**2 + len(y_data) / sd**2
     mean = (prior_mean / prior_sd**2 + y_data.sum() / sd**2) / precision
     return Case(ts.model(mu), "mu", mean, precision**-0.5,
-                {"mu": mu, "y": y, "y_data": y_data, "sd": sd})
+                {"mu": mu, "y": y, "y_data": y_data, "sd": sd}, unknown=mu)
 
 
 def beta_binomial() -> Case:
@@ -49,7 +50,7 @@ def beta_binomial() -> Case:
     p = ts.beta(2, 3)
     ts.binomial(size, p, observed=k)
     exact = st.beta(2 + k.sum(), 3 + (size - k).sum())
-    return Case(ts.model(p), "p", float(exact.mean()), float(exact.std()))
+    return Case(ts.model(p), "p", float(exact.mean()), float(exact.std()), unknown=p)
 
 
 def gamma_poisson() -> Case:
@@ -59,7 +60,8 @@ def gamma_poisson() -> Case:
     rate = ts.gamma(3, 2)
     ts.poisson(rate, observed=y)
     exact = st.gamma(3 + y.sum(), scale=1 / (2 + len(y)))
-    return Case(ts.model(rate), "rate", float(exact.mean()), float(exact.std()))
+    return Case(ts.model(rate), "rate", float(exact.mean()), float(exact.std()),
+                unknown=rate)
 
 
 def truncated_normal() -> Case:
@@ -75,7 +77,7 @@ def truncated_normal() -> Case:
     mass = integrate.quad(density, 0, 1)[0]
     mean = integrate.quad(lambda m: m * density(m), 0, 1)[0] / mass
     second = integrate.quad(lambda m: m**2 * density(m), 0, 1)[0] / mass
-    return Case(ts.model(mu), "mu", mean, float(np.sqrt(second - mean**2)))
+    return Case(ts.model(mu), "mu", mean, float(np.sqrt(second - mean**2)), unknown=mu)
 
 
 CASES = {"normal_normal": normal_normal, "beta_binomial": beta_binomial,
@@ -86,3 +88,4 @@ CASES = {"normal_normal": normal_normal, "beta_binomial": beta_binomial,
 def case(name: str) -> Case:
     """The case ``name``, built once per session."""
     return CASES[name]()
+

@@ -3,11 +3,13 @@
 Tolerances come from each run's own Monte Carlo error: the mean within 4 MCSE
 (``sd / sqrt(ess_bulk)``) of the exact mean, the sd within 4 MCSE of the sd (ArviZ's
 ``mcse(method="sd")``, which accounts for the autocorrelation of squared deviations) plus
-1% slack. Seeds are fixed; each model object is shared by all four samplers.
+1% slack. Seeds are fixed. The four conjugate cases are fitted together, as the
+independent unknowns of one model, once per sampler (one compilation each).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -15,7 +17,7 @@ import pytest
 from arviz_stats.base import array_stats
 
 import tfstats as ts
-from tests.tfstats.inference.conjugate import CASES, case
+from tests.tfstats.inference.conjugate import CASES, Case, case
 
 SEED = 1
 CHAINS = 4
@@ -27,18 +29,36 @@ SAMPLERS = {
 }
 
 
-@pytest.mark.parametrize("sampler", list(SAMPLERS))
-@pytest.mark.parametrize("name", list(CASES))
-def test_posterior_moments_are_exact(name: str, sampler: str) -> None:
-    exact = case(name)
+@functools.cache
+def joint() -> tuple[ts.Model, dict[str, Case]]:
+    """The four cases as independent unknowns of one model, named after the cases: each
+    unknown's posterior is as in its own model, and a sampler compiles one program for
+    all four."""
+    cases = {name: build() for name, build in CASES.items()}
+    return ts.model(**{name: c.unknown for name, c in cases.items()}), cases
+
+
+@functools.cache
+def _joint_draws(sampler: str) -> ts.Draws:
+    """One fit of all four cases (independent unknowns of one model) by ``sampler``: one
+    compilation per sampler instead of one per case and sampler."""
+    model, _ = joint()
     spec, n_samples = SAMPLERS[sampler]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # diagnostics are asserted below
-        draws = ts.mcmc(exact.model, n_samples=n_samples, warmup=1000, chains=CHAINS,
-                        sampler=spec, seed=SEED, progress=False)
-    values = draws[exact.name]
+        return ts.mcmc(model, n_samples=n_samples, warmup=1000, chains=CHAINS, sampler=spec,
+                       seed=SEED, progress=False)
+
+
+@pytest.mark.parametrize("sampler", list(SAMPLERS))
+@pytest.mark.parametrize("name", list(CASES))
+def test_posterior_moments_are_exact(name: str, sampler: str) -> None:
+    exact = joint()[1][name]
+    draws = _joint_draws(sampler)
+    n_samples = SAMPLERS[sampler][1]
+    values = draws[name]
     assert values.shape == (CHAINS, n_samples)
-    row = draws.summary().loc[exact.name]
+    row = draws.summary().loc[name]
     assert row["r_hat"] < 1.05, row
     assert row["ess_bulk"] > 400, row
     mcse_mean = row["sd"] / np.sqrt(row["ess_bulk"])
@@ -50,13 +70,8 @@ def test_posterior_moments_are_exact(name: str, sampler: str) -> None:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_draws_respect_the_support(name: str) -> None:
-    """Reuses the NUTS fit above (same settings, so no new compilation)."""
-    exact = case(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        draws = ts.mcmc(exact.model, n_samples=1000, warmup=1000, chains=CHAINS,
-                        sampler=ts.nuts(), seed=SEED, progress=False)
-    values = draws[exact.name]
+    """Reuses the NUTS fit above."""
+    values = _joint_draws("nuts")[name]
     assert np.all(np.isfinite(values))
     if name == "beta_binomial":
         assert np.all((values > 0) & (values < 1))
@@ -131,14 +146,15 @@ def test_step_jitter_must_be_a_fraction() -> None:
 
 
 def test_step_jitter_spreads_the_step_size_within_its_band() -> None:
+    """The default jitter (0.15) from the HMC fit above; no jitter in a short run."""
     exact = case("normal_normal")
-    steps = {}
-    for jitter in (0.0, 0.15):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            draws = ts.mcmc(exact.model, n_samples=200, warmup=200, chains=2,
-                            sampler=ts.hmc(step_jitter=jitter), seed=SEED, progress=False)
-        steps[jitter] = draws.stats["step_size"] / draws.step_size[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fixed = ts.mcmc(exact.model, n_samples=200, warmup=200, chains=2,
+                        sampler=ts.hmc(step_jitter=0.0), seed=SEED, progress=False)
+    assert ts.hmc().step_jitter == 0.15
+    steps = {jitter: draws.stats["step_size"] / draws.step_size[:, None]
+             for jitter, draws in ((0.0, fixed), (0.15, _joint_draws("hmc")))}
     np.testing.assert_allclose(steps[0.0], 1.0, rtol=1e-5)  # the adapted step, fixed
     ratio = steps[0.15]
     assert ratio.min() >= 0.85 - 1e-5 and ratio.max() <= 1.15 + 1e-5
