@@ -80,8 +80,13 @@ def fresh_process() -> dict[str, Any]:
     path = Path(tempfile.mkdtemp()) / "fit.pkl"
     path.write_bytes(cloudpickle.dumps({k: fitted[k] for k in ("model", "draws", "fit")}))
     env = {k: v for k, v in os.environ.items() if k != "TFSTATS_VERBOSE"}
+    # a cache without ArviZ's stamp of today, so that its once-a-day notice would show
+    # (matplotlib keeps its font cache where it was)
+    import matplotlib
+
+    env |= {"PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": tempfile.mkdtemp(),
+            "MPLCONFIGDIR": matplotlib.get_cachedir()}
     done = subprocess.run([sys.executable, "-c", FRESH, str(path)], capture_output=True,
-                          text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=600,
-                          cwd=ROOT)
+                          text=True, env=env, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return {"out": json.loads(done.stdout.strip().splitlines()[-1]), "stderr": done.stderr}
