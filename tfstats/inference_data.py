@@ -4,7 +4,6 @@ observed data; posterior predictive, prior and prior predictive groups on reques
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -12,8 +11,9 @@ import numpy as np
 from tfstats.inference.enumeration import draw_discrete
 from tfstats.inference.simulate import evaluate, pointwise_log_likelihood
 from tfstats.labels import arviz_dims
+from tfstats.quiet import import_without_notices
 
-__all__ = ["import_arviz", "to_inference_data"]
+__all__ = ["to_inference_data"]
 
 
 def _sample_stats(draws: Any) -> dict[str, np.ndarray]:
@@ -44,28 +44,11 @@ def _simulate(draws: Any, given: bool, arrays: list, seed: int | None) -> list[n
     return [o.reshape(chains, n, *a.shape) for o, a in zip(out, arrays, strict=True)]
 
 
-def import_arviz() -> Any:
-    """ArviZ, imported without its once-a-day notice of a coming refactor (a FutureWarning
-    that ArviZ 0.22+ prints at the first import of each day): the user did not import it.
-
-    Examples
-    --------
-    >>> import_arviz().__name__
-    'arviz'
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor",
-                                category=FutureWarning)
-        import arviz
-
-    return arviz
-
-
 def to_inference_data(draws: Any, *, log_likelihood: bool = True, observed_data: bool = True,
                       posterior_predictive: bool = False, prior: bool = False,
                       prior_predictive: bool = False, seed: int | None = None) -> Any:
     """See :meth:`tfstats.Draws.to_arviz`."""
-    az = import_arviz()
+    az = import_without_notices("arviz")
 
     model = draws.model
     if model is None and (posterior_predictive or prior or prior_predictive):

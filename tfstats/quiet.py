@@ -8,7 +8,8 @@ from Python later (retracing notices, "Using a while_loop for converting Svd"). 
 and its devices probed with the process's stderr (file descriptor 2) sent to a temporary
 file: lines of known noise (absl INFO and WARNING lines, the CUDA probe) are dropped and
 every other line (errors) is written back. The Python loggers of TensorFlow and JAX are
-set to show errors only. ``TFSTATS_VERBOSE=1`` turns all of this off.
+set to show errors only. Libraries tfstats imports for the user (ArviZ) are imported
+without their announcements (``_NOTICES``). ``TFSTATS_VERBOSE=1`` turns all of this off.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
-__all__ = ["import_quietly", "native_output", "verbose"]
+__all__ = ["import_quietly", "import_without_notices", "native_output", "verbose"]
 
 _NOISE = re.compile(
     r"^\s*$"
@@ -33,6 +35,9 @@ _NOISE = re.compile(
     r"|cuInit|cuda_platform|cudart_stub|cuda_dnn|cuda_fft|cuda_blas"  # the CUDA probe
     r"|computation placer already registered"
 )
+# Python warnings that announce a library's plans (not a problem with the user's model):
+# ArviZ 0.22+ prints this FutureWarning at the first import of each day
+_NOTICES = ((FutureWarning, r"\s*ArviZ is undergoing a major refactor"),)
 _LOGGERS = ("tensorflow", "jax._src.xla_bridge", "jax._src.compiler")
 
 
@@ -100,3 +105,19 @@ def import_quietly(name: str) -> ModuleType:
         _probe_devices()
     quiet_loggers()
     return module
+
+
+def import_without_notices(name: str) -> ModuleType:
+    """Import module ``name`` (one tfstats imports for the user, such as ArviZ) without the
+    libraries' announcements (``_NOTICES``); ``TFSTATS_VERBOSE=1`` shows them.
+
+    Examples
+    --------
+    >>> import_without_notices("arviz").__name__
+    'arviz'
+    """
+    with warnings.catch_warnings():
+        if not verbose():
+            for category, message in _NOTICES:
+                warnings.filterwarnings("ignore", message=message, category=category)
+        return importlib.import_module(name)

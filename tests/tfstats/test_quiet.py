@@ -40,3 +40,20 @@ def test_verbose_lets_everything_through(capfd: pytest.CaptureFixture,
     with quiet.native_output():
         _write_native("I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on.\n")
     assert "oneDNN" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("verbose", ["", "1"])
+def test_announcements_of_imported_libraries_are_dropped_unless_verbose(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, verbose: str) -> None:
+    name = f"announcing_{verbose or 'quiet'}"
+    (tmp_path / f"{name}.py").write_text(
+        "import warnings\n"
+        "warnings.warn('\\nArviZ is undergoing a major refactor ...', FutureWarning)\n"
+        "warnings.warn('a real problem', FutureWarning)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("TFSTATS_VERBOSE", verbose)
+    with pytest.warns(FutureWarning) as record:
+        quiet.import_without_notices(name)
+    messages = [str(w.message) for w in record]
+    assert "a real problem" in messages
+    assert any("ArviZ" in m for m in messages) == bool(verbose), messages
