@@ -88,4 +88,3 @@ CASES = {"normal_normal": normal_normal, "beta_binomial": beta_binomial,
 def case(name: str) -> Case:
     """The case ``name``, built once per session."""
     return CASES[name]()
-
