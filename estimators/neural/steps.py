@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -221,6 +222,39 @@ def micro_batch_train_function(model: Any, size: int) -> Any:
     return function
 
 
+# per model, the traced loops of memory_train_function by mini-batch size, with the
+# optimizer they update (a model compiled again gets new ones)
+_MEMORY_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _memory_steps(model: Any, size: int) -> _Compiled:
+    """The loop of ``size``-row steps over an epoch's row order, traced once per model,
+    mini-batch size and column structure: a warm start or ``partial_fit`` on any number
+    of rows reuses it (the rows are an input, not a constant of the graph)."""
+    import tensorflow as tf
+
+    known = _MEMORY_STEPS.setdefault(model, {})
+    optimizer, compiled = known.get(size, (None, None))
+    if compiled is not None and optimizer is model.optimizer:
+        return compiled
+    train_step = train_step_function(model)
+
+    def steps(columns: Any, order: Any, start: Any, n_steps: Any) -> Any:
+        n = tf.shape(order)[0]
+
+        def body(i: Any) -> None:
+            lo = start + i * size
+            rows = order[lo : tf.minimum(lo + size, n)]
+            train_step(keras.tree.map_structure(lambda t: tf.gather(t, rows), columns))
+
+        _loop(n_steps, body)
+        return model.get_metrics_result()
+
+    compiled = _Compiled(model, steps, size)
+    known[size] = (model.optimizer, compiled)
+    return compiled
+
+
 def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call: int,
                           seed: int | None = None, first_epoch: int = 0
                           ) -> tuple[Any, int]:
@@ -246,7 +280,9 @@ def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call:
     -------
     function, calls_per_epoch
         Feed Keras ``fit`` with ``function.call_indices()`` (an endless dataset of call
-        numbers) and ``steps_per_epoch=calls_per_epoch``. The function traces on creation.
+        numbers) and ``steps_per_epoch=calls_per_epoch``. The loop is traced on creation,
+        once per model, mini-batch size and column structure: a later call for the same
+        model (a warm start, ``partial_fit``) reuses it for any number of rows.
     """
     import tensorflow as tf
 
@@ -258,20 +294,9 @@ def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call:
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
 
-    train_step = train_step_function(model)
-
-    def steps(columns: Any, order: Any, start: Any, n_steps: Any) -> Any:
-        def body(i: Any) -> None:
-            lo = start + i * size
-            rows = order[lo : tf.minimum(lo + size, n)]
-            train_step(keras.tree.map_structure(lambda t: tf.gather(t, rows), columns))
-
-        _loop(n_steps, body)
-        return model.get_metrics_result()
-
     index = tf.TensorSpec([], tf.int32)
     signature = [_batch_spec(tensors), tf.TensorSpec([None], tf.int32), index, index]
-    compiled = _Compiled(model, steps, size)
+    compiled = _memory_steps(model, size)
     compiled.get(signature)
     current: list[Any] = [None, None]  # the epoch and its row order
 

@@ -65,6 +65,43 @@ def test_memory_function_applies_the_plain_updates_in_order(steps_per_call):
     assert not np.allclose(order(0), order(1))  # each epoch its own order
 
 
+def test_later_calls_on_the_same_model_reuse_the_loop_for_any_rows(monkeypatch):
+    """A warm start or ``partial_fit``: the loop is traced once per model and mini-batch
+    size (the rows are an input), and the updates on new rows are still the plain ones; a
+    model compiled again (a new optimizer) gets a loop of its own."""
+    import estimators.neural.steps as steps
+
+    traced = []
+    monkeypatch.setattr(steps, "_loop", lambda n, body, _loop=steps._loop: (
+        traced.append(1), _loop(n, body))[1])
+    X, y, w = data(2)
+    start = linear_model().get_weights()
+    model, ref = linear_model(start), linear_model(start)
+    first = 0
+    for call, (rows, seed) in enumerate(((slice(0, N), 4), (slice(0, 21), 5),
+                                         (slice(10, 13), 6))):
+        part = (X[rows], y[rows], w[rows])
+        n = len(part[1])
+        fn, calls = memory_train_function(model, part, size=SIZE, steps_per_call=50,
+                                          seed=seed)
+        model.train_function = fn
+        model.fit(fn.call_indices(), steps_per_epoch=calls, epochs=1, shuffle=False,
+                  verbose=0)
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int32), seed=tf.constant([seed, 0], tf.int64)).numpy()
+        for lo in range(0, n, SIZE):
+            batch = order[lo : lo + SIZE]
+            ref.train_on_batch(part[0][batch], part[1][batch], sample_weight=part[2][batch])
+        first = first if call else len(traced)  # Keras' first trace builds variables
+    assert len(traced) == first
+    assert int(model.optimizer.iterations) == 6 + 3 + 1
+    for got, want in zip(model.get_weights(), ref.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    model.compile(keras.optimizers.SGD(0.05), "mse")
+    memory_train_function(model, (X, y, w), size=SIZE, steps_per_call=50)
+    assert len(traced) > first
+
+
 def test_element_function_applies_the_plain_updates_in_order():
     X, y, w = data(1)
     start = linear_model().get_weights()
