@@ -239,6 +239,11 @@ def _log_optimum(run: Any, prefix: str, result: Any) -> None:
     rows = {name: np.ravel(value) for name, value in result.par.items()}
     frame = pd.DataFrame([(n, i, v) for n, vals in rows.items() for i, v in enumerate(vals)],
                          columns=["name", "element", "value"])
+    if result.hessian is not None:  # hessian=True: the Laplace approximation's sds
+        try:
+            frame["sd"] = np.concatenate([np.ravel(result.sd[name]) for name in rows])
+        except ValueError:  # not positive definite: no approximation, no sds
+            pass
     log_table(frame.set_index(["name", "element"]), "estimates.csv", prefix)
 
 

@@ -66,6 +66,18 @@ def test_fit_inside_a_user_run_logs_there(tracking_on: Any) -> None:
     assert logged.data.params["optimizer"] == "lbfgs"
 
 
+def test_opt_with_hessian_logs_estimates_with_their_sds(tracking_on: Any) -> None:
+    mlflow = tracking_on
+    result = ts.opt(_model(), hessian=True)
+    run = mlflow.last_active_run()
+    folder = mlflow.artifacts.download_artifacts(run_id=run.info.run_id)
+    table = pd.read_csv(os.path.join(folder, "estimates.csv"))
+    assert list(table.columns) == ["name", "element", "value", "sd"]
+    assert table["value"].iloc[0] == pytest.approx(float(result.par["mu"]))
+    assert table["sd"].iloc[0] == pytest.approx(float(result.sd["mu"]))
+    assert run.data.params["hessian"] == "True"
+
+
 def test_disabled_tracking_logs_nothing(tracking_on: Any) -> None:
     mlflow = tracking_on
     ts.opt(_model())

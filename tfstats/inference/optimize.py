@@ -9,14 +9,16 @@ from typing import Any
 
 import numpy as np
 
+from tfstats.draws import Draws
 from tfstats.errors import user_stacklevel
 from tfstats.inference.devices import OneDevice, placement
+from tfstats.inference.gaussian_draws import gaussian_draws
 from tfstats.inference.initial import initial_state
 from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
 from tfstats.tracking import tracked
 
-__all__ = ["compiled_objective", "opt", "OptResult", "OPTIMIZERS"]
+__all__ = ["compiled_objective", "opt", "OptResult", "OPTIMIZERS", "hessian_at"]
 
 OPTIMIZERS = ("lbfgs", "bfgs", "adam")
 
@@ -39,6 +41,11 @@ class OptResult:
         Iterations taken.
     optimizer : str
         The optimiser used.
+    hessian : numpy.ndarray or None
+        With ``opt(..., hessian=True)``: the Hessian of minus the optimised log density at
+        the optimum, on the unconstrained scale (n_free, n_free), as Stan's
+        ``optimizing(hessian=TRUE)``; its inverse is the covariance of the Laplace
+        approximation that :meth:`draws` samples. None otherwise.
     """
 
     par: dict[str, np.ndarray]
@@ -49,6 +56,46 @@ class OptResult:
     unconstrained: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     model: Model | None = field(repr=False, default=None)
     interrupted: bool = False
+    hessian: np.ndarray | None = field(repr=False, default=None)
+    _sd: dict[str, np.ndarray] | None = field(repr=False, default=None)
+
+    def draws(self, n: int = 1000, seed: int | None = None) -> Draws:
+        """``n`` independent draws from the Laplace approximation, as one chain of
+        ``Draws``: a normal at the optimum of the unconstrained scale with the inverse
+        Hessian as its covariance (Stan's ``laplace_sample``), each draw transformed to
+        the unknowns' supports. Needs ``opt(..., hessian=True)``.
+
+        Examples
+        --------
+        >>> import numpy as np, tfstats as ts
+        >>> mu = ts.normal(0, 10)
+        >>> y = ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
+        >>> fit = ts.opt(ts.model(mu), hessian=True)
+        >>> round(float(fit.hessian[0, 0]), 4)  # 3 observations of sd 1, the prior's 1/100
+        3.01
+        >>> fit.draws(500, seed=1)["mu"].shape
+        (1, 500)
+        """
+        if self.hessian is None:
+            raise ValueError("this fit has no Hessian: fit with ts.opt(..., hessian=True) "
+                             "to draw from the Laplace approximation")
+        try:
+            scale = np.linalg.cholesky(np.linalg.inv(self.hessian))
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                "the Hessian at the optimum is not positive definite (a saddle point, an "
+                "optimum on a boundary or an unknown the data do not identify): there is "
+                "no Laplace approximation") from None
+        return gaussian_draws(self.model, self.unconstrained, scale, n, seed)
+
+    @property
+    def sd(self) -> dict[str, np.ndarray]:
+        """The Laplace approximation's sd of every unknown and target by name, on the
+        constrained scale (from 4000 draws with a fixed seed); needs ``hessian=True``."""
+        if self._sd is None:
+            sample = self.draws(4000, seed=0)
+            self._sd = {k: v[0].std(axis=0, ddof=1) for k, v in sample.values.items()}
+        return self._sd
 
 
 def _objective_scale(model: Model) -> float:
@@ -100,6 +147,24 @@ class _Evaluations:
     def finite(self, flats: np.ndarray) -> np.ndarray:
         return np.array([np.isfinite(v) and np.all(np.isfinite(g))
                          for v, g in (self(flat) for flat in flats)])
+
+
+def hessian_at(model: Model, evaluate: _Evaluations, x: np.ndarray) -> np.ndarray:
+    """The Hessian of minus the log density at the unconstrained point ``x``: central
+    differences of the compiled gradient (steps of 1e-5, 5e-3 in single precision,
+    relative to each coordinate beyond 1), symmetrised."""
+    step = 5e-3 if model.precision == "single" else 1e-5
+    columns = []
+    for j in range(x.shape[0]):
+        h = step * max(1.0, abs(float(x[j])))
+        up, down = x.copy(), x.copy()
+        up[j] += h
+        down[j] -= h
+        columns.append((evaluate(up)[1] - evaluate(down)[1]) / (2 * h))
+    hessian = np.stack(columns, axis=1) * _objective_scale(model)
+    if not np.all(np.isfinite(hessian)):
+        raise np.linalg.LinAlgError("the Hessian is not finite")
+    return (hessian + hessian.T) / 2
 
 
 def _quasi_newton(model: Model, optimizer: str, evaluate: _Evaluations, x0: np.ndarray,
@@ -167,8 +232,8 @@ def _adam(B: Any, value_and_grad: Callable, x0: Any, iterations: int, tolerance:
 def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         initial_values: dict[str, Any] | None = None, seed: int | None = None,
         max_iterations: int = 1000, tolerance: float = 1e-8,
-        learning_rate: float = 0.05, device: str | None = None, devices: Any = None,
-        shard: str | None = None) -> OptResult:
+        learning_rate: float = 0.05, hessian: bool = False, device: str | None = None,
+        devices: Any = None, shard: str | None = None) -> OptResult:
     """Find the mode: MAP with the Jacobian-adjusted density, or MLE without it.
 
     Parameters
@@ -191,6 +256,10 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
         number of observations).
     learning_rate : float
         Adam's step size.
+    hessian : bool
+        Also compute the Hessian at the optimum (``fit.hessian``, unconstrained scale, by
+        central differences of the gradient: two gradients per unknown value), which gives
+        the Laplace approximation: ``fit.draws(n)`` and ``fit.sd``.
     device : {"cpu", "gpu"}, optional
         Where to run; by default the backend's choice.
     devices, shard : optional
@@ -218,12 +287,12 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
     with B.device_scope(device):
         place = placement(model, devices, shard, caller="opt", platform=device)
         return _optimise(model, optimizer, adjust, initial_values, seed, max_iterations,
-                         tolerance, learning_rate, place)
+                         tolerance, learning_rate, place, hessian)
 
 
 def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
               seed: int | None, max_iterations: int, tolerance: float,
-              learning_rate: float, place: Any = None) -> OptResult:
+              learning_rate: float, place: Any = None, hessian: bool = False) -> OptResult:
     B = model.backend
     place = place or OneDevice()
     evaluate = _Evaluations(model, adjust, place)
@@ -251,9 +320,17 @@ def _optimise(model: Model, optimizer: str, adjust: bool, initial_values: Any,
     ev = model.evaluator(model.data_tensors(), flat=B.convert(position, model.float_dtype))
     par = {k: np.asarray(B.to_numpy(ev.to_float(ev(a))))
            for k, a in model.output_arrays().items()}
+    curvature = None
+    if hessian and not interrupted:
+        try:
+            curvature = hessian_at(model, evaluate, np.asarray(position, np.float64))
+        except np.linalg.LinAlgError:
+            warnings.warn("the Hessian at the optimum is not finite: fit.hessian is None",
+                          stacklevel=user_stacklevel())
     return OptResult(
         par=par,
         value=float(-value * _objective_scale(model)),
         converged=bool(converged), iterations=int(iterations), optimizer=optimizer,
         unconstrained=np.asarray(position), model=model, interrupted=interrupted,
+        hessian=curvature,
     )

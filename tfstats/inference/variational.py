@@ -18,6 +18,7 @@ import numpy as np
 from tfstats.arrays import ModelError
 from tfstats.draws import Draws
 from tfstats.inference.devices import placement
+from tfstats.inference.gaussian_draws import gaussian_draws
 from tfstats.inference.gradient_steps import get_rule
 from tfstats.inference.initial import initial_state
 from tfstats.inference.pathfinder import ELBO_DRAWS, pathfinder_path
@@ -87,14 +88,7 @@ class VIResult:
         >>> fit.draws(500, seed=2)["mu"].shape
         (1, 500)
         """
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
-        if self.model is None:
-            raise ValueError("this result carries no model to draw from")
-        rng = np.random.default_rng(seed)
-        z = self.loc + rng.standard_normal((int(n), self.loc.shape[0])) @ self.scale_tril.T
-        values = self.model.constrain_draws(z[None])
-        return Draws(values, {}, self.model, sampler=None, targets=list(self.model.targets))
+        return gaussian_draws(self.model, self.loc, self.scale_tril, n, seed)
 
     def _summary_moments(self) -> dict[str, dict[str, np.ndarray]]:
         if self._moments is None:

@@ -29,7 +29,7 @@ def mode_start(model: Model, seed: int | None,
     """The unconstrained mode and, where affordable and positive definite, the Hessian of
     minus the log density there (None otherwise); ``place``: the devices (``devices.py``)."""
     from tfstats.inference.initial import initial_state
-    from tfstats.inference.optimize import _Evaluations, _objective_scale, _quasi_newton
+    from tfstats.inference.optimize import _Evaluations, _quasi_newton, hessian_at
 
     evaluate = _Evaluations(model, adjust=True, place=place)
     x0 = initial_state(model, 1, None, seed, finite=evaluate.finite)[0]
@@ -39,24 +39,8 @@ def mode_start(model: Model, seed: int | None,
     if model.n_free > LAPLACE_MAX:
         return mode, None
     try:
-        hessian = _hessian(evaluate, mode) * _objective_scale(model)
+        hessian = hessian_at(model, evaluate, mode)
         np.linalg.cholesky(hessian)  # positive definite, or LinAlgError
     except np.linalg.LinAlgError:
         return mode, None
     return mode, hessian
-
-
-def _hessian(evaluate: Any, x: np.ndarray) -> np.ndarray:
-    """Central differences of the gradient, symmetrised."""
-    n = x.shape[0]
-    columns = []
-    for j in range(n):
-        h = 1e-5 * max(1.0, abs(float(x[j])))
-        up, down = x.copy(), x.copy()
-        up[j] += h
-        down[j] -= h
-        columns.append((evaluate(up)[1] - evaluate(down)[1]) / (2 * h))
-    hessian = np.stack(columns, axis=1)
-    if not np.all(np.isfinite(hessian)):
-        raise np.linalg.LinAlgError("the Hessian is not finite")
-    return (hessian + hessian.T) / 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -174,3 +175,54 @@ def test_unknown_optimizer_is_rejected() -> None:
     mu = ts.normal(0, 1)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         ts.opt(ts.model(mu), optimizer="sgd")
+
+
+def test_hessian_gives_the_ols_standard_errors(regression: tuple,
+                                               linear_model: ts.Model) -> None:
+    """At the MLE of a linear regression the inverse Hessian's coefficient block is
+    sigma^2 (D'D)^-1 (D: the design with its intercept column), the coefficients
+    uncorrelated with sigma; the Laplace draws have those sds."""
+    X, y = regression
+    fit = ts.opt(linear_model, adjust=False, seed=1, hessian=True)
+    coef, sigma = _ols(X, y)
+    design = np.column_stack([np.ones(len(y)), X])
+    covariance = sigma**2 * np.linalg.inv(design.T @ design)
+    inverse = np.linalg.inv(fit.hessian)  # unknowns in order: alpha, beta (3), sigma
+    assert fit.hessian.shape == (5, 5)
+    np.testing.assert_allclose(inverse[:4, :4], covariance, rtol=1e-4,
+                               atol=1e-6 * np.max(covariance))
+    np.testing.assert_allclose(inverse[:4, 4], 0.0, atol=1e-6)
+    se = np.sqrt(np.diag(covariance))
+    draws = fit.draws(4000, seed=1)
+    assert draws["beta"].shape == (1, 4000, 3) and np.all(draws["sigma"] > 0)
+    # 4000 independent draws: an sd within 5% is 4.5 standard errors of the estimate
+    np.testing.assert_allclose(draws["beta"][0].std(axis=0), se[1:], rtol=0.05)
+    np.testing.assert_allclose(fit.sd["alpha"], se[0], rtol=0.05)
+    assert np.all(np.abs(draws["beta"][0].mean(axis=0) - coef[1:]) < 4 * se[1:] / np.sqrt(4000))
+
+
+def test_laplace_draws_of_a_normal_mean_are_its_exact_posterior() -> None:
+    """Normal prior, normal data of known sd: the posterior is normal, so the Laplace
+    approximation at the MAP is exact."""
+    y = np.random.default_rng(3).normal(1.5, 2.0, 20)
+    mu = ts.normal(0, 10)
+    ts.normal(mu, 2.0, observed=y)
+    fit = ts.opt(ts.model(mu), hessian=True)
+    precision = 1 / 10**2 + len(y) / 2.0**2
+    mean, sd = (y.sum() / 2.0**2) / precision, 1 / np.sqrt(precision)
+    np.testing.assert_allclose(fit.hessian, [[precision]], rtol=1e-6)
+    draws = fit.draws(4000, seed=2)["mu"][0]
+    assert abs(draws.mean() - mean) < 4 * sd / np.sqrt(4000)
+    assert abs(draws.std() / sd - 1) < 0.05
+
+
+def test_draws_need_a_positive_definite_hessian() -> None:
+    mu = ts.normal(0, 1)
+    ts.normal(mu, 1, observed=np.array([0.3, -0.2]))
+    fit = ts.opt(ts.model(mu))
+    assert fit.hessian is None
+    with pytest.raises(ValueError, match=r"hessian=True"):
+        fit.draws(10)
+    saddle = dataclasses.replace(fit, hessian=-np.eye(1))
+    with pytest.raises(ValueError, match="not positive definite"):
+        saddle.draws(10)
