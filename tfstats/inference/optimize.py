@@ -57,7 +57,8 @@ class OptResult:
     model: Model | None = field(repr=False, default=None)
     interrupted: bool = False
     hessian: np.ndarray | None = field(repr=False, default=None)
-    _sd: dict[str, np.ndarray] | None = field(repr=False, default=None)
+    _sd: dict[str, np.ndarray] | None = field(init=False, repr=False, compare=False,
+                                               default=None)
 
     def draws(self, n: int = 1000, seed: int | None = None) -> Draws:
         """``n`` independent draws from the Laplace approximation, as one chain of
