@@ -139,7 +139,7 @@ class _Compiled:
     """One traced function per input signature, with the executor it runs on."""
 
     def __init__(self, model: Any, fn: Callable[..., Any], size: int) -> None:
-        self.model, self.fn, self.cache = model, fn, {}
+        self.fn, self.cache, self.jit_compile = fn, {}, bool(model.jit_compile)
         self.work = size * sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
     def get(self, signature: list[Any] | None) -> tuple[Any, str]:
@@ -152,7 +152,7 @@ class _Compiled:
             executor = ""
             if signature is not None:
                 graph = traced.get_concrete_function(*signature).graph
-                if not self.model.jit_compile and single_thread_friendly(graph, self.work):
+                if not self.jit_compile and single_thread_friendly(graph, self.work):
                     executor = _SINGLE_THREADED
             self.cache[key] = (traced, executor)
         return self.cache[key]
@@ -223,7 +223,8 @@ def micro_batch_train_function(model: Any, size: int) -> Any:
 
 
 # per model, the traced loops of memory_train_function by mini-batch size, with the
-# optimizer they update (a model compiled again gets new ones)
+# optimizer they update (a model compiled again gets new ones); nothing in an entry holds
+# the model or its optimizer, so both are freed with the model
 _MEMORY_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -234,12 +235,14 @@ def _memory_steps(model: Any, size: int) -> _Compiled:
     import tensorflow as tf
 
     known = _MEMORY_STEPS.setdefault(model, {})
-    optimizer, compiled = known.get(size, (None, None))
-    if compiled is not None and optimizer is model.optimizer:
+    optimizer, compiled = known.get(size, (lambda: None, None))
+    if compiled is not None and optimizer() is model.optimizer:
         return compiled
-    train_step = train_step_function(model)
+    model_ref = weakref.ref(model)
 
     def steps(columns: Any, order: Any, start: Any, n_steps: Any) -> Any:
+        model = model_ref()
+        train_step = train_step_function(model)
         n = tf.shape(order)[0]
 
         def body(i: Any) -> None:
@@ -251,7 +254,7 @@ def _memory_steps(model: Any, size: int) -> _Compiled:
         return model.get_metrics_result()
 
     compiled = _Compiled(model, steps, size)
-    known[size] = (model.optimizer, compiled)
+    known[size] = (weakref.ref(model.optimizer), compiled)
     return compiled
 
 

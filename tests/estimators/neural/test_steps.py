@@ -1,5 +1,8 @@
 """The compiled multi-step train functions: the same updates as plain mini-batch training."""
 
+import gc
+import weakref
+
 import keras
 import numpy as np
 import pytest
@@ -100,6 +103,18 @@ def test_later_calls_on_the_same_model_reuse_the_loop_for_any_rows(monkeypatch):
     model.compile(keras.optimizers.SGD(0.05), "mse")
     memory_train_function(model, (X, y, w), size=SIZE, steps_per_call=50)
     assert len(traced) > first
+
+
+def test_the_loop_kept_for_later_calls_does_not_keep_the_model_alive():
+    X, y, w = data(3)
+    model = linear_model()
+    fn, calls = memory_train_function(model, (X, y, w), size=SIZE, steps_per_call=50)
+    model.train_function = fn
+    model.fit(fn.call_indices(), steps_per_epoch=calls, epochs=1, shuffle=False, verbose=0)
+    alive = weakref.ref(model)
+    del model, fn
+    gc.collect()
+    assert alive() is None
 
 
 def test_element_function_applies_the_plain_updates_in_order():
