@@ -30,7 +30,6 @@ Examples
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -139,7 +138,7 @@ class _Compiled:
     """One traced function per input signature, with the executor it runs on."""
 
     def __init__(self, model: Any, fn: Callable[..., Any], size: int) -> None:
-        self.fn, self.cache, self.jit_compile = fn, {}, bool(model.jit_compile)
+        self.model, self.fn, self.size, self.cache = model, fn, size, {}
         self.work = size * sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
     def get(self, signature: list[Any] | None) -> tuple[Any, str]:
@@ -152,7 +151,7 @@ class _Compiled:
             executor = ""
             if signature is not None:
                 graph = traced.get_concrete_function(*signature).graph
-                if not self.jit_compile and single_thread_friendly(graph, self.work):
+                if not self.model.jit_compile and single_thread_friendly(graph, self.work):
                     executor = _SINGLE_THREADED
             self.cache[key] = (traced, executor)
         return self.cache[key]
@@ -222,27 +221,20 @@ def micro_batch_train_function(model: Any, size: int) -> Any:
     return function
 
 
-# per model, the traced loops of memory_train_function by mini-batch size, with the
-# optimizer they update (a model compiled again gets new ones); nothing in an entry holds
-# the model or its optimizer, so both are freed with the model
-_MEMORY_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _memory_steps(model: Any, size: int) -> _Compiled:
-    """The loop of ``size``-row steps over an epoch's row order, traced once per model,
-    mini-batch size and column structure: a warm start or ``partial_fit`` on any number
-    of rows reuses it (the rows are an input, not a constant of the graph)."""
+    """The loop of ``size``-row steps over an epoch's row order: the one of the model's
+    current ``train_function`` when that is a :func:`memory_train_function` of the same
+    mini-batch size (a warm start, ``partial_fit``: the rows are an input, not a constant
+    of the graph), else a new one. Keras' ``compile`` clears ``train_function``, so a
+    model compiled again (a new optimizer) gets a new loop."""
     import tensorflow as tf
 
-    known = _MEMORY_STEPS.setdefault(model, {})
-    optimizer, compiled = known.get(size, (lambda: None, None))
-    if compiled is not None and optimizer() is model.optimizer:
-        return compiled
-    model_ref = weakref.ref(model)
+    previous = getattr(getattr(model, "train_function", None), "memory_steps", None)
+    if previous is not None and previous.size == size:
+        return previous
+    train_step = train_step_function(model)
 
     def steps(columns: Any, order: Any, start: Any, n_steps: Any) -> Any:
-        model = model_ref()
-        train_step = train_step_function(model)
         n = tf.shape(order)[0]
 
         def body(i: Any) -> None:
@@ -253,9 +245,7 @@ def _memory_steps(model: Any, size: int) -> _Compiled:
         _loop(n_steps, body)
         return model.get_metrics_result()
 
-    compiled = _Compiled(model, steps, size)
-    known[size] = (weakref.ref(model.optimizer), compiled)
-    return compiled
+    return _Compiled(model, steps, size)
 
 
 def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call: int,
@@ -283,9 +273,10 @@ def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call:
     -------
     function, calls_per_epoch
         Feed Keras ``fit`` with ``function.call_indices()`` (an endless dataset of call
-        numbers) and ``steps_per_epoch=calls_per_epoch``. The loop is traced on creation,
-        once per model, mini-batch size and column structure: a later call for the same
-        model (a warm start, ``partial_fit``) reuses it for any number of rows.
+        numbers) and ``steps_per_epoch=calls_per_epoch``, and set it as the model's
+        ``train_function``. The loop is traced on creation, once per mini-batch size and
+        column structure: a later call while it is the model's ``train_function`` (a warm
+        start, ``partial_fit``) reuses it for any number of rows.
     """
     import tensorflow as tf
 
@@ -318,6 +309,7 @@ def memory_train_function(model: Any, data: tuple, *, size: int, steps_per_call:
         return tf.data.Dataset.range(2**62)
 
     function.call_indices = call_indices  # type: ignore[attr-defined]
+    function.memory_steps = compiled  # type: ignore[attr-defined]
     return function, calls
 
 
