@@ -8,7 +8,9 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.model import Model
 
-__all__ = ["gaussian_draws"]
+__all__ = ["gaussian_draws", "summary_moments", "SUMMARY_DRAWS"]
+
+SUMMARY_DRAWS = 4000  # draws behind the results' mean and sd (with seed 0)
 
 
 def gaussian_draws(model: Model | None, loc: np.ndarray, scale_tril: np.ndarray, n: int,
@@ -32,3 +34,10 @@ def gaussian_draws(model: Model | None, loc: np.ndarray, scale_tril: np.ndarray,
     z = loc + rng.standard_normal((int(n), loc.shape[0])) @ scale_tril.T
     values = model.constrain_draws(z[None])
     return Draws(values, {}, model, sampler=None, targets=list(model.targets))
+
+
+def summary_moments(draws: Draws) -> dict[str, dict[str, np.ndarray]]:
+    """``{"mean": ..., "sd": ...}`` by name over the one chain of independent ``draws``."""
+    values = draws.values.items()
+    return {"mean": {k: v[0].mean(axis=0) for k, v in values},
+            "sd": {k: v[0].std(axis=0, ddof=1) for k, v in values}}

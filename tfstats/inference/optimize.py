@@ -12,7 +12,7 @@ import numpy as np
 from tfstats.draws import Draws
 from tfstats.errors import user_stacklevel
 from tfstats.inference.devices import OneDevice, placement
-from tfstats.inference.gaussian_draws import gaussian_draws
+from tfstats.inference.gaussian_draws import SUMMARY_DRAWS, gaussian_draws, summary_moments
 from tfstats.inference.initial import initial_state
 from tfstats.minibatch import check_no_minibatch
 from tfstats.model import Model
@@ -94,8 +94,7 @@ class OptResult:
         """The Laplace approximation's sd of every unknown and target by name, on the
         constrained scale (from 4000 draws with a fixed seed); needs ``hessian=True``."""
         if self._sd is None:
-            sample = self.draws(4000, seed=0)
-            self._sd = {k: v[0].std(axis=0, ddof=1) for k, v in sample.values.items()}
+            self._sd = summary_moments(self.draws(SUMMARY_DRAWS, seed=0))["sd"]
         return self._sd
 
 
@@ -284,6 +283,8 @@ def opt(model: Model, optimizer: str = "lbfgs", adjust: bool = True,
     check_no_minibatch(model, "opt")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    if not isinstance(hessian, bool | np.bool_):
+        raise ValueError(f"hessian must be True or False, got {hessian!r}")
     B = model.backend
     with B.device_scope(device):
         place = placement(model, devices, shard, caller="opt", platform=device)

@@ -18,7 +18,7 @@ import numpy as np
 from tfstats.arrays import ModelError
 from tfstats.draws import Draws
 from tfstats.inference.devices import placement
-from tfstats.inference.gaussian_draws import gaussian_draws
+from tfstats.inference.gaussian_draws import SUMMARY_DRAWS, gaussian_draws, summary_moments
 from tfstats.inference.gradient_steps import get_rule
 from tfstats.inference.initial import initial_state
 from tfstats.inference.pathfinder import ELBO_DRAWS, pathfinder_path
@@ -38,9 +38,6 @@ from tfstats.model import Model
 from tfstats.tracking import tracked
 
 __all__ = ["vi", "VIResult", "converged_at", "minibatch_noise"]
-
-_SUMMARY_DRAWS = 4000
-
 
 @dataclass
 class VIResult:
@@ -92,10 +89,7 @@ class VIResult:
 
     def _summary_moments(self) -> dict[str, dict[str, np.ndarray]]:
         if self._moments is None:
-            sample = self.draws(_SUMMARY_DRAWS, seed=0)
-            self._moments = {
-                "mean": {k: v[0].mean(axis=0) for k, v in sample.values.items()},
-                "sd": {k: v[0].std(axis=0, ddof=1) for k, v in sample.values.items()}}
+            self._moments = summary_moments(self.draws(SUMMARY_DRAWS, seed=0))
         return self._moments
 
     @property

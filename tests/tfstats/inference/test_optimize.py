@@ -226,3 +226,7 @@ def test_draws_need_a_positive_definite_hessian() -> None:
     saddle = dataclasses.replace(fit, hessian=-np.eye(1))
     with pytest.raises(ValueError, match="not positive definite"):
         saddle.draws(10)
+    with pytest.raises(ValueError, match="n must be a positive int, got 0"):
+        dataclasses.replace(fit, hessian=np.eye(1)).draws(0)
+    with pytest.raises(ValueError, match="hessian must be True or False, got 'yes'"):
+        ts.opt(fit.model, hessian="yes")
