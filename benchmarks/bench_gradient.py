@@ -116,9 +116,9 @@ def _tfstats_loop(family: str, x: np.ndarray, y: np.ndarray, dtype: str) -> tupl
     return gradient_loop(model)
 
 
-def gradient_loop(model: Any) -> tuple:
+def gradient_loop(model: Any, chains: int = CHAINS) -> tuple:
     """(compiled loop ``(flats, k, *data) -> flats``, its arguments, the backend): ``k``
-    evaluations of ``model``'s log density and gradient, batched over ``CHAINS`` chains,
+    evaluations of ``model``'s log density and gradient, batched over ``chains`` chains,
     each starting where the last one's gradient moved it (a step scaled by the rows, so
     the chains stay in the posterior's bulk: see ``moving_scale``)."""
     from tfstats.inference.batched_density import batched_value_and_gradient
@@ -135,7 +135,7 @@ def gradient_loop(model: Any) -> tuple:
 
         return B.while_loop(lambda i, _: i < k, body, (B.convert(0), flats))[1]
 
-    flats = np.random.default_rng(1).uniform(-0.1, 0.1, size=(CHAINS, model.n_free))
+    flats = np.random.default_rng(1).uniform(-0.1, 0.1, size=(chains, model.n_free))
     return B.compile_function(loop), (B.convert(flats, model.float_dtype),
                                       *model.data_tensors()), B
 

@@ -41,6 +41,15 @@ log-likelihoods, predictions and simulation evaluate each row as written), and n
 minibatched data.
 ``TFSTATS_ROW_BLOCKS=0`` switches it off (read when a model is built).
 
+Each block holds ``BLOCK_BYTES`` of the design, and a design of fewer rows than
+``MIN_BLOCKS`` blocks (one block and a shorter rest) is one block of all its rows: XLA
+copies each block's rows out of the design, which cost more than the cache saved there. On
+TensorFlow such a design is still swept for all chains at once, with the chains on the
+last axis of its products and per-row terms, where the vectorised plain form puts them
+first: on an AVX2 host at N = 60,000 and 100,000 (D = 20, float32) the 4-chain value and
+gradient took 1.14-1.24x the time as two blocks and 1.44-1.51x in the plain form
+(``docs/performance_mcmc.md``, "One block for designs under two blocks").
+
 On JAX each iteration of the loop sums one block from each of :func:`split_parts` shares
 of the rows (blocks ``k``, ``k + stride``, ...; one share per core the process may use):
 independent work that XLA:CPU runs on the cores at once, where one block an iteration
@@ -78,8 +87,8 @@ from tfstats.families import Density
 from tfstats.linear_gaussian import _SCALAR_SHAPES, LinearPredictor, decomposed
 from tfstats.linear_gaussian import enabled as switched_on
 
-__all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "MAX_PARTS",
-           "FAMILIES", "enabled", "split_parts", "BlockedGLM", "find_blocked_glm"]
+__all__ = ["ENVIRONMENT", "SPLIT_ENVIRONMENT", "MIN_BYTES", "BLOCK_BYTES", "MIN_BLOCKS",
+           "MAX_PARTS", "FAMILIES", "enabled", "split_parts", "BlockedGLM", "find_blocked_glm"]
 
 ENVIRONMENT = "TFSTATS_ROW_BLOCKS"
 SPLIT_ENVIRONMENT = "TFSTATS_ROW_BLOCKS_SPLIT"
@@ -88,6 +97,9 @@ MIN_BYTES = {"jax": 16 * 2**20, "tensorflow": 4 * 2**20}
 # bytes of the design per block, read when a model is built (the best size depends on the
 # CPU's caches: docs/performance_mcmc.md, "Row blocks: the size")
 BLOCK_BYTES = 4 * 2**20
+# designs of fewer rows than this many blocks are summed as one block: each block is a copy
+# of its rows, which cost more than it saved on a block and a shorter rest (TensorFlow, AVX2)
+MIN_BLOCKS = 2
 MAX_PARTS = 4  # shares of the rows at most: each adds a block to the loop's body (measured: 2)
 FAMILIES = ("bernoulli_logit", "poisson_log", "binomial_logit")
 
@@ -120,11 +132,13 @@ def split_parts() -> int:
 class BlockedGLM(LinearPredictor):
     """A rewritten term: the column blocks, intercepts and offsets of its predictor, and
     the independent shares of the rows JAX sums in each iteration (:func:`split_parts`;
-    TensorFlow's sweep for all chains sums one) and the bytes of the design in each block
-    (``BLOCK_BYTES``), both fixed when the model is built."""
+    TensorFlow's sweep for all chains sums one), the bytes of the design in each block
+    (``BLOCK_BYTES``) and the fewest blocks a design is split into (``MIN_BLOCKS``), all
+    fixed when the model is built."""
 
     row_parts: int = 1
     block_bytes: int = BLOCK_BYTES
+    min_blocks: int = MIN_BLOCKS
 
     @property
     def design_size(self) -> int:
@@ -192,6 +206,8 @@ class BlockedGLM(LinearPredictor):
         width = 4 if work == B.float_dtype("single") else 8  # bytes a value, as read
         row_bytes = self.design_size // self.n_rows * width
         block_rows = max(256, self.block_bytes // max(row_bytes, 1) // 256 * 256)
+        if self.n_rows < self.min_blocks * block_rows:
+            block_rows = self.n_rows
         return layout, tuple(rows), tuple(fixed), block_rows
 
 
@@ -306,7 +322,7 @@ def find_blocked_glm(terms: list[Density], scales: list[float],
         rewrite = _match(term) if scale == 1.0 else None
         if rewrite is not None and rewrite.design_size * width >= least:
             rewrite.row_parts = split_parts()
-            rewrite.block_bytes = BLOCK_BYTES
+            rewrite.block_bytes, rewrite.min_blocks = BLOCK_BYTES, MIN_BLOCKS
             found.append(rewrite)
     return found
 

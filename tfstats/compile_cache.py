@@ -163,8 +163,9 @@ def structure_key(model: Any) -> tuple:
     terms = tuple(encoder.term(t) for t in model.terms)
     targets = tuple((name, encoder.node(a)) for name, a in model.targets.items())
     scales = tuple(getattr(model, "term_scales", ()))  # minibatches: N / batch size
-    # TFSTATS_ROW_BLOCKS, TFSTATS_ROW_BLOCKS_SPLIT and the block size when built
-    blocked = tuple((r.row_parts, r.block_bytes) for r in getattr(model, "blocked_glm", ()))
+    # TFSTATS_ROW_BLOCKS, TFSTATS_ROW_BLOCKS_SPLIT and the block sizes when built
+    blocked = tuple((r.row_parts, r.block_bytes, r.min_blocks)
+                    for r in getattr(model, "blocked_glm", ()))
     # with precision="mixed", which data arguments are float32 (decided from their values)
     precision = (model.precision, tuple(sorted(getattr(model, "single_data", ()))))
     key = (precision, tuple(encoder.nodes), arguments, variables, terms, targets,

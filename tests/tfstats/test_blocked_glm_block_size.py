@@ -42,6 +42,17 @@ def test_block_size_is_fixed_when_built(backend: str, family: str,
     assert block_rows == 512  # 16 KiB of 32-byte rows
 
 
+@pytest.mark.parametrize(("block_bytes", "rows"), [(65536, 2048), (131072, N_ROWS)])
+def test_designs_of_fewer_than_two_blocks_are_one_block(block_bytes: int, rows: int,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """4,099 rows are 2 blocks of 2,048 (and 3 rows left), or one block of 4,096 and 3
+    rows: summed as one block of all rows (each block is a copy of its rows)."""
+    model = _glm("bernoulli", block_bytes, monkeypatch)
+    _, _, _, block_rows = model.blocked_glm[0].arguments(model.evaluator(model.data_tensors()))
+    assert block_rows == rows
+
+
 def test_sizes_compile_apart_and_sum_alike(backend: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of 256, 512 and 2,048 rows (16, 8 and 2 blocks, rows left over): the same
