@@ -123,8 +123,18 @@ def test_summary_of_a_matrix_names_rows_by_both_indices() -> None:
 
 def test_healthy_fit_gives_no_warning(fit: dict) -> None:
     """Warnings only when something is wrong: the shared fit (non-centred eight schools,
-    4 x 1000 draws) is healthy."""
-    assert not [w for w in fit["warnings"] if "MCMC diagnostics" in str(w.message)]
+    4 x 1000 draws) has chains that agree and enough draws (asserted above), so nothing is
+    said of them. The non-centred form still has a rare divergence at the default
+    ``target_accept=0.8`` (one in 4,000 draws on JAX at this seed, none on TensorFlow):
+    then that, and only that, is warned of."""
+    messages = [str(w.message) for w in fit["warnings"] if "MCMC diagnostics" in str(w.message)]
+    n = fit["draws"].divergences
+    if n == 0:
+        assert not messages
+    else:
+        assert len(messages) == 1, messages
+        assert f"MCMC diagnostics: {n} divergent transitions after warmup" in messages[0]
+        assert "r_hat" not in messages[0] and "ESS" not in messages[0], messages[0]
 
 
 @pytest.fixture(scope="module")
