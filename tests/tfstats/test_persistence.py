@@ -61,3 +61,28 @@ def test_save_and_load_reattach_the_model(fitted: dict, tmp_path: Path) -> None:
     other = ts.model(ts.normal(0, 1, dim=3), ts.exponential(1))
     with pytest.raises(ts.ModelError, match="not the one these draws came from"):
         ts.Draws.load(str(path), model=other)
+
+
+@pytest.mark.filterwarnings("ignore:MCMC diagnostics")  # 2 x 20 draws
+@pytest.mark.parametrize("chain_method", ["vectorized", "parallel"])
+def test_draws_pickled_on_one_backend_continue_on_the_other(chain_method: str) -> None:
+    """The chains' seed is saved in its backend's dtype (TensorFlow int32, JAX uint32):
+    continued on the other backend, the chains go on from where they were."""
+    pytest.importorskip("jax")
+    first = ts.backend_name()
+    other = "jax" if first == "tensorflow" else "tensorflow"
+    mu = ts.normal(0, 10)
+    ts.normal(mu, 1, observed=np.array([0.5, 1.5, 1.0]))
+    draws = ts.mcmc(ts.model(mu), n_samples=20, warmup=20, chains=2, seed=1,
+                    chain_method=chain_method, progress=False)
+    saved = pickle.dumps(draws)
+    ts.set_backend(other)
+    try:
+        loaded = pickle.loads(saved)
+        more = ts.extra_samples(loaded, 10, progress=False)
+    finally:
+        ts.set_backend(first)
+    assert more["mu"].shape == (2, 30)
+    np.testing.assert_array_equal(more["mu"][:, :20], draws["mu"])
+    assert np.all(np.isfinite(more["mu"])) and np.all(np.abs(more["mu"][:, 20:] - 1) < 10)
+    assert more.chain_state.iteration == 50

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ChainState"]
+__all__ = ["ChainState", "backend_seed"]
 
 
 @dataclass
@@ -22,3 +22,29 @@ class ChainState:
 
     def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__, seed=np.asarray(self.seed))  # backend-neutral
+
+
+def backend_seed(backend: Any, seed: Any) -> Any:
+    """``seed`` (the chains' seed, or one per chain) as ``backend`` keeps seeds.
+
+    A seed saved as numpy comes back in the saving backend's dtype: TensorFlow's int32
+    pairs, JAX's uint32 keys. Draws made on one backend and continued on the other get
+    the same 64 bits read in the other's dtype (any 64 bits are a key of either), so the
+    chains go on with a random stream of their own instead of failing in JAX's key check.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tfstats.backends import get_backend
+    >>> B = get_backend()
+    >>> saved = np.array([7, 0], dtype=np.uint32)  # as JAX keeps a key
+    >>> np.asarray(B.to_numpy(backend_seed(B, saved))).dtype == np.asarray(
+    ...     B.to_numpy(B.make_seed(7))).dtype
+    True
+    """
+    if not isinstance(seed, np.ndarray):
+        return seed
+    dtype = np.asarray(backend.to_numpy(backend.make_seed(0))).dtype
+    if seed.dtype != dtype and seed.dtype.itemsize == dtype.itemsize:
+        seed = np.ascontiguousarray(seed).view(dtype)
+    return backend.convert(seed)

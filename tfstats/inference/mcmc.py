@@ -22,7 +22,7 @@ from tfstats.inference import adaptation
 from tfstats.inference.active_chains import active_batch, with_active_batch
 from tfstats.inference.batched_density import batched_density as batched_log_density
 from tfstats.inference.batched_density import batched_value_and_gradient
-from tfstats.inference.chain_state import ChainState
+from tfstats.inference.chain_state import ChainState, backend_seed
 from tfstats.inference.compile_ahead import ahead_of_time, start_chunk, while_compiling
 from tfstats.inference.devices import OneDevice, placement
 from tfstats.inference.initial import initial_state
@@ -238,7 +238,7 @@ def _run(model: Model, spec: Sampler, state: ChainState, n_iterations: int, thin
     divergences = 0
     x = B.convert(state.x, model.float_dtype)
     adapt = {k: B.convert(v, model.float_dtype) for k, v in state.adaptation.items()}
-    seed = B.convert(state.seed) if isinstance(state.seed, np.ndarray) else state.seed
+    seed = backend_seed(B, state.seed)
     if len(B.shape_of(seed)) == 2:  # one seed per chain, from parallel chains
         seed = seed[0]
     restarts = _restarts(spec, state.schedule)

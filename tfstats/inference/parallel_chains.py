@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tfstats.inference.chain_choice import prefers_vectorized
-from tfstats.inference.chain_state import ChainState
+from tfstats.inference.chain_state import ChainState, backend_seed
 from tfstats.inference.progress import ChunkProgress
 from tfstats.model import Model
 
@@ -114,7 +114,7 @@ class _Chain:
 def _per_chain_seeds(B: Any, seed: Any, chains: int) -> list[Any]:
     """One seed per chain: the rows of a (chains, 2) seed (parallel chains continued),
     or ``chains`` seeds split from one."""
-    seed = B.convert(seed) if isinstance(seed, np.ndarray) else seed
+    seed = backend_seed(B, seed)
     seeds = seed if len(B.shape_of(seed)) == 2 else B.split_seed(seed, chains)
     rows = np.asarray(B.to_numpy(seeds))  # rows taken in numpy: JAX compiles eager slices
     return [B.convert(rows[c]) for c in range(chains)]
