@@ -79,7 +79,8 @@ _OWN = ("tensorflow_probability.substrates.jax",
 tfp = _import_tfp_without_tensorflow()
 
 __all__ = [
-    "name", "np", "tfp", "tfd", "tfb", "has_gpu", "float_dtype", "int_dtype", "convert",
+    "name", "np", "tfp", "tfd", "tfb", "seed_dtype", "has_gpu", "float_dtype", "int_dtype",
+    "convert",
     "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
@@ -91,6 +92,7 @@ __all__ = [
 name = "jax"
 tfd = tfp.distributions
 tfb = tfp.bijectors
+seed_dtype = numpy.uint32  # a seed: two uint32 values
 
 
 def set_xla(enabled: bool) -> bool:

@@ -75,6 +75,8 @@ class Backend(Protocol):
     """``tfp.distributions``."""
     tfb: Any
     """``tfp.bijectors``."""
+    seed_dtype: Any
+    """The numpy dtype of a seed's two values (what ``make_seed`` gives)."""
     special: type[Special]
     linalg: type[Linalg]
     device_scope: type[DeviceScope]

@@ -24,7 +24,7 @@ import tensorflow_probability as tfp  # noqa: E402
 from tfstats.backends.ode_tensorflow import solve_ode  # noqa: E402
 
 __all__ = [
-    "name", "np", "tfp", "tfd", "tfb", "has_gpu", "float_dtype", "int_dtype",
+    "name", "np", "tfp", "tfd", "tfb", "seed_dtype", "has_gpu", "float_dtype", "int_dtype",
     "convert", "to_numpy", "cast", "shape_of", "static_int", "compile_function", "compile_once",
     "vectorize", "vectorize_random", "vectorize_density", "vectorize_value_and_gradient",
     "value_and_gradient", "while_loop", "cond", "scan", "write", "gather", "getitem", "special",
@@ -36,6 +36,7 @@ __all__ = [
 name = "tensorflow"
 tfd = tfp.distributions
 tfb = tfp.bijectors
+seed_dtype = numpy.int32  # a seed: two int32 values
 _XLA = os.environ.get("TFSTATS_XLA", "1") != "0"
 
 
